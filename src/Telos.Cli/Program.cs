@@ -1,0 +1,1 @@
+return Telos.Cli.TelosApp.Run(args);

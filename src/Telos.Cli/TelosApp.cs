@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Spectre.Console;
+using Telos.Cli.Commands;
+
+namespace Telos.Cli;
+
+/// <summary>Builds the <c>telos</c> command tree and runs it with Telos's exit-code conventions.</summary>
+public static class TelosApp
+{
+    /// <summary>Runs the command line against the real console.</summary>
+    public static int Run(string[] args)
+    {
+        var runsRoot = Environment.GetEnvironmentVariable("TELOS_RUNS") ?? Path.Combine(Directory.GetCurrentDirectory(), "runs");
+        return Run(args, new CliContext(AnsiConsole.Console, System.Console.Error, runsRoot));
+    }
+
+    /// <summary>Runs the command line against <paramref name="context"/> (tests pass a TestConsole).</summary>
+    public static int Run(string[] args, CliContext context)
+    {
+        var root = BuildRoot(context);
+        var result = root.Parse(args);
+        if (result.Errors.Count > 0 && !WantsHelp(args))
+        {
+            foreach (var error in result.Errors)
+            {
+                context.Error.WriteLine("error: " + error.Message);
+            }
+            return ExitCodes.InputError;
+        }
+        try
+        {
+            return result.Invoke(new InvocationConfiguration
+            {
+                Output = context.Console.Profile.Out.Writer,
+                Error = context.Error,
+                EnableDefaultExceptionHandler = false,
+            });
+        }
+        catch (TelosInputException e)
+        {
+            context.Error.WriteLine("error: " + e.Message);
+            return ExitCodes.InputError;
+        }
+    }
+
+    /// <summary>The whole command tree; each domain adds its commands from its own file.</summary>
+    public static RootCommand BuildRoot(CliContext context)
+    {
+        var root = new RootCommand("Telos: agents whose optimizer is hard-coded and whose objective is learned and stays in your hands.");
+        root.Options.Add(CliContext.JsonOption);
+        root.Options.Add(CliContext.QuietOption);
+        foreach (var command in SystemCommands.Create(context))
+        {
+            root.Subcommands.Add(command);
+        }
+        return root;
+    }
+
+    private static bool WantsHelp(string[] args) => args.Any(a => a is "--help" or "-h" or "-?");
+}
