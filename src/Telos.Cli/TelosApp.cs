@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Spectre.Console;
-using Telos.Cli.Commands;
 
 namespace Telos.Cli;
 
@@ -49,9 +48,17 @@ public static class TelosApp
         var root = new RootCommand("Telos: agents whose optimizer is hard-coded and whose objective is learned and stays in your hands.");
         root.Options.Add(CliContext.JsonOption);
         root.Options.Add(CliContext.QuietOption);
-        foreach (var command in SystemCommands.Create(context))
+        var groups = typeof(TelosApp).Assembly.GetTypes()
+            .Where(t => typeof(ICommandGroup).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
+            .Select(t => (ICommandGroup)Activator.CreateInstance(t)!)
+            .OrderBy(g => g.Order)
+            .ThenBy(g => g.GetType().Name, StringComparer.Ordinal);
+        foreach (var group in groups)
         {
-            root.Subcommands.Add(command);
+            foreach (var command in group.Create(context))
+            {
+                root.Subcommands.Add(command);
+            }
         }
         return root;
     }

@@ -8,9 +8,11 @@ using Telos.Learning.Native;
 namespace Telos.Cli.Commands;
 
 /// <summary><c>telos version</c> and <c>telos doctor</c>.</summary>
-public static class SystemCommands
+public sealed class SystemCommands : ICommandGroup
 {
-    public static IEnumerable<Command> Create(CliContext context)
+    public int Order => 0;
+
+    public IEnumerable<Command> Create(CliContext context)
     {
         var version = new Command("version", "Print the Telos version");
         version.SetAction(result =>
