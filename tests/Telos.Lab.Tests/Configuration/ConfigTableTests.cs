@@ -57,7 +57,7 @@ public sealed class ConfigTableTests
 
     [Theory]
     [InlineData("steps = 5\nstesp = 6", "x.toml:2: key 'stesp': unknown key (known here: steps)")]
-    [InlineData("steps = 5\n[model]\nwidht = 3", "x.toml:3: key 'model.widht': unknown key")]
+    [InlineData("steps = 5\n[model]\nwidht = 3", "x.toml:3: key 'model.widht': unknown key (known here: width)")]
     [InlineData("steps = 5\n[modle]\nwidth = 3", "x.toml:3: key 'modle': unknown key (known here: steps)")]
     [InlineData("model.width = 3\nmodel.extra = 1", "x.toml:2: key 'model.extra': unknown key (known here: width)")]
     public void UnknownKeysAreRejectedWithTheirLine(string text, string expected)
