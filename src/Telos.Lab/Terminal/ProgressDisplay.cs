@@ -122,14 +122,16 @@ public sealed class LineProgress : IProgress<ProgressUpdate>
         lock (_gate)
         {
             var now = _time.GetUtcNow();
+            var first = false;
             if (!_tasks.TryGetValue(value.Task, out var state))
             {
                 state = new State(now, value.Done);
                 _tasks[value.Task] = state;
+                first = true;
             }
             var decile = value.Total > 0 ? (int)Math.Min(10, value.Done * 10 / value.Total) : -1;
             var finished = value.Total > 0 && value.Done >= value.Total;
-            var due = now - state.LastLine >= Interval || decile > state.LastDecile || (finished && !state.Finished);
+            var due = first || now - state.LastLine >= Interval || decile > state.LastDecile || (finished && !state.Finished);
             if (!due || (state.Finished && finished))
             {
                 return;
@@ -183,7 +185,6 @@ public sealed class LineProgress : IProgress<ProgressUpdate>
 
         public DateTimeOffset LastLine { get; set; } = started;
 
-        // -1 so the first report prints a line: the task has started (or resumed at this point).
         public int LastDecile { get; set; } = -1;
 
         public bool Finished { get; set; }
