@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Spectre.Console;
 using Telos.Lab.Experiments;
@@ -78,21 +79,17 @@ public sealed class RunCommands : ICommandGroup
         var json = CliContext.Json(result);
         var mode = CliContext.Quiet(result) ? ProgressMode.Silent : ProgressMode.Auto;
         using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        void OnSignal(PosixSignalContext signal)
         {
-            // First Ctrl+C stops the run cleanly (checkpoint, status interrupted); a second one kills.
-            e.Cancel = !cancel.IsCancellationRequested;
+            // The first Ctrl+C or SIGTERM stops the run cleanly (checkpoint, status interrupted); a second one kills.
+            signal.Cancel = !cancel.IsCancellationRequested;
             cancel.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
+        }
         RunOutcome outcome;
-        try
+        using (PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal))
+        using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal))
         {
             outcome = ProgressDisplay.Run(context.Console, context.Error, mode, progress => job(progress, cancel.Token));
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
         }
         var record = outcome.Record;
         var last = new RunDirectoryView(record).LastMetrics();
@@ -129,17 +126,23 @@ public sealed class RunCommands : ICommandGroup
             context.WriteLine($"no runs in {context.RunsRoot}");
             return ExitCodes.Success;
         }
-        var table = new Table().AddColumn("id").AddColumn("kind").AddColumn("status").AddColumn("seed").AddColumn("config").AddColumn("started (UTC)").AddColumn("ended (UTC)");
+        // Short ids keep the table within 80 columns; any unique prefix of either id opens a run.
+        var table = new Table().Border(TableBorder.Minimal)
+            .AddColumn("id")
+            .AddColumn("name")
+            .AddColumn("kind")
+            .AddColumn("status")
+            .AddColumn(new TableColumn("seed").RightAligned())
+            .AddColumn("started (UTC)");
         foreach (var run in runs)
         {
             table.AddRow(
-                Markup.Escape(run.Id),
+                run.ShortId,
+                Markup.Escape(run.Name),
                 Markup.Escape(run.Kind),
                 StatusMarkup(run),
                 run.Seed.ToString(CultureInfo.InvariantCulture),
-                run.ConfigHash[..8],
-                Time(run.StartedUtc),
-                run.EndedUtc is { } ended ? Time(ended) : "");
+                run.StartedUtc.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture));
         }
         context.Console.Write(table);
         return ExitCodes.Success;
