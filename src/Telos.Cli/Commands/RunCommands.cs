@@ -126,11 +126,10 @@ public sealed class RunCommands : ICommandGroup
             context.WriteLine($"no runs in {context.RunsRoot}");
             return ExitCodes.Success;
         }
-        // Short ids keep the table within 80 columns; any unique prefix of either id opens a run.
+        // Short ids and no kind column keep the table within 80 columns (`runs show` and --json have the rest).
         var table = new Table().Border(TableBorder.Minimal)
             .AddColumn("id")
             .AddColumn("name")
-            .AddColumn("kind")
             .AddColumn("status")
             .AddColumn(new TableColumn("seed").RightAligned())
             .AddColumn("started (UTC)");
@@ -139,7 +138,6 @@ public sealed class RunCommands : ICommandGroup
             table.AddRow(
                 run.ShortId,
                 Markup.Escape(run.Name),
-                Markup.Escape(run.Kind),
                 StatusMarkup(run),
                 run.Seed.ToString(CultureInfo.InvariantCulture),
                 run.StartedUtc.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture));

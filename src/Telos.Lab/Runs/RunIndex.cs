@@ -31,6 +31,18 @@ internal sealed class RunIndex
 
     public void EnsureCreated()
     {
+        try
+        {
+            CreateSchema();
+        }
+        catch (SqliteException e)
+        {
+            throw Unusable(e);
+        }
+    }
+
+    private void CreateSchema()
+    {
         using var connection = Open();
         using var command = connection.CreateCommand();
         command.CommandText = $"""
@@ -100,6 +112,18 @@ internal sealed class RunIndex
 
     private List<RunRecord> Query(string root, string sql, params (string Name, object Value)[] parameters)
     {
+        try
+        {
+            return QueryUnguarded(root, sql, parameters);
+        }
+        catch (SqliteException e)
+        {
+            throw Unusable(e);
+        }
+    }
+
+    private List<RunRecord> QueryUnguarded(string root, string sql, (string Name, object Value)[] parameters)
+    {
         using var connection = Open();
         using var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -130,6 +154,21 @@ internal sealed class RunIndex
     }
 
     private void Execute(string sql, params (string Name, object Value)[] parameters)
+    {
+        try
+        {
+            ExecuteUnguarded(sql, parameters);
+        }
+        catch (SqliteException e)
+        {
+            throw Unusable(e);
+        }
+    }
+
+    private TelosInputException Unusable(SqliteException e) =>
+        new($"{DatabasePath}: run index unusable: {e.Message.ReplaceLineEndings(" ")}", e);
+
+    private void ExecuteUnguarded(string sql, (string Name, object Value)[] parameters)
     {
         using var connection = Open();
         using var transaction = connection.BeginTransaction();

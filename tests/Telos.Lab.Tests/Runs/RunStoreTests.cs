@@ -113,3 +113,19 @@ public sealed class RunStoreTests
         Assert.Empty(temp.TempFiles());
     }
 }
+
+public sealed class RunIndexDamageTests
+{
+    [Fact]
+    public void AGarbageIndexIsOneInputErrorNamingIt()
+    {
+        using var temp = new TempFolder();
+        File.WriteAllText(temp.Combine("runs.db"), new string('x', 4096));
+        var store = new RunStore(temp.Path);
+        var list = Assert.Throws<TelosInputException>(() => store.List());
+        Assert.StartsWith(store.IndexPath + ": run index unusable: ", list.Message, StringComparison.Ordinal);
+        var create = Assert.Throws<TelosInputException>(() => store.Create("a", "k", "", 0));
+        Assert.StartsWith(store.IndexPath + ": ", create.Message, StringComparison.Ordinal);
+        Assert.Equal(["runs.db"], Directory.GetFileSystemEntries(temp.Path).Select(Path.GetFileName));
+    }
+}
