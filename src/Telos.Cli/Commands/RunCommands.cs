@@ -1,11 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Spectre.Console;
 using Telos.Lab.Experiments;
 using Telos.Lab.Runs;
-using Telos.Lab.Terminal;
 
 namespace Telos.Cli.Commands;
 
@@ -77,20 +75,7 @@ public sealed class RunCommands : ICommandGroup
     private static int Execute(CliContext context, ParseResult result, Func<IProgress<ProgressUpdate>, CancellationToken, RunOutcome> job)
     {
         var json = CliContext.Json(result);
-        var mode = CliContext.Quiet(result) ? ProgressMode.Silent : ProgressMode.Auto;
-        using var cancel = new CancellationTokenSource();
-        void OnSignal(PosixSignalContext signal)
-        {
-            // The first Ctrl+C or SIGTERM stops the run cleanly (checkpoint, status interrupted); a second one kills.
-            signal.Cancel = !cancel.IsCancellationRequested;
-            cancel.Cancel();
-        }
-        RunOutcome outcome;
-        using (PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal))
-        using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal))
-        {
-            outcome = ProgressDisplay.Run(context.Console, context.Error, mode, progress => job(progress, cancel.Token));
-        }
+        var outcome = CliJob.Run(context, result, job);
         var record = outcome.Record;
         var last = new RunDirectoryView(record).LastMetrics();
         if (json)
