@@ -201,3 +201,13 @@ public sealed class ExperimentRunnerTests
         public override int Run(ExperimentContext context, string settings) => throw new InvalidOperationException("boom");
     }
 }
+
+public sealed class ExperimentCatalogTests
+{
+    [Fact]
+    public void TwoExperimentsWithOneKindAreRejected()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => new ExperimentCatalog([new MlpRegression(), new MlpRegression()]));
+        Assert.Contains("two experiments claim kind 'mlp-regression'", error.Message, StringComparison.Ordinal);
+    }
+}
