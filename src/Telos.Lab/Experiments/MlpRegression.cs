@@ -63,8 +63,7 @@ public sealed class MlpRegression : Experiment<MlpRegressionSettings>
     {
         TorchRuntime.EnsureInitialized();
         var target = Target.Create(context.Stream("target"), s.InputDim, s.TargetTerms);
-        using var evalX = Sample(context.Stream("eval"), s.EvalPoints, s.InputDim, target, out var evalY);
-        using var evalYDisposable = evalY;
+        using var eval = Sample(context.Stream("eval"), s.EvalPoints, s.InputDim, target);
 
         TorchRuntime.Seed(context.DeriveSeed("init"));
         using var model = BuildModel(s.InputDim, s.Hidden);
@@ -90,9 +89,9 @@ public sealed class MlpRegression : Experiment<MlpRegressionSettings>
                 context.CancellationToken.ThrowIfCancellationRequested();
                 using (NewDisposeScope())
                 {
-                    var x = Sample(context.Stream($"batch/{step}"), s.BatchSize, s.InputDim, target, out var y);
+                    var batch = Sample(context.Stream($"batch/{step}"), s.BatchSize, s.InputDim, target);
                     optimizer.zero_grad();
-                    var loss = nn.functional.mse_loss(model.forward(x), y);
+                    var loss = nn.functional.mse_loss(model.forward(batch.X), batch.Y);
                     loss.backward();
                     optimizer.step();
 
@@ -102,7 +101,7 @@ public sealed class MlpRegression : Experiment<MlpRegressionSettings>
                         double evalLoss;
                         using (no_grad())
                         {
-                            evalLoss = nn.functional.mse_loss(model.forward(evalX), evalY).item<float>();
+                            evalLoss = nn.functional.mse_loss(model.forward(eval.X), eval.Y).item<float>();
                         }
                         context.Run.LogMetrics(step, new Dictionary<string, double> { ["loss"] = lastLoss, ["eval_loss"] = evalLoss });
                         detail = string.Create(CultureInfo.InvariantCulture, $"loss {lastLoss:G4}, eval {evalLoss:G4}");
@@ -146,7 +145,8 @@ public sealed class MlpRegression : Experiment<MlpRegressionSettings>
         return nn.Sequential(layers);
     }
 
-    private static Tensor Sample(Randomness.Rng rng, int count, int inputDim, Target target, out Tensor y)
+    /// <summary>Draws <paramref name="count"/> points: X [count, inputDim] uniform in [-1, 1], Y [count, 1] = f(X).</summary>
+    private static Batch Sample(Randomness.Rng rng, int count, int inputDim, Target target)
     {
         var xs = new float[count * inputDim];
         var ys = new float[count];
@@ -160,8 +160,16 @@ public sealed class MlpRegression : Experiment<MlpRegressionSettings>
             }
             ys[i] = (float)target.Evaluate(point);
         }
-        y = tensor(ys, [count, 1]);
-        return tensor(xs, [count, inputDim]);
+        return new Batch(tensor(xs, [count, inputDim]), tensor(ys, [count, 1]));
+    }
+
+    private sealed record Batch(Tensor X, Tensor Y) : IDisposable
+    {
+        public void Dispose()
+        {
+            X.Dispose();
+            Y.Dispose();
+        }
     }
 
     private static void Save(ExperimentContext context, Sequential model, Adam optimizer, long step)
