@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using Spectre.Console.Testing;
+using Telos.Lab.Runs;
+
+namespace Telos.Cli.Tests.Commands;
+
+/// <summary>SIGKILL a real <c>telos run</c> process while it checkpoints every few steps, then resume it.</summary>
+[Collection("torch")]
+public sealed class KillTests : IDisposable
+{
+    private const string Config = """
+        experiment = "mlp-regression"
+        seed = 2
+        steps = 150
+        batch_size = 16
+        hidden = [8]
+        eval_points = 32
+        log_every = 5
+        checkpoint_every = 3
+        """;
+
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "telos-kill-tests", Guid.NewGuid().ToString("N"));
+
+    public KillTests() => Directory.CreateDirectory(_folder);
+
+    [Fact]
+    public void AKilledRunKeepsItsIndexAndCheckpointsAndResumesToTheStraightResult()
+    {
+        var config = Path.Combine(_folder, "kill.toml");
+        File.WriteAllText(config, Config);
+        var killedRoot = Path.Combine(_folder, "killed");
+
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Telos.Cli.dll"));
+        start.ArgumentList.Add("run");
+        start.ArgumentList.Add(config);
+        start.Environment["TELOS_RUNS"] = killedRoot;
+        using (var child = Process.Start(start)!)
+        {
+            child.BeginOutputReadLine();
+            // Progress lines arrive on stderr; kill without warning once the run is under way.
+            string? line;
+            while ((line = child.StandardError.ReadLine()) is not null && !line.Contains("(20%)", StringComparison.Ordinal))
+            {
+            }
+            Assert.NotNull(line);
+            child.Kill();
+            child.WaitForExit();
+        }
+
+        var store = new RunStore(killedRoot);
+        var record = Assert.Single(store.List());
+        Assert.Equal(RunStatus.Running, record.Status);
+        Assert.False(record.ProcessAlive);
+        Assert.Equal("running (process gone)", record.StatusText);
+        using (var run = store.Open(record.Id))
+        {
+            var checkpoints = run.Checkpoints();
+            Assert.NotEmpty(checkpoints);
+            foreach (var checkpoint in checkpoints)
+            {
+                run.VerifyCheckpoint(checkpoint);
+            }
+        }
+
+        Assert.Equal(0, Telos(killedRoot, "resume", record.ShortId));
+        Assert.Equal(0, Telos(Path.Combine(_folder, "straight"), "run", config));
+        var straight = Assert.Single(new RunStore(Path.Combine(_folder, "straight")).List());
+        Assert.Equal(
+            File.ReadAllText(Path.Combine(straight.Directory, "metrics.csv")),
+            File.ReadAllText(Path.Combine(record.Directory, "metrics.csv")));
+        Assert.Equal(RunStatus.Completed, store.Find(record.Id).Status);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static int Telos(string runsRoot, params string[] args) =>
+        TelosApp.Run([.. args, "--quiet"], new CliContext(new TestConsole(), new StringWriter(), runsRoot));
+}
