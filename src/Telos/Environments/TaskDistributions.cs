@@ -1,4 +1,3 @@
-using Telos.Environments.Maze;
 
 namespace Telos.Environments;
 

@@ -1,6 +1,5 @@
 using CsCheck;
 using Telos.Environments;
-using Telos.Environments.Maze;
 
 namespace Telos.Tests.Environments;
 

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Telos.Environments.Maze;
+namespace Telos.Environments;
 
 /// <summary>
 /// One level of the cheese-in-the-corner maze (Langosco et al. 2022; procgen Maze): a square grid

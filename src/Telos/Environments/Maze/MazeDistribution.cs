@@ -1,6 +1,6 @@
 using Telos.Randomness;
 
-namespace Telos.Environments.Maze;
+namespace Telos.Environments;
 
 /// <summary>Where a maze distribution puts the cheese.</summary>
 public enum CheesePlacement

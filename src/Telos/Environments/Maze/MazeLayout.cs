@@ -1,6 +1,6 @@
 using Telos.Randomness;
 
-namespace Telos.Environments.Maze;
+namespace Telos.Environments;
 
 /// <summary>
 /// Perfect mazes by randomized Kruskal, as procgen's Maze draws them: on an odd size N, the cells

@@ -1,4 +1,4 @@
-namespace Telos.Environments.Maze;
+namespace Telos.Environments;
 
 /// <summary>
 /// Where the mouse is and how many steps it has taken. <see cref="Cell"/> is the row-major cell
