@@ -33,9 +33,10 @@ public sealed class BatchedMaze
     private readonly int[] _stepLimit;    // [pool]
     private readonly float[] _startObservations; // [pool, 3·cells] when encoding
     private readonly int[] _delta;        // [4]
-    private readonly int[] _cell;
-    private readonly int[] _steps;
-    private readonly int[] _level;
+    private readonly int[] _position;     // [N] level · cells + cell
+    private readonly int[] _goal;         // [N] level · cells + cheese
+    private readonly int[] _stepsLeft;    // [N]
+    private readonly int[] _level;        // [N]
     private readonly int[] _finalCell;
     private readonly int[] _finalSteps;
     private readonly int[] _finalLevel;
@@ -81,8 +82,9 @@ public sealed class BatchedMaze
         }
         _delta = [-Size, 1, Size, -1];
         Count = count;
-        _cell = new int[count];
-        _steps = new int[count];
+        _position = new int[count];
+        _goal = new int[count];
+        _stepsLeft = new int[count];
         _level = new int[count];
         _finalCell = new int[count];
         _finalSteps = new int[count];
@@ -150,7 +152,7 @@ public sealed class BatchedMaze
     public int CurrentLevelIndex(int env) => _level[env];
 
     /// <summary>The current state of environment <paramref name="env"/>.</summary>
-    public MazeState CurrentState(int env) => new(_cell[env], _steps[env]);
+    public MazeState CurrentState(int env) => new(_position[env] - _level[env] * _cells, _stepLimit[_level[env]] - _stepsLeft[env]);
 
     /// <summary>The last state of environment <paramref name="env"/>'s most recently finished episode (before auto-reset).</summary>
     public MazeState FinalState(int env) => new(_finalCell[env], _finalSteps[env]);
@@ -192,18 +194,17 @@ public sealed class BatchedMaze
         {
             throw new ArgumentException($"every span must have length {n}");
         }
-        ref var cellRef = ref MemoryMarshal.GetArrayDataReference(_cell);
-        ref var stepsRef = ref MemoryMarshal.GetArrayDataReference(_steps);
-        ref var levelRef = ref MemoryMarshal.GetArrayDataReference(_level);
+        // Hot loop: each environment is a position in the flat [pool, cells] move table, the
+        // absolute position of its cheese and a countdown of steps left; one gathered byte per step.
+        ref var positionRef = ref MemoryMarshal.GetArrayDataReference(_position);
+        ref var goalRef = ref MemoryMarshal.GetArrayDataReference(_goal);
+        ref var leftRef = ref MemoryMarshal.GetArrayDataReference(_stepsLeft);
         ref var movesRef = ref MemoryMarshal.GetArrayDataReference(_moves);
-        ref var cheeseRef = ref MemoryMarshal.GetArrayDataReference(_cheese);
-        ref var limitRef = ref MemoryMarshal.GetArrayDataReference(_stepLimit);
         ref var deltaRef = ref MemoryMarshal.GetArrayDataReference(_delta);
         ref var actionRef = ref MemoryMarshal.GetReference(actions);
         ref var rewardRef = ref MemoryMarshal.GetReference(rewards);
         ref var terminatedRef = ref MemoryMarshal.GetReference(terminated);
         ref var truncatedRef = ref MemoryMarshal.GetReference(truncated);
-        var cells = _cells;
         var encode = EncodesObservations;
         for (var i = 0; i < n; i++)
         {
@@ -212,43 +213,50 @@ public sealed class BatchedMaze
             {
                 ThrowBadAction(i, action);
             }
-            var level = Unsafe.Add(ref levelRef, i);
-            var cell = Unsafe.Add(ref cellRef, i);
-            var moves = Unsafe.Add(ref movesRef, level * cells + cell);
-            var next = cell + (((moves >> action) & 1) * Unsafe.Add(ref deltaRef, action));
-            var steps = Unsafe.Add(ref stepsRef, i) + 1;
-            var atCheese = next == Unsafe.Add(ref cheeseRef, level);
-            var atLimit = !atCheese & steps >= Unsafe.Add(ref limitRef, level);
+            var position = Unsafe.Add(ref positionRef, i);
+            var moves = Unsafe.Add(ref movesRef, position);
+            var next = position + (((moves >> action) & 1) * Unsafe.Add(ref deltaRef, action));
+            var left = Unsafe.Add(ref leftRef, i) - 1;
+            var atCheese = next == Unsafe.Add(ref goalRef, i);
+            var atLimit = !atCheese & left <= 0;
             Unsafe.Add(ref rewardRef, i) = atCheese ? Maze.CheeseReward : 0f;
             Unsafe.Add(ref terminatedRef, i) = atCheese;
             Unsafe.Add(ref truncatedRef, i) = atLimit;
             if (atCheese | atLimit)
             {
-                _finalCell[i] = next;
-                _finalSteps[i] = steps;
+                var level = _level[i];
+                _finalCell[i] = next - level * _cells;
+                _finalSteps[i] = _stepLimit[level] - left;
                 _finalLevel[i] = level;
                 Reset(i);
             }
             else
             {
-                Unsafe.Add(ref cellRef, i) = next;
-                Unsafe.Add(ref stepsRef, i) = steps;
-                if (encode && next != cell)
+                Unsafe.Add(ref positionRef, i) = next;
+                Unsafe.Add(ref leftRef, i) = left;
+                if (encode && next != position)
                 {
-                    var mouse = i * 3 * cells + cells;
-                    _observations[mouse + cell] = 0f;
-                    _observations[mouse + next] = 1f;
+                    Move(i, position, next);
                 }
             }
         }
+    }
+
+    private void Move(int env, int from, int to)
+    {
+        var levelStart = _level[env] * _cells;
+        var mouse = env * 3 * _cells + _cells - levelStart;
+        _observations[mouse + from] = 0f;
+        _observations[mouse + to] = 1f;
     }
 
     private void Reset(int env)
     {
         var level = _pool.Length == 1 ? 0 : _levelStream.NextInt(_pool.Length);
         _level[env] = level;
-        _cell[env] = _start;
-        _steps[env] = 0;
+        _position[env] = level * _cells + _start;
+        _goal[env] = level * _cells + _cheese[level];
+        _stepsLeft[env] = _stepLimit[level];
         if (EncodesObservations)
         {
             var size = 3 * _cells;
