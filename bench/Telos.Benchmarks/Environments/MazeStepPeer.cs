@@ -15,5 +15,5 @@ public sealed class MazeStepPeer : IPeerWorkload
     public string Unit => "steps/s";
 
     public double Measure() =>
-        MazeThroughput.Measure(TaskDistributions.Maze("maze/test", 13), batch: 1024, encodeObservations: false, batchSteps: 2000, repeats: 7).StepsPerSecond;
+        BatchThroughput.Maze(TaskDistributions.Maze("maze/test", 13), batch: 1024, encodeObservations: false, batchSteps: 2000, repeats: 7).StepsPerSecond;
 }
