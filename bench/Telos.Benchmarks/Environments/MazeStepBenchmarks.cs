@@ -5,8 +5,8 @@ using Telos.Randomness;
 namespace Telos.Benchmarks.Environments;
 
 /// <summary>
-/// One batch step of 1024 13×13 mazes (random actions, auto-reset from a 1024-level pool), with and
-/// without incremental one-hot observations. Environment steps per second = 1024 / mean time.
+/// One batch step of 1024 13×13 mazes (random actions, auto-reset from a 1024-level pool): AVX2,
+/// scalar, and scalar with incremental one-hot observations. Environment steps per second = 1024 / mean time.
 /// <c>dotnet run -c Release --project bench/Telos.Benchmarks -- --filter '*MazeStep*'</c>
 /// </summary>
 [MemoryDiagnoser]
@@ -21,13 +21,24 @@ public class MazeStepBenchmarks
     private bool[] _truncated = [];
     private int _row;
 
-    [Params(false, true)]
-    public bool Encode { get; set; }
+    /// <summary>How the batch steps: AVX2 eight at a time, scalar, or scalar with one-hot observations.</summary>
+    public enum StepMode
+    {
+        Vectorized,
+        Scalar,
+        Encoded,
+    }
+
+    [Params(StepMode.Vectorized, StepMode.Scalar, StepMode.Encoded)]
+    public StepMode Mode { get; set; }
 
     [GlobalSetup]
     public void Setup()
     {
-        _env = new BatchedMaze(TaskDistributions.Maze("maze/test", 13), Batch, seed: 0, poolSize: 1024, encodeObservations: Encode);
+        _env = new BatchedMaze(TaskDistributions.Maze("maze/test", 13), Batch, seed: 0, poolSize: 1024, encodeObservations: Mode == StepMode.Encoded)
+        {
+            Vectorized = Mode == StepMode.Vectorized,
+        };
         _actions = new int[Rows * Batch];
         var rng = new Rng(1);
         for (var i = 0; i < _actions.Length; i++)

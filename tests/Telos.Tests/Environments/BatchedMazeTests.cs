@@ -62,6 +62,40 @@ public sealed class BatchedMazeTests
     }
 
     [Fact]
+    public void Vectorized_and_scalar_paths_give_identical_streams()
+    {
+        var distribution = TaskDistributions.Maze("maze/train", 7, region: 3, stepLimit: 25);
+        var fast = new BatchedMaze(distribution, 37, seed: 8, poolSize: 16) { Vectorized = true };
+        var slow = new BatchedMaze(distribution, 37, seed: 8, poolSize: 16) { Vectorized = false };
+        var rng = new Rng(21);
+        var actions = new int[37];
+        var (r1, r2) = (new float[37], new float[37]);
+        var (d1, d2) = (new bool[37], new bool[37]);
+        var (t1, t2) = (new bool[37], new bool[37]);
+        var episodes = 0;
+        for (var t = 0; t < 400; t++)
+        {
+            for (var i = 0; i < 37; i++)
+            {
+                actions[i] = rng.NextInt(4);
+            }
+            fast.Step(actions, r1, d1, t1);
+            slow.Step(actions, r2, d2, t2);
+            Assert.Equal(r2, r1);
+            Assert.Equal(d2, d1);
+            Assert.Equal(t2, t1);
+            for (var i = 0; i < 37; i++)
+            {
+                episodes += d1[i] || t1[i] ? 1 : 0;
+                Assert.Equal(slow.CurrentState(i), fast.CurrentState(i));
+                Assert.Equal(slow.FinalState(i), fast.FinalState(i));
+                Assert.Equal(slow.CurrentLevelIndex(i), fast.CurrentLevelIndex(i));
+            }
+        }
+        Assert.True(episodes > 100, $"only {episodes} episodes ended");
+    }
+
+    [Fact]
     public void Pool_levels_are_the_distributions_levels_at_the_pool_seeds()
     {
         var distribution = TaskDistributions.Maze("maze/test", 9);

@@ -10,7 +10,7 @@ public delegate void BatchStep(ReadOnlySpan<int> actions, Span<float> rewards, S
 /// Measures batch stepping in environment steps per second (batch size × batch steps / seconds),
 /// for <c>telos env bench</c> and the <c>maze-step</c> peer comparison. Actions are drawn uniformly
 /// at random ahead of time (a table of 64 action rows, cycled), so the timing covers stepping and
-/// auto-resets only. The median over repeats is reported, after one untimed warm-up repeat.
+/// auto-resets only. The median over repeats is reported, after at least half a second of untimed warm-up.
 /// </summary>
 public static class BatchThroughput
 {
@@ -54,8 +54,19 @@ public static class BatchThroughput
         var rewards = new float[batch];
         var terminated = new bool[batch];
         var truncated = new bool[batch];
+        // Warm-up until the JIT has had time to promote the step loop to optimized code (at least
+        // one repeat and half a second; tiering waits ~100 ms and compiles in the background).
+        var warmupStart = Stopwatch.GetTimestamp();
+        do
+        {
+            for (var t = 0; t < batchSteps; t++)
+            {
+                step(actions.AsSpan((t % rows) * batch, batch), rewards, terminated, truncated);
+            }
+        }
+        while (Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 0.5);
         var rates = new double[repeats];
-        for (var r = -1; r < repeats; r++)
+        for (var r = 0; r < repeats; r++)
         {
             var start = Stopwatch.GetTimestamp();
             for (var t = 0; t < batchSteps; t++)
@@ -63,11 +74,8 @@ public static class BatchThroughput
                 step(actions.AsSpan((t % rows) * batch, batch), rewards, terminated, truncated);
             }
             var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            if (r >= 0)
-            {
-                rates[r] = (double)batchSteps * batch / seconds;
-                progress?.Report(new ProgressUpdate("env bench", r + 1, repeats));
-            }
+            rates[r] = (double)batchSteps * batch / seconds;
+            progress?.Report(new ProgressUpdate("env bench", r + 1, repeats));
         }
         Array.Sort(rates);
         var median = repeats % 2 == 1 ? rates[repeats / 2] : 0.5 * (rates[repeats / 2 - 1] + rates[repeats / 2]);

@@ -133,6 +133,12 @@ public sealed class BatchedMaze
     /// <summary>Whether <see cref="Observations"/> is maintained.</summary>
     public bool EncodesObservations { get; }
 
+    /// <summary>
+    /// Use the AVX2 eight-at-a-time path when the CPU has it and observations are not encoded
+    /// (default true). Both paths give identical results; false exists for comparisons and tests.
+    /// </summary>
+    public bool Vectorized { get; init; } = true;
+
     /// <summary>Shape of one environment's observation: 3×S×S.</summary>
     public ObservationShape ObservationShape { get; }
 
@@ -209,7 +215,7 @@ public sealed class BatchedMaze
         ref var terminatedRef = ref MemoryMarshal.GetReference(terminated);
         ref var truncatedRef = ref MemoryMarshal.GetReference(truncated);
         var encode = EncodesObservations;
-        var i = !encode && Avx2.IsSupported ? StepEightAtATime(actions, rewards, terminated, truncated) : 0;
+        var i = !encode && Vectorized && Avx2.IsSupported ? StepEightAtATime(actions, rewards, terminated, truncated) : 0;
         for (; i < n; i++)
         {
             var action = Unsafe.Add(ref actionRef, i);
