@@ -75,6 +75,19 @@ public sealed class EnvCommandsTests
     }
 
     [Theory]
+    [InlineData("maze/train")]
+    [InlineData("maze/far")]
+    [InlineData("kc/test")]
+    public void Check_passes_every_distribution(string name)
+    {
+        var (code, output, _) = Run("env", "check", name, "--levels", "3", "--size", "5", "--json");
+        Assert.Equal(0, code);
+        var json = JsonDocument.Parse(output).RootElement;
+        Assert.True(json.GetProperty("passed").GetBoolean());
+        Assert.True(json.GetProperty("steps_checked").GetInt32() > 0);
+    }
+
+    [Theory]
     [InlineData("maze")]
     [InlineData("kc")]
     public void Bench_prints_the_documented_json(string env)

@@ -19,6 +19,7 @@ public sealed class EnvCommands : ICommandGroup
         env.Subcommands.Add(List(context));
         env.Subcommands.Add(Show(context));
         env.Subcommands.Add(Bench(context));
+        env.Subcommands.Add(Check(context));
         yield return env;
     }
 
@@ -163,6 +164,46 @@ public sealed class EnvCommands : ICommandGroup
             return ExitCodes.Success;
         });
         return bench;
+    }
+
+    private static Command Check(CliContext context)
+    {
+        var name = new Argument<string>("distribution") { Description = "A task distribution, e.g. maze/test" };
+        var levels = new Option<int>("--levels") { Description = "How many levels (seeds 0..n−1) to check", DefaultValueFactory = _ => 20 };
+        var size = new Option<int?>("--size") { Description = "Maze or room side" };
+        var check = new Command("check", "Run the environment checker (determinism, purity, shapes, reward bounds, step limit) over levels of a distribution") { name, levels, size };
+        check.SetAction(result =>
+        {
+            var distribution = result.GetValue(name)!;
+            var count = result.GetValue(levels);
+            if (count < 1)
+            {
+                throw new TelosInputException($"--levels {count} must be at least 1");
+            }
+            var reports = new List<EnvironmentCheckReport>();
+            for (var seed = 0; seed < count; seed++)
+            {
+                reports.Add(TaskDistributions.FamilyOf(distribution) == "maze"
+                    ? EnvironmentChecker.Check(TaskDistributions.Maze(distribution, result.GetValue(size) ?? MazeDistribution.DefaultSize).Level(seed), 0f, Maze.CheeseReward, (ulong)seed)
+                    : EnvironmentChecker.Check(TaskDistributions.KeysAndChests(distribution, result.GetValue(size) ?? KeysAndChestsDistribution.DefaultSize).Level(seed), 0f, KeysAndChests.ChestReward, (ulong)seed));
+            }
+            var failures = reports.SelectMany((r, seed) => r.Failures.Select(f => $"seed {seed}: {f}")).ToList();
+            var steps = reports.Sum(r => r.StepsChecked);
+            if (CliContext.Json(result))
+            {
+                context.WriteLine(JsonSerializer.Serialize(new { distribution, levels = count, steps_checked = steps, passed = failures.Count == 0, failures }));
+            }
+            else
+            {
+                context.WriteLine(failures.Count == 0 ? $"{distribution}: {count} levels, {steps} transitions checked, all passed" : $"{distribution}: {failures.Count} problem(s)");
+                foreach (var failure in failures)
+                {
+                    context.WriteLine("  " + failure);
+                }
+            }
+            return failures.Count == 0 ? ExitCodes.Success : ExitCodes.Failure;
+        });
+        return check;
     }
 
     private sealed record LevelView(string Provenance, string Ascii, IReadOnlyDictionary<string, object> Details, IReadOnlyDictionary<string, double> Features, RgbImage Image);
