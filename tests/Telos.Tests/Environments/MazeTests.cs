@@ -177,6 +177,33 @@ public sealed class MazeTests
     }
 
     [Fact]
+    public void Single_steps_features_and_observations_allocate_nothing()
+    {
+        var maze = TaskDistributions.Maze("maze/test", 13).Level(1);
+        var kc = TaskDistributions.KeysAndChests("kc/train").Level(1);
+        var features = new double[8];
+        var observation = new float[4 * 13 * 13];
+        var legal = new bool[4];
+        var (m, k) = (maze.Initial, kc.Initial);
+        maze.Step(m, 0);
+        kc.Step(k, 0);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var t = 0; t < 5000; t++)
+        {
+            var r = maze.Step(m, t & 3);
+            m = r.Done ? maze.Initial : r.Next;
+            maze.WriteFeatures(m, features);
+            maze.LegalActions(m, legal);
+            maze.WriteObservation(m, observation);
+            var q = kc.Step(k, (t >> 1) & 3);
+            k = q.Done ? kc.Initial : q.Next;
+            kc.WriteFeatures(k, features);
+            kc.WriteObservation(k, observation);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void State_index_round_trips_over_open_cells()
     {
         var maze = TaskDistributions.Maze("maze/test", 9).Level(3);
