@@ -61,12 +61,14 @@ public sealed class BatchedMazeTests
         }, iter: 60);
     }
 
-    [Fact]
-    public void Vectorized_and_scalar_paths_give_identical_streams()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Vectorized_and_scalar_paths_give_identical_streams(bool encode)
     {
         var distribution = TaskDistributions.Maze("maze/train", 7, region: 3, stepLimit: 25);
-        var fast = new BatchedMaze(distribution, 37, seed: 8, poolSize: 16) { Vectorized = true };
-        var slow = new BatchedMaze(distribution, 37, seed: 8, poolSize: 16) { Vectorized = false };
+        var fast = new BatchedMaze(distribution, 37, seed: 8, poolSize: 16, encode) { Vectorized = true };
+        var slow = new BatchedMaze(distribution, 37, seed: 8, poolSize: 16, encode) { Vectorized = false };
         var rng = new Rng(21);
         var actions = new int[37];
         var (r1, r2) = (new float[37], new float[37]);
@@ -84,6 +86,7 @@ public sealed class BatchedMazeTests
             Assert.Equal(r2, r1);
             Assert.Equal(d2, d1);
             Assert.Equal(t2, t1);
+            Assert.True(slow.Observations.SequenceEqual(fast.Observations));
             for (var i = 0; i < 37; i++)
             {
                 episodes += d1[i] || t1[i] ? 1 : 0;

@@ -134,8 +134,7 @@ public sealed class BatchedMaze
     public bool EncodesObservations { get; }
 
     /// <summary>
-    /// Use the AVX2 eight-at-a-time path when the CPU has it and observations are not encoded
-    /// (default true). Both paths give identical results; false exists for comparisons and tests.
+    /// Use the AVX2 eight-at-a-time path when the CPU has it (default true). Both paths give identical results; false exists for comparisons and tests.
     /// </summary>
     public bool Vectorized { get; init; } = true;
 
@@ -215,7 +214,7 @@ public sealed class BatchedMaze
         ref var terminatedRef = ref MemoryMarshal.GetReference(terminated);
         ref var truncatedRef = ref MemoryMarshal.GetReference(truncated);
         var encode = EncodesObservations;
-        var i = !encode && Vectorized && Avx2.IsSupported ? StepEightAtATime(actions, rewards, terminated, truncated) : 0;
+        var i = Vectorized && Avx2.IsSupported ? StepEightAtATime(actions, rewards, terminated, truncated) : 0;
         for (; i < n; i++)
         {
             var action = Unsafe.Add(ref actionRef, i);
@@ -255,8 +254,9 @@ public sealed class BatchedMaze
     /// <summary>
     /// The same transition as the scalar loop for eight environments per iteration with AVX2: one
     /// gather of the move bytes, a variable shift and a permute for the move, compares for the cheese
-    /// and the limit, and a 256-entry table that turns the 8-bit done masks into eight bools. Finished
-    /// environments are reset one by one afterwards. Returns how many environments it stepped (a
+    /// and the limit, and a 256-entry table that turns the 8-bit done masks into eight bools. Mice
+    /// that moved get their two observation floats rewritten, and finished environments are reset,
+    /// one by one afterwards. Returns how many environments it stepped (a
     /// multiple of 8); the scalar loop does the rest.
     /// </summary>
     private unsafe int StepEightAtATime(ReadOnlySpan<int> actions, Span<float> rewards, Span<bool> terminated, Span<bool> truncated)
@@ -299,6 +299,16 @@ public sealed class BatchedMaze
                 Unsafe.WriteUnaligned(ref Unsafe.Add(ref terminatedRef, i), Unsafe.Add(ref boolsRef, (int)cheeseBits));
                 Unsafe.WriteUnaligned(ref Unsafe.Add(ref truncatedRef, i), Unsafe.Add(ref boolsRef, (int)limitBits));
                 var done = cheeseBits | limitBits;
+                if (EncodesObservations)
+                {
+                    var moved = ~Vector256.Equals(next, position).ExtractMostSignificantBits() & ~done & 0xFF;
+                    while (moved != 0)
+                    {
+                        var lane = BitOperations.TrailingZeroCount(moved);
+                        moved &= moved - 1;
+                        Move(i + lane, position.GetElement(lane), next.GetElement(lane));
+                    }
+                }
                 while (done != 0)
                 {
                     var env = i + BitOperations.TrailingZeroCount(done);
