@@ -125,6 +125,14 @@ public sealed class KeysAndChestsTests
     }
 
     [Fact]
+    public void Too_many_items_to_enumerate_is_reported_not_overflowed()
+    {
+        var level = new KeysAndChests(25, 0, Enumerable.Range(1, 16).ToArray(), Enumerable.Range(17, 16).ToArray());
+        Assert.Throws<InvalidOperationException>(() => level.StateCount);
+        Assert.Equal(0f, level.Step(level.Initial, Maze.Right).Reward);
+    }
+
+    [Fact]
     public void Same_seed_same_level_and_bad_input_is_rejected()
     {
         var a = TaskDistributions.KeysAndChests("kc/train").Level(12);

@@ -116,7 +116,17 @@ public sealed class KeysAndChests : IEnumerableEnvironment<KeysAndChestsState>
     public ObservationShape ObservationShape => new(4, Size, Size);
 
     /// <summary>cells · 2^K · 2^C.</summary>
-    public int StateCount => Size * Size << (_keys.Length + _chests.Length);
+    /// <exception cref="InvalidOperationException">The level has too many items to number its states in an <see cref="int"/>.</exception>
+    public int StateCount
+    {
+        get
+        {
+            var count = (long)Size * Size << (_keys.Length + _chests.Length);
+            return count <= int.MaxValue
+                ? (int)count
+                : throw new InvalidOperationException($"{_keys.Length} keys and {_chests.Length} chests in a {Size}×{Size} room give {count} states, too many to enumerate");
+        }
+    }
 
     /// <summary>Whether no chest can be opened any more: all are open, or no key is held and none is left.</summary>
     public bool IsTerminal(in KeysAndChestsState state)
@@ -221,6 +231,7 @@ public sealed class KeysAndChests : IEnumerableEnvironment<KeysAndChestsState>
         {
             throw new ArgumentOutOfRangeException(nameof(state), state, "not a state of this level");
         }
+        _ = StateCount; // throws when the index would overflow
         return state.Cell + Size * Size * (state.KeysTaken + (state.ChestsOpened << _keys.Length));
     }
 
