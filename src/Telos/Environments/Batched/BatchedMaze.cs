@@ -8,8 +8,9 @@ using Telos.Randomness;
 namespace Telos.Environments;
 
 /// <summary>
-/// N maze environments stepped together for RL, as struct-of-arrays (cell, step count and level of
-/// each environment in flat <c>int[]</c>s), with auto-reset and no allocation per step.
+/// N maze environments stepped together for RL, as struct-of-arrays (position, cheese position,
+/// steps left and level of each environment in flat <c>int[]</c>s), with auto-reset and no
+/// allocation per step.
 /// </summary>
 /// <remarks>
 /// <para><b>Level pool.</b> Levels are generated once, at construction: a pool of
@@ -30,7 +31,6 @@ namespace Telos.Environments;
 public sealed class BatchedMaze
 {
     private readonly Maze[] _pool;
-    private readonly long[] _poolSeeds;
     private readonly byte[] _moves;       // [pool, cells]
     private readonly int[] _cheese;       // [pool]
     private readonly int[] _stepLimit;    // [pool]
@@ -61,11 +61,9 @@ public sealed class BatchedMaze
         Distribution = distribution;
         Seed = seed;
         _pool = new Maze[poolSize];
-        _poolSeeds = new long[poolSize];
         for (var j = 0; j < poolSize; j++)
         {
-            _poolSeeds[j] = PoolSeed(seed, j);
-            _pool[j] = distribution.Level(_poolSeeds[j]);
+            _pool[j] = distribution.Level(PoolSeed(seed, j));
         }
         Size = _pool[0].Size;
         _cells = Size * Size;
@@ -134,7 +132,8 @@ public sealed class BatchedMaze
     public bool EncodesObservations { get; }
 
     /// <summary>
-    /// Use the AVX2 eight-at-a-time path when the CPU has it (default true). Both paths give identical results; false exists for comparisons and tests.
+    /// Use the AVX2 eight-at-a-time path when the CPU has it (default true). Both paths give
+    /// identical results; false exists for comparisons and tests.
     /// </summary>
     public bool Vectorized { get; init; } = true;
 
