@@ -20,7 +20,11 @@ public sealed class TransitionSample
     /// <param name="coverage">[M, F] features of states drawn from D_S.</param>
     /// <param name="coverageTerminal">[M].</param>
     /// <exception cref="ArgumentException">Shapes disagree or N or M is 0.</exception>
-    public TransitionSample(FeatureSchema features, double[] from, bool[] fromTerminal, double[] to, bool[] toTerminal, double[] coverage, bool[] coverageTerminal)
+    /// <param name="rewards">[N] the environment's reward of each transition, or null.</param>
+    /// <param name="toObservations">[N, C·H·W] one-hot observations of s′ᵢ, or null.</param>
+    /// <param name="observationShape">C×H×W of <paramref name="toObservations"/>.</param>
+    public TransitionSample(FeatureSchema features, double[] from, bool[] fromTerminal, double[] to, bool[] toTerminal, double[] coverage, bool[] coverageTerminal,
+        double[]? rewards = null, float[]? toObservations = null, ObservationShape? observationShape = null)
     {
         var f = features.Count;
         if (fromTerminal.Length == 0 || coverageTerminal.Length == 0)
@@ -41,7 +45,27 @@ public sealed class TransitionSample
         ToTerminal = toTerminal;
         Coverage = coverage;
         CoverageTerminal = coverageTerminal;
+        if (rewards is not null && rewards.Length != fromTerminal.Length)
+        {
+            throw new ArgumentException("one reward per transition", nameof(rewards));
+        }
+        Rewards = rewards;
+        if (toObservations is not null && (observationShape is null || toObservations.Length != fromTerminal.Length * observationShape.Value.Size))
+        {
+            throw new ArgumentException("observations must be [N, C·H·W] with a shape", nameof(toObservations));
+        }
+        ToObservations = toObservations;
+        ObservationShape = observationShape;
     }
+
+    /// <summary>[N] environment rewards, when collected.</summary>
+    public double[]? Rewards { get; }
+
+    /// <summary>[N, C·H·W] observations of s′, when collected.</summary>
+    public float[]? ToObservations { get; }
+
+    /// <summary>C×H×W of <see cref="ToObservations"/>.</summary>
+    public ObservationShape? ObservationShape { get; }
 
     public FeatureSchema Features { get; }
 
@@ -65,6 +89,10 @@ public sealed class TransitionSample
         sha.AppendData(MemoryMarshal.AsBytes(From.AsSpan()));
         sha.AppendData(MemoryMarshal.AsBytes(To.AsSpan()));
         sha.AppendData(MemoryMarshal.AsBytes(ToTerminal.AsSpan()));
+        if (Rewards is not null)
+        {
+            sha.AppendData(MemoryMarshal.AsBytes(Rewards.AsSpan()));
+        }
         return Convert.ToHexStringLower(sha.GetHashAndReset())[..16];
     }
 
@@ -80,7 +108,13 @@ public sealed class TransitionSample
     /// <param name="seed">Root seed of the walk.</param>
     /// <param name="firstSeed">Seed of the first level.</param>
     /// <param name="episodeLength">Steps before a walk restarts even without termination; 0 = the environment's step limit.</param>
-    public static TransitionSample Collect<TState>(Func<long, IEnvironment<TState>> levelOf, int levels, int stepsPerLevel, ulong seed, long firstSeed = 0, int episodeLength = 0)
+    /// <param name="uniformStarts">
+    /// For enumerable levels, start each walk from a uniformly drawn state instead of the start state
+    /// (better coverage of far cells). Absorbing terminal states (stepping them terminates in place) are skipped.
+    /// </param>
+    /// <param name="observations">Also record the one-hot observation of every s′.</param>
+    public static TransitionSample Collect<TState>(Func<long, IEnvironment<TState>> levelOf, int levels, int stepsPerLevel, ulong seed, long firstSeed = 0, int episodeLength = 0,
+        bool uniformStarts = false, bool observations = false)
         where TState : struct
     {
         if (levels < 1 || stepsPerLevel < 1)
@@ -94,6 +128,9 @@ public sealed class TransitionSample
         var from = new double[n * f];
         var to = new double[n * f];
         var toTerminal = new bool[n];
+        var rewards = new double[n];
+        var shape = first.ObservationShape;
+        var obs = observations ? new float[n * shape.Size] : null;
         var rng = Seeds.Stream(seed, "transition-sample");
         var row = 0;
         for (var k = 0; k < levels; k++)
@@ -106,7 +143,7 @@ public sealed class TransitionSample
             var legal = new bool[env.ActionCount];
             var choices = new int[env.ActionCount];
             var limit = episodeLength > 0 ? episodeLength : Math.Max(1, env.StepLimit);
-            var state = env.Initial;
+            var state = StartOf(env, uniformStarts, ref rng);
             var t = 0;
             for (var step = 0; step < stepsPerLevel; step++, row++)
             {
@@ -124,10 +161,15 @@ public sealed class TransitionSample
                 env.WriteFeatures(state, from.AsSpan(row * f, f));
                 env.WriteFeatures(result.Next, to.AsSpan(row * f, f));
                 toTerminal[row] = result.Terminated;
+                rewards[row] = result.Reward;
+                if (obs is not null)
+                {
+                    env.WriteObservation(result.Next, obs.AsSpan(row * shape.Size, shape.Size));
+                }
                 t++;
                 if (result.Done || t >= limit)
                 {
-                    state = env.Initial;
+                    state = StartOf(env, uniformStarts, ref rng);
                     t = 0;
                 }
                 else
@@ -136,6 +178,25 @@ public sealed class TransitionSample
                 }
             }
         }
-        return new TransitionSample(schema, from, new bool[n], to, toTerminal, (double[])to.Clone(), (bool[])toTerminal.Clone());
+        return new TransitionSample(schema, from, new bool[n], to, toTerminal, (double[])to.Clone(), (bool[])toTerminal.Clone(), rewards, obs, observations ? shape : null);
+    }
+
+    private static TState StartOf<TState>(IEnvironment<TState> env, bool uniform, ref Rng rng)
+        where TState : struct
+    {
+        if (!uniform || env is not IEnumerableEnvironment<TState> enumerable)
+        {
+            return env.Initial;
+        }
+        for (var attempt = 0; attempt < 64; attempt++)
+        {
+            var state = enumerable.StateAt(rng.NextInt(enumerable.StateCount));
+            var probe = env.Step(state, 0);
+            if (!(probe.Terminated && enumerable.IndexOf(probe.Next) == enumerable.IndexOf(state)))
+            {
+                return state;
+            }
+        }
+        return env.Initial;
     }
 }
