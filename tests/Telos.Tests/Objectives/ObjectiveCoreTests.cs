@@ -77,7 +77,7 @@ public sealed class ObjectiveCardTests
         Assert.Equal(card.Weights.ToArray(), back.Weights.ToArray());
         Assert.Equal(card.History.ToArray(), back.History.ToArray());
         Assert.Equal(2, back.Revision);
-        Assert.Equal(["at_cheese"], back.FrozenFeatures);
+        Assert.Equal(["at_cheese"], back.FrozenFeatures.ToArray());
     }
 
     [Fact]
