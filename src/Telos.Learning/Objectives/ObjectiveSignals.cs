@@ -63,6 +63,7 @@ public sealed record PreferencePairs(TransitionSample Segments, int Length, int[
     public static double[] SegmentReturns(TransitionSample segments, int length, ITransitionObjective reward)
     {
         var rewards = new double[segments.Count];
+        reward = FeatureBinding.Bind(reward, segments.Features);
         reward.Evaluate(segments.From, segments.FromTerminal, segments.To, segments.ToTerminal, rewards);
         var count = segments.Count / length;
         var returns = new double[count];

@@ -47,7 +47,7 @@ public static class Epic
     /// <summary>C(R) at every transition of the sample, [N].</summary>
     public static double[] Canonicalize(ITransitionObjective reward, TransitionSample sample, double gamma, int coverage = DefaultCoverage)
     {
-        var bound = Bind(reward, sample);
+        var bound = FeatureBinding.Bind(reward, sample.Features);
         var f = sample.Features.Count;
         var n = sample.Count;
         var m = Math.Min(Math.Max(1, coverage), sample.CoverageCount);
@@ -70,16 +70,6 @@ public static class Epic
             canonical[i] = direct[i] + gamma * fromNext[i] - fromHere[i] - gamma * meanAll;
         }
         return canonical;
-    }
-
-    private static ITransitionObjective Bind(ITransitionObjective reward, TransitionSample sample)
-    {
-        if (reward.Features.Equals(sample.Features))
-        {
-            return reward;
-        }
-        var columns = FeatureBinding.Columns(reward.Features, sample.Features, "sample");
-        return new ColumnSelectedTransition(reward, columns!, sample.Features.Count);
     }
 
     private static double[] MeanAgainstCoverage(ITransitionObjective reward, double[] states, bool[] terminal, int n, ReadOnlySpan<double> cov, ReadOnlySpan<bool> covTerminal, int m, int f)
@@ -166,28 +156,5 @@ public static class Epic
             max = Math.Max(max, Math.Abs(v));
         }
         return max;
-    }
-
-    /// <summary>Reads a transition objective's columns out of a wider sample.</summary>
-    private sealed class ColumnSelectedTransition(ITransitionObjective inner, int[] columns, int sampleWidth) : ITransitionObjective
-    {
-        public Telos.Environments.FeatureSchema Features => inner.Features;
-
-        public void Evaluate(ReadOnlySpan<double> from, ReadOnlySpan<bool> fromTerminal, ReadOnlySpan<double> to, ReadOnlySpan<bool> toTerminal, Span<double> rewards)
-        {
-            var n = rewards.Length;
-            var f = columns.Length;
-            var a = new double[n * f];
-            var b = new double[n * f];
-            for (var i = 0; i < n; i++)
-            {
-                for (var k = 0; k < f; k++)
-                {
-                    a[i * f + k] = from[i * sampleWidth + columns[k]];
-                    b[i * f + k] = to[i * sampleWidth + columns[k]];
-                }
-            }
-            inner.Evaluate(a, fromTerminal, b, toTerminal, rewards);
-        }
     }
 }
