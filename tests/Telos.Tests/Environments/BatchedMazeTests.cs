@@ -9,12 +9,13 @@ public sealed class BatchedMazeTests
     [Fact]
     public void Batch_and_single_state_forms_agree_step_for_step()
     {
-        Gen.Select(Gen.Int[1, 4].Select(k => 2 * k + 1), Gen.Int[1, 9], Gen.ULong, Gen.Int[0, 2]).Sample((size, count, seed, kind) =>
+        // Counts up to 40 cover the eight-at-a-time path (no encoding) and the scalar remainder.
+        Gen.Select(Gen.Int[1, 4].Select(k => 2 * k + 1), Gen.Int[1, 40], Gen.ULong, Gen.Int[0, 2], Gen.Bool).Sample((size, count, seed, kind, encode) =>
         {
             var name = kind switch { 0 => "maze/train", 1 => "maze/test", _ => "maze/far" };
             // A short step limit so truncation and auto-reset both happen often.
             var distribution = TaskDistributions.Maze(name, size, region: Math.Min(3, size), stepLimit: 2 * size);
-            var batch = new BatchedMaze(distribution, count, seed, poolSize: 5, encodeObservations: true);
+            var batch = new BatchedMaze(distribution, count, seed, poolSize: 5, encodeObservations: encode);
             var levels = Enumerable.Range(0, count).Select(batch.CurrentLevel).ToArray();
             var states = levels.Select(l => l.Initial).ToArray();
             var rng = new Rng(seed ^ 0x5eed);
@@ -48,6 +49,10 @@ public sealed class BatchedMazeTests
                         states[i] = single.Next;
                     }
                     Assert.Equal(states[i], batch.CurrentState(i));
+                    if (!encode)
+                    {
+                        continue;
+                    }
                     levels[i].WriteObservation(states[i], expectedObservation);
                     var size3 = expectedObservation.Length;
                     Assert.True(expectedObservation.AsSpan().SequenceEqual(batch.Observations.Slice(i * size3, size3)), $"observation of env {i} differs at t={t}");
@@ -108,6 +113,11 @@ public sealed class BatchedMazeTests
         var batch = new BatchedMaze(TaskDistributions.Maze("maze/test", 5), 2, seed: 0, poolSize: 2);
         Assert.Throws<ArgumentException>(() => batch.Step(new int[3], new float[2], new bool[2], new bool[2]));
         Assert.Throws<ArgumentOutOfRangeException>(() => batch.Step([0, 4], new float[2], new bool[2], new bool[2]));
+        var wide = new BatchedMaze(TaskDistributions.Maze("maze/test", 5), 16, seed: 0, poolSize: 2);
+        var actions = new int[16];
+        actions[11] = -1;
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => wide.Step(actions, new float[16], new bool[16], new bool[16]));
+        Assert.Contains("environment 11", e.Message);
     }
 
     [Fact]

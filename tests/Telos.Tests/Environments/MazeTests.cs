@@ -201,6 +201,17 @@ public sealed class MazeTests
         Assert.NotEqual(a.Render(a.Initial), TaskDistributions.Maze("maze/train", 11).Level(100).Render(a.Initial));
     }
 
+    [Fact]
+    public void Levels_are_pinned_across_machines_and_versions()
+    {
+        // Golden levels: a change to Rng, Seeds, Kruskal or the cheese and item draws changes every
+        // level of every distribution, so it must be deliberate (and announced: it moves results).
+        var maze = TaskDistributions.Maze("maze/test", 7).Level(2024);
+        Assert.Equal("....C..\n.###.#.\n...#.#.\n.###.#.\n...#.#.\n##.###.\nM....#.\n", maze.Render(maze.Initial));
+        var kc = TaskDistributions.KeysAndChests("kc/test", 5).Level(2024);
+        Assert.Equal("....k\n...ck\nAk...\n...c.\n.k...\nkeys held: 0\n", kc.Render(kc.Initial));
+    }
+
     [Theory]
     [InlineData("maze/nope", 13, 1, "unknown task distribution 'maze/nope'")]
     [InlineData("maze/test", 12, 1, "maze size 12")]
