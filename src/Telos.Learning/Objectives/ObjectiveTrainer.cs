@@ -120,6 +120,34 @@ public static class ObjectiveTrainer
         };
     }
 
+    /// <summary>
+    /// Goal regression from states of an environment: <paramref name="labelled"/> pairs each state
+    /// with the value the programmer wants; every state of <paramref name="anchor"/> keeps its
+    /// current value with weight <paramref name="anchorWeight"/>.
+    /// </summary>
+    public static ObjectiveCard RegressTowardGoal<TState>(LoadedObjective current, IEnvironment<TState> environment, IEnumerable<(TState State, double Value)> labelled, IEnumerable<TState> anchor, double anchorWeight, TrainingOptions options)
+        where TState : struct
+    {
+        ObjectiveCardFile.RequireFeatures(current.Card, environment.Features, environment.Name, current.Source);
+        var pairs = labelled.ToArray();
+        return RegressTowardGoal(current, Rows(environment, current.Card.Features, pairs.Select(p => p.State)), [.. pairs.Select(p => p.Value)], Rows(environment, current.Card.Features, anchor), anchorWeight, options);
+    }
+
+    /// <summary>Features of <paramref name="states"/> in <paramref name="features"/> order, [N, F].</summary>
+    public static double[] Rows<TState>(IEnvironment<TState> environment, ImmutableArray<string> features, IEnumerable<TState> states)
+        where TState : struct
+    {
+        var columns = features.Select(environment.Features.Require).ToArray();
+        var row = new double[environment.Features.Count];
+        var rows = new List<double>();
+        foreach (var state in states)
+        {
+            environment.WriteFeatures(state, row);
+            rows.AddRange(columns.Select(c => row[c]));
+        }
+        return [.. rows];
+    }
+
     /// <summary>Declared signs [F] from a name → sign map; unnamed features are free (0).</summary>
     public static int[] SignsOf(ImmutableArray<string> features, IReadOnlyDictionary<string, int>? signs)
     {
