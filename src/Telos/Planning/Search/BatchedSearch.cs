@@ -15,8 +15,6 @@ namespace Telos.Planning.Search;
 public sealed class BatchedSearch<TEmbedding>
     where TEmbedding : struct
 {
-    // Tie-breaking noise of mctx's muzero_action_selection: far below any real score difference.
-    private const float TieBreakNoise = 1e-7f;
     // mctx's low_logit in seq_halving.score_considered.
     private const float LowLogit = -1e9f;
 
@@ -338,6 +336,7 @@ public sealed class BatchedSearch<TEmbedding>
         ref var rng = ref _rngs[b];
         var best = float.NegativeInfinity;
         var bestAction = -1;
+        var ties = 0;
         for (var i = 0; i < a; i++)
         {
             if (!valid[i])
@@ -345,13 +344,8 @@ public sealed class BatchedSearch<TEmbedding>
                 continue;
             }
             // Unvisited actions come first, in random order.
-            var score = visits[i] == 0 ? 1e30f : q[i] + c * MathF.Sqrt(logN / visits[i]);
-            score += TieBreakNoise * (float)rng.NextDouble();
-            if (score > best)
-            {
-                best = score;
-                bestAction = i;
-            }
+            var score = visits[i] == 0 ? float.PositiveInfinity : q[i] + c * MathF.Sqrt(logN / visits[i]);
+            TakeBest(ref rng, score, i, ref best, ref bestAction, ref ties);
         }
         return bestAction;
     }
@@ -372,16 +366,34 @@ public sealed class BatchedSearch<TEmbedding>
         ref var rng = ref _rngs[b];
         var best = float.NegativeInfinity;
         var bestAction = -1;
+        var ties = 0;
         for (var i = 0; i < a; i++)
         {
-            var score = q[i] + explore * priors[i] / (visits[i] + 1) + TieBreakNoise * (float)rng.NextDouble();
-            if (valid[i] && score > best)
+            if (valid[i])
             {
-                best = score;
-                bestAction = i;
+                TakeBest(ref rng, q[i] + explore * priors[i] / (visits[i] + 1), i, ref best, ref bestAction, ref ties);
             }
         }
         return bestAction;
+    }
+
+    /// <summary>
+    /// Running argmax that breaks exact ties uniformly at random (reservoir sampling). mctx adds
+    /// 1e-7·U noise to every score for the same purpose; drawing only on ties keeps the random
+    /// stream off the hot path and differs from it only for scores closer than 1e-7.
+    /// </summary>
+    private static void TakeBest(ref Rng rng, float score, int action, ref float best, ref int bestAction, ref int ties)
+    {
+        if (score > best)
+        {
+            best = score;
+            bestAction = action;
+            ties = 1;
+        }
+        else if (score == best && rng.NextInt(++ties) == 0)
+        {
+            bestAction = action;
+        }
     }
 
     private int SelectGumbelRoot(int b)
