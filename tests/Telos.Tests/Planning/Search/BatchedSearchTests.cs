@@ -234,8 +234,8 @@ public sealed class BatchedSearchTests
 
     [Theory]
     [InlineData("uct", "rollout", 5000)]
-    [InlineData("puct", "rollout", 3000)]
-    [InlineData("uct", "exact", 64)]
+    [InlineData("puct", "rollout", 10000)]
+    [InlineData("uct", "exact", 400)]
     [InlineData("puct", "exact", 64)]
     [InlineData("gumbel", "exact", 64)]
     public void TwoPlayerDiscountFindsTheWinningNimMove(string policy, string leaf, int simulations)
@@ -254,9 +254,10 @@ public sealed class BatchedSearchTests
             : new EnvironmentModel<NimState>(nim, new NimSumEvaluator(), maxBatch: 1, discount: 1f, twoPlayer: twoPlayer);
         var model = Model(twoPlayer: true);
         model.WriteRoots(roots, logits, values, valid);
-        SearchPolicy searchPolicy = policy == "puct" ? new PuctPolicy { Temperature = 0 } : Policy(policy);
+        // Evaluation play: PUCT acts greedily and without root noise.
+        SearchPolicy searchPolicy = policy == "puct" ? new PuctPolicy { Temperature = 0, DirichletFraction = 0 } : Policy(policy);
         var search = new BatchedSearch<NimState>(1, nim.ActionCount, simulations, searchPolicy);
-        for (ulong seed = 0; seed < 3; seed++)
+        for (ulong seed = 0; seed < 8; seed++)
         {
             var result = search.Run(new SearchRoot<NimState>(logits, values, roots, valid), model, seed);
             Assert.Equal(8, result.Actions[0]);
