@@ -282,6 +282,34 @@ public sealed class BatchedSearchTests
         Assert.True(misjudged > 0, "discount +1 found the winning move every time: the test does not exercise the sign");
     }
 
+    private sealed class DelegatingTransform(IQTransform inner) : IQTransform
+    {
+        public void Transform(SearchTree tree, int root, int node, Span<float> output) => inner.Transform(tree, root, node, output);
+    }
+
+    [Theory]
+    [InlineData(5)]
+    [InlineData(11)]
+    [InlineData(16)]
+    public void VectorisedPuctEqualsTheGenericPath(int actions)
+    {
+        // PUCT with the parent-and-siblings transform takes a fused, vectorised path; hiding the
+        // transform's type forces the generic one. Same seeds must give identical numbers.
+        const int b = 4, n = 64;
+        var (embeddings, logits, values, valid) = RandomTreeModel.Roots(b, actions, salt: 21);
+        var fused = new BatchedSearch<ulong>(b, actions, n, new PuctPolicy());
+        var generic = new BatchedSearch<ulong>(b, actions, n, new PuctPolicy { QTransform = new DelegatingTransform(new ParentAndSiblingsQTransform()) });
+        var x = fused.Run(new SearchRoot<ulong>(logits, values, embeddings, valid), new RandomTreeModel(actions, discount: -1f), seed: 8);
+        var y = generic.Run(new SearchRoot<ulong>(logits, values, embeddings, valid), new RandomTreeModel(actions, discount: -1f), seed: 8);
+        Assert.Equal(y.VisitCounts.ToArray(), x.VisitCounts.ToArray());
+        Assert.Equal(y.RootValues.ToArray(), x.RootValues.ToArray());
+        Assert.Equal(y.Actions.ToArray(), x.Actions.ToArray());
+        for (var root = 0; root < b; root++)
+        {
+            Assert.Equal(y.Tree.NodeCount(root), x.Tree.NodeCount(root));
+        }
+    }
+
     [Fact]
     public void SequentialHalvingMatchesMctx()
     {
