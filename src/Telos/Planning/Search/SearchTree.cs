@@ -25,6 +25,7 @@ public class SearchTree
     internal readonly float[] ChildValueArray;    // [B, N+1, A] the child node's NodeValue, not Q
     internal readonly float[] ChildRewardValues; // [B, N+1, A]
     internal readonly float[] ChildDiscountValues; // [B, N+1, A]
+    internal readonly float[] ChildQValues;      // [B, N+1, A] reward + discount·value, kept by backup so selection reads one row
     internal readonly float[] ChildLogits;       // [B, N+1, A] max-subtracted, −∞ for invalid actions
     internal readonly float[] ChildPriors;       // [B, N+1, A] softmax of ChildLogits over valid actions
     internal readonly bool[] ChildValid;         // [B, N+1, A]
@@ -54,6 +55,7 @@ public class SearchTree
         ChildValueArray = new float[children];
         ChildRewardValues = new float[children];
         ChildDiscountValues = new float[children];
+        ChildQValues = new float[children];
         ChildLogits = new float[children];
         ChildPriors = new float[children];
         ChildValid = new bool[children];
@@ -122,24 +124,12 @@ public class SearchTree
     public int ActionFromParent(int root, int node) => ActionsFromParent[NodeOffset(root, node)];
 
     /// <summary>Q(node, a) = reward + discount · value(child), mctx's <c>tree.qvalues</c>; 0 for unvisited children.</summary>
-    public float QValue(int root, int node, int action)
-    {
-        var i = ChildOffset(root, node) + action;
-        return ChildRewardValues[i] + ChildDiscountValues[i] * ChildValueArray[i];
-    }
+    public float QValue(int root, int node, int action) => ChildQValues[ChildOffset(root, node) + action];
 
     /// <summary>Writes Q(node, a) for every action into <paramref name="q"/> (length A).</summary>
     public void QValues(int root, int node, Span<float> q)
     {
-        var o = ChildOffset(root, node);
-        var r = ChildRewardValues.AsSpan(o, ActionCount);
-        var d = ChildDiscountValues.AsSpan(o, ActionCount);
-        var v = ChildValueArray.AsSpan(o, ActionCount);
-        q = q[..ActionCount];
-        for (var a = 0; a < q.Length; a++)
-        {
-            q[a] = r[a] + d[a] * v[a];
-        }
+        ChildQValues.AsSpan(ChildOffset(root, node), ActionCount).CopyTo(q);
     }
 
     internal int NodeOffset(int root, int node) => root * Capacity + node;
@@ -161,6 +151,7 @@ public class SearchTree
         ChildValueArray.AsSpan(o, a).Clear();
         ChildRewardValues.AsSpan(o, a).Clear();
         ChildDiscountValues.AsSpan(o, a).Clear();
+        ChildQValues.AsSpan(o, a).Clear();
         var storedValid = ChildValid.AsSpan(o, a);
         valid[..a].CopyTo(storedValid);
         var penalty = ChildPenalty.AsSpan(o, a);
