@@ -1,0 +1,724 @@
+using System.Diagnostics;
+using Telos.Randomness;
+
+namespace Telos.Planning.Search;
+
+/// <summary>
+/// Batched Monte-Carlo tree search with mctx's semantics over B independent roots: every
+/// simulation descends each root's tree with the policy's selection rule, then calls the
+/// <see cref="IRecurrentModel{TEmbedding}"/> once for the whole batch, expands one node per root
+/// and backs its value up (values are negated across discount −1 edges in two-player games).
+/// All storage is allocated in the constructor; <see cref="Run(in SearchRoot{TEmbedding}, IRecurrentModel{TEmbedding}, ReadOnlySpan{ulong})"/>
+/// allocates nothing, so one instance serves many searches (not concurrently).
+/// </summary>
+/// <typeparam name="TEmbedding">The model's per-node state.</typeparam>
+public sealed class BatchedSearch<TEmbedding>
+    where TEmbedding : struct
+{
+    // Tie-breaking noise of mctx's muzero_action_selection: far below any real score difference.
+    private const float TieBreakNoise = 1e-7f;
+    // mctx's low_logit in seq_halving.score_considered.
+    private const float LowLogit = -1e9f;
+
+    private readonly SearchTree<TEmbedding> _tree;
+    private readonly SearchPolicy _policy;
+    private readonly IQTransform _qTransform;
+    private readonly int _maxDepth;
+    private readonly int _kind; // 0 uct, 1 puct, 2 gumbel: a switch beats a virtual call per node
+    private readonly int[]? _halvingTable;
+    private readonly int _maxConsidered;
+
+    private readonly Rng[] _rngs;          // [B] one stream per root
+    private readonly float[] _gumbel;      // [B, A]
+    private readonly float[] _scratchA;    // [A]
+    private readonly float[] _scratchB;    // [A]
+    private readonly float[] _rootLogits;  // [A]
+    private readonly bool[] _allValid;     // [A] all true
+    private readonly ulong[] _seeds;       // [B]
+
+    // One wave of model rows, compacted over the roots that expand a node.
+    private readonly int[] _rowRoots;
+    private readonly int[] _rowParents;
+    private readonly int[] _rowActions;
+    private readonly TEmbedding[] _rowEmbeddings;
+    private readonly Rng[] _rowRngs;
+    private readonly float[] _rowRewards;
+    private readonly float[] _rowDiscounts;
+    private readonly float[] _rowLogits;
+    private readonly float[] _rowValues;
+    private readonly bool[] _rowValid;
+    private readonly TEmbedding[] _rowNext;
+
+    private readonly int[] _actions;       // [B]
+    private readonly float[] _weights;     // [B, A]
+    private readonly int[] _visits;        // [B, A]
+    private readonly float[] _rootValues;  // [B]
+    private readonly SearchResult<TEmbedding> _result;
+
+    /// <summary>Allocates a search for up to <paramref name="batchSize"/> roots.</summary>
+    /// <param name="batchSize">B, the most roots one call searches.</param>
+    /// <param name="actionCount">A.</param>
+    /// <param name="simulations">N, simulations per root; root visit counts sum to N.</param>
+    /// <param name="policy">Selection rule and its hyperparameters.</param>
+    /// <param name="maxDepth">Deepest action index a simulation may take (mctx's max_depth); null = unbounded.</param>
+    /// <exception cref="ArgumentException">A size is not positive or a hyperparameter is out of range.</exception>
+    public BatchedSearch(int batchSize, int actionCount, int simulations, SearchPolicy policy, int? maxDepth = null)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        policy.Validate();
+        if (maxDepth is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxDepth), maxDepth, "must be at least 1");
+        }
+        _tree = new SearchTree<TEmbedding>(batchSize, simulations, actionCount);
+        _policy = policy;
+        _qTransform = policy.QTransform ?? throw new ArgumentException("policy has no Q-transform", nameof(policy));
+        _maxDepth = maxDepth ?? int.MaxValue;
+        Simulations = simulations;
+        switch (policy)
+        {
+            case UctPolicy:
+                _kind = 0;
+                break;
+            case PuctPolicy:
+                _kind = 1;
+                break;
+            case GumbelPolicy gumbel:
+                _kind = 2;
+                _maxConsidered = Math.Min(gumbel.MaxConsideredActions, actionCount);
+                _halvingTable = SequentialHalving.Table(_maxConsidered, simulations);
+                break;
+            default:
+                throw new ArgumentException($"unknown policy {policy.GetType().Name}", nameof(policy));
+        }
+        var a = actionCount;
+        _rngs = new Rng[batchSize];
+        _gumbel = new float[batchSize * a];
+        _scratchA = new float[a];
+        _scratchB = new float[a];
+        _rootLogits = new float[a];
+        _allValid = new bool[a];
+        Array.Fill(_allValid, true);
+        _seeds = new ulong[batchSize];
+        _rowRoots = new int[batchSize];
+        _rowParents = new int[batchSize];
+        _rowActions = new int[batchSize];
+        _rowEmbeddings = new TEmbedding[batchSize];
+        _rowRngs = new Rng[batchSize];
+        _rowRewards = new float[batchSize];
+        _rowDiscounts = new float[batchSize];
+        _rowLogits = new float[batchSize * a];
+        _rowValues = new float[batchSize];
+        _rowValid = new bool[batchSize * a];
+        _rowNext = new TEmbedding[batchSize];
+        _actions = new int[batchSize];
+        _weights = new float[batchSize * a];
+        _visits = new int[batchSize * a];
+        _rootValues = new float[batchSize];
+        _result = new SearchResult<TEmbedding>(this);
+    }
+
+    /// <summary>B, the most roots per call.</summary>
+    public int BatchSize => _tree.BatchSize;
+
+    /// <summary>A.</summary>
+    public int ActionCount => _tree.ActionCount;
+
+    /// <summary>N.</summary>
+    public int Simulations { get; }
+
+    /// <summary>The policy this search runs.</summary>
+    public SearchPolicy Policy => _policy;
+
+    /// <summary>The trees of the last search (overwritten by the next).</summary>
+    public SearchTree<TEmbedding> Tree => _tree;
+
+    internal ReadOnlySpan<int> ActionsOut(int n) => _actions.AsSpan(0, n);
+
+    internal ReadOnlySpan<float> WeightsOut(int n) => _weights.AsSpan(0, n * ActionCount);
+
+    internal ReadOnlySpan<int> VisitsOut(int n) => _visits.AsSpan(0, n * ActionCount);
+
+    internal ReadOnlySpan<float> RootValuesOut(int n) => _rootValues.AsSpan(0, n);
+
+    /// <summary>
+    /// Searches with per-root streams derived from one seed: root i uses
+    /// <see cref="SearchSeeds.ForRoot"/>(<paramref name="seed"/>, <paramref name="firstRootIndex"/> + i),
+    /// so searching roots one at a time with the matching index gives the same results as one batch.
+    /// </summary>
+    public SearchResult<TEmbedding> Run(in SearchRoot<TEmbedding> root, IRecurrentModel<TEmbedding> model, ulong seed, int firstRootIndex = 0)
+    {
+        var n = root.Values.Length;
+        if (n > BatchSize)
+        {
+            throw new ArgumentException($"root batch has {n} values; expected 1..{BatchSize}");
+        }
+        var seeds = _seeds.AsSpan(0, n);
+        for (var i = 0; i < n; i++)
+        {
+            seeds[i] = SearchSeeds.ForRoot(seed, firstRootIndex + i);
+        }
+        return Run(root, model, seeds);
+    }
+
+    /// <summary>
+    /// Runs N simulations from each of the n = <c>root.Values.Length</c> ≤ B roots. Root i draws all its
+    /// randomness (Dirichlet noise, Gumbel noise, tie breaks, the model's <see cref="RecurrentBatch{TEmbedding}.Random"/>,
+    /// the sampled action) from a stream seeded by <paramref name="seeds"/>[i], so results do not depend
+    /// on which other roots share the batch. Returns a view valid until the next call.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes disagree, or a root has no legal action.</exception>
+    public SearchResult<TEmbedding> Run(in SearchRoot<TEmbedding> root, IRecurrentModel<TEmbedding> model, ReadOnlySpan<ulong> seeds)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var start = Stopwatch.GetTimestamp();
+        var n = root.Values.Length;
+        var a = ActionCount;
+        if (n < 1 || n > BatchSize)
+        {
+            throw new ArgumentException($"root batch has {n} values; expected 1..{BatchSize}");
+        }
+        if (root.PriorLogits.Length != n * a || root.Embeddings.Length != n || seeds.Length != n
+            || (!root.ValidActions.IsEmpty && root.ValidActions.Length != n * a))
+        {
+            throw new ArgumentException(
+                $"root shapes: prior logits {root.PriorLogits.Length} (want {n}×{a}), embeddings {root.Embeddings.Length} (want {n}), " +
+                $"valid actions {root.ValidActions.Length} (want 0 or {n * a}), seeds {seeds.Length} (want {n})");
+        }
+
+        _tree.Reset();
+        for (var b = 0; b < n; b++)
+        {
+            InitializeRoot(b, root, seeds[b]);
+        }
+
+        long modelTicks = 0;
+        var modelCalls = 0;
+        for (var simulation = 0; simulation < Simulations; simulation++)
+        {
+            var rows = 0;
+            for (var b = 0; b < n; b++)
+            {
+                var (parent, action) = Simulate(b);
+                if (action < 0)
+                {
+                    // The selected node has no legal action (terminal): visit it again, back up its value.
+                    _tree.NodeVisitCounts[_tree.NodeOffset(b, parent)]++;
+                    Backward(b, parent);
+                    continue;
+                }
+                _rowRoots[rows] = b;
+                _rowParents[rows] = parent;
+                _rowActions[rows] = action;
+                _rowEmbeddings[rows] = _tree.Embeddings[_tree.NodeOffset(b, parent)];
+                _rowRngs[rows] = _rngs[b];
+                rows++;
+            }
+            if (rows == 0)
+            {
+                continue;
+            }
+            _rowRewards.AsSpan(0, rows).Clear();
+            _rowDiscounts.AsSpan(0, rows).Fill(1f);
+            _rowLogits.AsSpan(0, rows * a).Clear();
+            _rowValues.AsSpan(0, rows).Clear();
+            _rowValid.AsSpan(0, rows * a).Fill(true);
+            var batch = new RecurrentBatch<TEmbedding>(
+                a, _rowRoots.AsSpan(0, rows), _rowActions.AsSpan(0, rows), _rowEmbeddings.AsSpan(0, rows), _rowRngs.AsSpan(0, rows),
+                _rowRewards.AsSpan(0, rows), _rowDiscounts.AsSpan(0, rows), _rowLogits.AsSpan(0, rows * a), _rowValues.AsSpan(0, rows),
+                _rowValid.AsSpan(0, rows * a), _rowNext.AsSpan(0, rows));
+            var modelStart = Stopwatch.GetTimestamp();
+            model.Recurrent(batch);
+            modelTicks += Stopwatch.GetTimestamp() - modelStart;
+            modelCalls++;
+            for (var row = 0; row < rows; row++)
+            {
+                var b = _rowRoots[row];
+                _rngs[b] = _rowRngs[row];
+                var node = Expand(b, row);
+                Backward(b, node);
+            }
+        }
+
+        for (var b = 0; b < n; b++)
+        {
+            Summarize(b);
+        }
+        var total = Stopwatch.GetTimestamp() - start;
+        _result.Set(n, new SearchStatistics(n, Simulations, modelCalls, total / (double)Stopwatch.Frequency, modelTicks / (double)Stopwatch.Frequency));
+        return _result;
+    }
+
+    private void InitializeRoot(int b, in SearchRoot<TEmbedding> root, ulong seed)
+    {
+        var a = ActionCount;
+        ref var rng = ref _rngs[b];
+        rng = new Rng(seed);
+        var logits = _rootLogits.AsSpan();
+        root.PriorLogits.Slice(b * a, a).CopyTo(logits);
+        ReadOnlySpan<bool> valid = root.ValidActions.IsEmpty ? _allValid : root.ValidActions.Slice(b * a, a);
+        if (!valid.Contains(true))
+        {
+            throw new ArgumentException($"root {b} has no legal action");
+        }
+
+        if (_policy is PuctPolicy { DirichletFraction: > 0 } puct)
+        {
+            // mctx: noisy = (1 − f)·softmax(logits) + f·Dirichlet(α); logits = log(noisy).
+            var probs = _scratchA.AsSpan();
+            var noise = _scratchB.AsSpan();
+            SearchTree.StorePrior(noise, probs, logits, valid);
+            Dirichlet.Sample(ref rng, puct.DirichletAlpha, noise);
+            var f = puct.DirichletFraction;
+            for (var i = 0; i < a; i++)
+            {
+                logits[i] = MathF.Log(MathF.Max((1f - f) * probs[i] + f * noise[i], float.Epsilon));
+            }
+        }
+        else if (_policy is GumbelPolicy gumbelPolicy)
+        {
+            var g = _gumbel.AsSpan(b * a, a);
+            for (var i = 0; i < a; i++)
+            {
+                g[i] = gumbelPolicy.GumbelScale * (float)rng.NextGumbel();
+            }
+        }
+        _tree.Counts[b] = 1;
+        _tree.InitializeNode(b, SearchTree.RootIndex, SearchTree.NoParent, -1, logits, valid, root.Values[b]);
+        _tree.NodeVisitCounts[_tree.NodeOffset(b, SearchTree.RootIndex)] = 1;
+        _tree.Embeddings[_tree.NodeOffset(b, SearchTree.RootIndex)] = root.Embeddings[b];
+    }
+
+    /// <summary>Descends from the root; returns the node to expand from and the action (−1 at a dead end).</summary>
+    private (int Parent, int Action) Simulate(int b)
+    {
+        var node = SearchTree.RootIndex;
+        var depth = 0;
+        while (true)
+        {
+            var action = Select(b, node, depth);
+            if (action < 0)
+            {
+                return (node, -1);
+            }
+            var child = _tree.ChildIndex[_tree.ChildOffset(b, node) + action];
+            depth++;
+            if (child == SearchTree.Unvisited || depth >= _maxDepth)
+            {
+                return (node, action);
+            }
+            node = child;
+        }
+    }
+
+    private int Select(int b, int node, int depth)
+    {
+        if (_tree.ValidCounts[_tree.NodeOffset(b, node)] == 0)
+        {
+            return -1;
+        }
+        return _kind switch
+        {
+            0 => SelectUct(b, node),
+            1 => SelectPuct(b, node),
+            _ => depth == 0 ? SelectGumbelRoot(b) : SelectGumbelInterior(b, node),
+        };
+    }
+
+    private int SelectUct(int b, int node)
+    {
+        var a = ActionCount;
+        var o = _tree.ChildOffset(b, node);
+        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
+        var valid = _tree.ChildValid.AsSpan(o, a);
+        var q = _scratchA.AsSpan();
+        _qTransform.Transform(_tree, b, node, q);
+        var logN = MathF.Log(_tree.NodeVisitCounts[_tree.NodeOffset(b, node)]);
+        var c = ((UctPolicy)_policy).Exploration;
+        ref var rng = ref _rngs[b];
+        var best = float.NegativeInfinity;
+        var bestAction = -1;
+        for (var i = 0; i < a; i++)
+        {
+            if (!valid[i])
+            {
+                continue;
+            }
+            // Unvisited actions come first, in random order.
+            var score = visits[i] == 0 ? 1e30f : q[i] + c * MathF.Sqrt(logN / visits[i]);
+            score += TieBreakNoise * (float)rng.NextDouble();
+            if (score > best)
+            {
+                best = score;
+                bestAction = i;
+            }
+        }
+        return bestAction;
+    }
+
+    private int SelectPuct(int b, int node)
+    {
+        var a = ActionCount;
+        var o = _tree.ChildOffset(b, node);
+        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
+        var priors = _tree.ChildPriors.AsSpan(o, a);
+        var valid = _tree.ChildValid.AsSpan(o, a);
+        var q = _scratchA.AsSpan();
+        _qTransform.Transform(_tree, b, node, q);
+        var policy = (PuctPolicy)_policy;
+        float nodeVisits = _tree.NodeVisitCounts[_tree.NodeOffset(b, node)];
+        var pbC = policy.PbCInit + MathF.Log((nodeVisits + policy.PbCBase + 1f) / policy.PbCBase);
+        var explore = MathF.Sqrt(nodeVisits) * pbC;
+        ref var rng = ref _rngs[b];
+        var best = float.NegativeInfinity;
+        var bestAction = -1;
+        for (var i = 0; i < a; i++)
+        {
+            var score = q[i] + explore * priors[i] / (visits[i] + 1) + TieBreakNoise * (float)rng.NextDouble();
+            if (valid[i] && score > best)
+            {
+                best = score;
+                bestAction = i;
+            }
+        }
+        return bestAction;
+    }
+
+    private int SelectGumbelRoot(int b)
+    {
+        var a = ActionCount;
+        var o = _tree.ChildOffset(b, SearchTree.RootIndex);
+        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
+        var q = _scratchA.AsSpan();
+        _qTransform.Transform(_tree, b, SearchTree.RootIndex, q);
+        var simulationIndex = 0;
+        for (var i = 0; i < a; i++)
+        {
+            simulationIndex += visits[i];
+        }
+        var considered = Math.Min(_maxConsidered, _tree.ValidCounts[_tree.NodeOffset(b, SearchTree.RootIndex)]);
+        var consideredVisit = _halvingTable![considered * Simulations + Math.Min(simulationIndex, Simulations - 1)];
+        return ArgmaxConsidered(b, consideredVisit, q);
+    }
+
+    /// <summary>mctx seq_halving.score_considered + masked argmax: only actions with the considered visit count compete.</summary>
+    private int ArgmaxConsidered(int b, int consideredVisit, ReadOnlySpan<float> completedQ)
+    {
+        var a = ActionCount;
+        var o = _tree.ChildOffset(b, SearchTree.RootIndex);
+        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
+        var logits = _tree.ChildLogits.AsSpan(o, a);
+        var valid = _tree.ChildValid.AsSpan(o, a);
+        var gumbel = _gumbel.AsSpan(b * a, a);
+        var best = float.NegativeInfinity;
+        var bestAction = -1;
+        var fallback = -1;
+        for (var i = 0; i < a; i++)
+        {
+            if (!valid[i])
+            {
+                continue;
+            }
+            if (fallback < 0)
+            {
+                fallback = i;
+            }
+            if (visits[i] != consideredVisit)
+            {
+                continue;
+            }
+            var score = MathF.Max(LowLogit, gumbel[i] + logits[i] + completedQ[i]);
+            if (score > best)
+            {
+                best = score;
+                bestAction = i;
+            }
+        }
+        // Unreachable with mctx's schedule; mctx's argmax would return the first action.
+        return bestAction >= 0 ? bestAction : fallback;
+    }
+
+    private int SelectGumbelInterior(int b, int node)
+    {
+        var a = ActionCount;
+        var o = _tree.ChildOffset(b, node);
+        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
+        var logits = _tree.ChildLogits.AsSpan(o, a);
+        var valid = _tree.ChildValid.AsSpan(o, a);
+        var q = _scratchA.AsSpan();
+        _qTransform.Transform(_tree, b, node, q);
+        // π' = softmax(logits + completed Q) over valid actions; argmax π'(a) − n(a)/(1 + Σn).
+        var max = float.NegativeInfinity;
+        var visitSum = 0;
+        for (var i = 0; i < a; i++)
+        {
+            if (valid[i])
+            {
+                q[i] += logits[i];
+                max = MathF.Max(max, q[i]);
+            }
+            visitSum += visits[i];
+        }
+        var sum = 0f;
+        for (var i = 0; i < a; i++)
+        {
+            if (valid[i])
+            {
+                q[i] = MathF.Exp(q[i] - max);
+                sum += q[i];
+            }
+        }
+        var invSum = 1f / sum;
+        var invVisits = 1f / (1 + visitSum);
+        var best = float.NegativeInfinity;
+        var bestAction = -1;
+        for (var i = 0; i < a; i++)
+        {
+            if (!valid[i])
+            {
+                continue;
+            }
+            var score = q[i] * invSum - visits[i] * invVisits;
+            if (score > best)
+            {
+                best = score;
+                bestAction = i;
+            }
+        }
+        return bestAction;
+    }
+
+    /// <summary>Stores the model's output for <paramref name="row"/> as a node; returns its index.</summary>
+    private int Expand(int b, int row)
+    {
+        var a = ActionCount;
+        var parent = _rowParents[row];
+        var action = _rowActions[row];
+        var edge = _tree.ChildOffset(b, parent) + action;
+        var node = _tree.ChildIndex[edge];
+        var logits = _rowLogits.AsSpan(row * a, a);
+        var valid = _rowValid.AsSpan(row * a, a);
+        var value = _rowValues[row];
+        if (node == SearchTree.Unvisited)
+        {
+            node = _tree.Counts[b]++;
+            _tree.InitializeNode(b, node, parent, action, logits, valid, value);
+            _tree.NodeVisitCounts[_tree.NodeOffset(b, node)] = 1;
+        }
+        else
+        {
+            // Re-expansion at max depth (mctx update_tree_node): fresh prior and value, one more visit.
+            var n = _tree.NodeOffset(b, node);
+            var visits = _tree.NodeVisitCounts[n];
+            _tree.InitializeNode(b, node, parent, action, logits, valid, value);
+            _tree.NodeVisitCounts[n] = visits + 1;
+        }
+        _tree.ChildIndex[edge] = node;
+        _tree.ChildRewardValues[edge] = _rowRewards[row];
+        _tree.ChildDiscountValues[edge] = _rowDiscounts[row];
+        _tree.Embeddings[_tree.NodeOffset(b, node)] = _rowNext[row];
+        return node;
+    }
+
+    /// <summary>mctx backward: folds the leaf value up to the root through rewards and discounts.</summary>
+    private void Backward(int b, int leaf)
+    {
+        var tree = _tree;
+        var baseNode = b * tree.Capacity;
+        var a = tree.ActionCount;
+        var leafValue = tree.NodeValues[baseNode + leaf];
+        var index = leaf;
+        while (index != SearchTree.RootIndex)
+        {
+            var parent = tree.Parents[baseNode + index];
+            var action = tree.ActionsFromParent[baseNode + index];
+            var p = baseNode + parent;
+            var edge = p * a + action;
+            var count = tree.NodeVisitCounts[p];
+            leafValue = tree.ChildRewardValues[edge] + tree.ChildDiscountValues[edge] * leafValue;
+            tree.NodeValues[p] = (tree.NodeValues[p] * count + leafValue) / (count + 1);
+            tree.NodeVisitCounts[p] = count + 1;
+            tree.ChildValueArray[edge] = tree.NodeValues[baseNode + index];
+            tree.ChildVisitCounts[edge]++;
+            index = parent;
+        }
+    }
+
+    private void Summarize(int b)
+    {
+        var a = ActionCount;
+        var o = _tree.ChildOffset(b, SearchTree.RootIndex);
+        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
+        var valid = _tree.ChildValid.AsSpan(o, a);
+        var weights = _weights.AsSpan(b * a, a);
+        visits.CopyTo(_visits.AsSpan(b * a, a));
+        _rootValues[b] = _tree.NodeValues[_tree.NodeOffset(b, SearchTree.RootIndex)];
+        ref var rng = ref _rngs[b];
+
+        if (_kind == 2)
+        {
+            var q = _scratchA.AsSpan();
+            _qTransform.Transform(_tree, b, SearchTree.RootIndex, q);
+            var maxVisit = 0;
+            for (var i = 0; i < a; i++)
+            {
+                maxVisit = Math.Max(maxVisit, visits[i]);
+            }
+            _actions[b] = ArgmaxConsidered(b, maxVisit, q);
+            // Policy target: softmax(logits + σ(completed Q)) over legal actions.
+            var logits = _tree.ChildLogits.AsSpan(o, a);
+            var max = float.NegativeInfinity;
+            for (var i = 0; i < a; i++)
+            {
+                if (valid[i])
+                {
+                    max = MathF.Max(max, logits[i] + q[i]);
+                }
+            }
+            var sum = 0f;
+            for (var i = 0; i < a; i++)
+            {
+                weights[i] = valid[i] ? MathF.Exp(logits[i] + q[i] - max) : 0f;
+                sum += weights[i];
+            }
+            for (var i = 0; i < a; i++)
+            {
+                weights[i] /= sum;
+            }
+            return;
+        }
+
+        var total = 0;
+        var mostVisited = -1;
+        for (var i = 0; i < a; i++)
+        {
+            total += visits[i];
+            if (valid[i] && (mostVisited < 0 || visits[i] > visits[mostVisited]))
+            {
+                mostVisited = i;
+            }
+        }
+        for (var i = 0; i < a; i++)
+        {
+            weights[i] = total > 0 ? visits[i] / (float)total : 0f;
+        }
+        var temperature = _policy is PuctPolicy puct ? puct.Temperature : ((UctPolicy)_policy).Temperature;
+        _actions[b] = temperature == 0 || total == 0 ? mostVisited : SampleVisits(ref rng, visits, valid, temperature, mostVisited);
+    }
+
+    /// <summary>Samples a ∝ N(a)^(1/T) over legal visited actions.</summary>
+    private int SampleVisits(ref Rng rng, ReadOnlySpan<int> visits, ReadOnlySpan<bool> valid, float temperature, int mostVisited)
+    {
+        var p = _scratchB.AsSpan();
+        var maxLog = MathF.Log(visits[mostVisited]);
+        var sum = 0.0;
+        for (var i = 0; i < p.Length; i++)
+        {
+            p[i] = valid[i] && visits[i] > 0 ? MathF.Exp((MathF.Log(visits[i]) - maxLog) / temperature) : 0f;
+            sum += p[i];
+        }
+        var u = rng.NextDouble() * sum;
+        var last = mostVisited;
+        for (var i = 0; i < p.Length; i++)
+        {
+            if (p[i] <= 0)
+            {
+                continue;
+            }
+            last = i;
+            u -= p[i];
+            if (u < 0)
+            {
+                return i;
+            }
+        }
+        return last;
+    }
+}
+
+/// <summary>Time spent by one search call.</summary>
+/// <param name="Roots">n, roots searched.</param>
+/// <param name="Simulations">N per root.</param>
+/// <param name="ModelCalls">Batched model calls (≤ N).</param>
+/// <param name="TotalSeconds">Wall time of the whole call.</param>
+/// <param name="ModelSeconds">Wall time inside the model (leaf evaluation).</param>
+public readonly record struct SearchStatistics(int Roots, int Simulations, int ModelCalls, double TotalSeconds, double ModelSeconds)
+{
+    /// <summary>Share of the time spent in leaf evaluation, in [0, 1].</summary>
+    public double EvalFraction => TotalSeconds > 0 ? ModelSeconds / TotalSeconds : 0;
+
+    /// <summary>Simulations per second over all roots: n·N / total time.</summary>
+    public double SimulationsPerSecond => TotalSeconds > 0 ? (double)Roots * Simulations / TotalSeconds : 0;
+}
+
+/// <summary>
+/// What a search returns, as views into the search's own buffers (valid until its next run):
+/// chosen action <c>[n]</c>, root visit counts <c>[n, A]</c>, action weights / policy target <c>[n, A]</c>,
+/// root values <c>[n]</c>, the trees and timings.
+/// </summary>
+public sealed class SearchResult<TEmbedding>
+    where TEmbedding : struct
+{
+    private readonly BatchedSearch<TEmbedding> _search;
+    private int _count;
+
+    internal SearchResult(BatchedSearch<TEmbedding> search)
+    {
+        _search = search;
+    }
+
+    /// <summary>n, the roots of the last search.</summary>
+    public int Count => _count;
+
+    /// <summary>A.</summary>
+    public int ActionCount => _search.ActionCount;
+
+    /// <summary><c>[n]</c>: the action to take at each root (always legal).</summary>
+    public ReadOnlySpan<int> Actions => _search.ActionsOut(_count);
+
+    /// <summary><c>[n, A]</c>: root visit counts; each row sums to N.</summary>
+    public ReadOnlySpan<int> VisitCounts => _search.VisitsOut(_count);
+
+    /// <summary><c>[n, A]</c>: the policy target (visit distribution for UCT/PUCT, softmax(logits + σ(completed Q)) for Gumbel); 0 on illegal actions.</summary>
+    public ReadOnlySpan<float> ActionWeights => _search.WeightsOut(_count);
+
+    /// <summary><c>[n]</c>: the root's backed-up value.</summary>
+    public ReadOnlySpan<float> RootValues => _search.RootValuesOut(_count);
+
+    /// <summary>The search trees (overwritten by the next search).</summary>
+    public SearchTree<TEmbedding> Tree => _search.Tree;
+
+    /// <summary>Timings of the last search.</summary>
+    public SearchStatistics Statistics { get; private set; }
+
+    /// <summary>Row <paramref name="root"/> of <see cref="VisitCounts"/>.</summary>
+    public ReadOnlySpan<int> VisitCountsOf(int root) => VisitCounts.Slice(root * ActionCount, ActionCount);
+
+    /// <summary>Row <paramref name="root"/> of <see cref="ActionWeights"/>.</summary>
+    public ReadOnlySpan<float> ActionWeightsOf(int root) => ActionWeights.Slice(root * ActionCount, ActionCount);
+
+    internal void Set(int count, SearchStatistics statistics)
+    {
+        _count = count;
+        Statistics = statistics;
+    }
+}
+
+/// <summary>Per-root seeds derived from one search seed.</summary>
+public static class SearchSeeds
+{
+    /// <summary>The seed of root <paramref name="rootIndex"/> under <paramref name="seed"/>: a pure function of both.</summary>
+    public static ulong ForRoot(ulong seed, int rootIndex)
+    {
+        var state = seed ^ 0x6A09E667F3BCC909UL;
+        var mixed = Mix(state + 0x9E3779B97F4A7C15UL * (ulong)(uint)(rootIndex + 1));
+        return Mix(mixed ^ seed);
+    }
+
+    private static ulong Mix(ulong z)
+    {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}

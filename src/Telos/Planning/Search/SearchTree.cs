@@ -1,0 +1,235 @@
+namespace Telos.Planning.Search;
+
+/// <summary>
+/// The numeric part of a batch of search trees, as mctx lays it out: struct-of-arrays of shape
+/// <c>[B, N+1, A]</c> for per-child statistics and <c>[B, N+1]</c> for per-node ones, where B is the
+/// batch of independent roots, N the simulation budget and A the action count. The node created
+/// by simulation <c>i</c> has index <c>i + 1</c>; the root is node 0. Children not yet expanded
+/// hold <see cref="Unvisited"/>. Storage is allocated once; <see cref="Reset"/> only forgets the
+/// node counts, and each node's rows are initialised when it is created, so slots at or beyond
+/// <see cref="NodeCount"/> hold stale data and must not be read.
+/// </summary>
+public class SearchTree
+{
+    /// <summary>Child index of an action that has not been expanded.</summary>
+    public const int Unvisited = -1;
+
+    /// <summary>Index of the root node in every tree.</summary>
+    public const int RootIndex = 0;
+
+    /// <summary>Parent of the root.</summary>
+    public const int NoParent = -1;
+
+    internal readonly int[] ChildIndex;          // [B, N+1, A]
+    internal readonly int[] ChildVisitCounts;    // [B, N+1, A]
+    internal readonly float[] ChildValueArray;    // [B, N+1, A] the child node's NodeValue, not Q
+    internal readonly float[] ChildRewardValues; // [B, N+1, A]
+    internal readonly float[] ChildDiscountValues; // [B, N+1, A]
+    internal readonly float[] ChildLogits;       // [B, N+1, A] max-subtracted, −∞ for invalid actions
+    internal readonly float[] ChildPriors;       // [B, N+1, A] softmax of ChildLogits over valid actions
+    internal readonly bool[] ChildValid;         // [B, N+1, A]
+    internal readonly int[] NodeVisitCounts;     // [B, N+1]
+    internal readonly float[] NodeValues;        // [B, N+1]
+    internal readonly float[] RawNodeValues;     // [B, N+1]
+    internal readonly int[] Parents;             // [B, N+1]
+    internal readonly int[] ActionsFromParent;   // [B, N+1]
+    internal readonly int[] ValidCounts;         // [B, N+1]
+    internal readonly int[] Counts;              // [B] nodes created
+
+    /// <summary>Allocates trees for <paramref name="batchSize"/> roots, <paramref name="simulations"/> simulations and <paramref name="actionCount"/> actions.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
+    public SearchTree(int batchSize, int simulations, int actionCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(simulations);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(actionCount);
+        BatchSize = batchSize;
+        Capacity = simulations + 1;
+        ActionCount = actionCount;
+        var nodes = batchSize * Capacity;
+        var children = nodes * actionCount;
+        ChildIndex = new int[children];
+        ChildVisitCounts = new int[children];
+        ChildValueArray = new float[children];
+        ChildRewardValues = new float[children];
+        ChildDiscountValues = new float[children];
+        ChildLogits = new float[children];
+        ChildPriors = new float[children];
+        ChildValid = new bool[children];
+        NodeVisitCounts = new int[nodes];
+        NodeValues = new float[nodes];
+        RawNodeValues = new float[nodes];
+        Parents = new int[nodes];
+        ActionsFromParent = new int[nodes];
+        ValidCounts = new int[nodes];
+        Counts = new int[batchSize];
+    }
+
+    /// <summary>B, the number of independent roots.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>N+1, the number of node slots per root (root plus one per simulation).</summary>
+    public int Capacity { get; }
+
+    /// <summary>A, the number of actions.</summary>
+    public int ActionCount { get; }
+
+    /// <summary>Forgets every tree (O(B)); storage is kept for the next search.</summary>
+    public void Reset() => Array.Clear(Counts);
+
+    /// <summary>Nodes created so far in the tree of <paramref name="root"/> (1 after the root is set, at most N+1).</summary>
+    public int NodeCount(int root) => Counts[root];
+
+    /// <summary>Child node index per action, <see cref="Unvisited"/> when not expanded. Length A.</summary>
+    public ReadOnlySpan<int> ChildIndices(int root, int node) => ChildIndex.AsSpan(ChildOffset(root, node), ActionCount);
+
+    /// <summary>Visit count of each child. Length A.</summary>
+    public ReadOnlySpan<int> ChildVisits(int root, int node) => ChildVisitCounts.AsSpan(ChildOffset(root, node), ActionCount);
+
+    /// <summary>Value estimate of each child node (from the child's player's view; 0 when unvisited). Length A.</summary>
+    public ReadOnlySpan<float> ChildValues(int root, int node) => ChildValueArray.AsSpan(ChildOffset(root, node), ActionCount);
+
+    /// <summary>Reward of each transition from this node (0 when unvisited). Length A.</summary>
+    public ReadOnlySpan<float> ChildRewards(int root, int node) => ChildRewardValues.AsSpan(ChildOffset(root, node), ActionCount);
+
+    /// <summary>Discount of each transition (−1 in alternating two-player games; 0 when unvisited). Length A.</summary>
+    public ReadOnlySpan<float> ChildDiscounts(int root, int node) => ChildDiscountValues.AsSpan(ChildOffset(root, node), ActionCount);
+
+    /// <summary>Prior logits of the node's actions, shifted so the largest valid one is 0; −∞ for invalid actions. Length A.</summary>
+    public ReadOnlySpan<float> ChildPriorLogits(int root, int node) => ChildLogits.AsSpan(ChildOffset(root, node), ActionCount);
+
+    /// <summary>Prior probabilities (softmax over valid actions; 0 for invalid). Length A.</summary>
+    public ReadOnlySpan<float> ChildPriorProbabilities(int root, int node) => ChildPriors.AsSpan(ChildOffset(root, node), ActionCount);
+
+    /// <summary>Which actions are legal at the node. Length A.</summary>
+    public ReadOnlySpan<bool> ValidActions(int root, int node) => ChildValid.AsSpan(ChildOffset(root, node), ActionCount);
+
+    /// <summary>Visits of the node: 1 for its expansion plus one per simulation through it.</summary>
+    public int NodeVisits(int root, int node) => NodeVisitCounts[NodeOffset(root, node)];
+
+    /// <summary>Running mean of the backed-up values through the node (from the node's player's view).</summary>
+    public float NodeValue(int root, int node) => NodeValues[NodeOffset(root, node)];
+
+    /// <summary>The value the model gave the node when it was expanded.</summary>
+    public float RawValue(int root, int node) => RawNodeValues[NodeOffset(root, node)];
+
+    /// <summary>The node's parent, <see cref="NoParent"/> for the root.</summary>
+    public int Parent(int root, int node) => Parents[NodeOffset(root, node)];
+
+    /// <summary>The action that led from the parent to the node, −1 for the root.</summary>
+    public int ActionFromParent(int root, int node) => ActionsFromParent[NodeOffset(root, node)];
+
+    /// <summary>Q(node, a) = reward + discount · value(child), mctx's <c>tree.qvalues</c>; 0 for unvisited children.</summary>
+    public float QValue(int root, int node, int action)
+    {
+        var i = ChildOffset(root, node) + action;
+        return ChildRewardValues[i] + ChildDiscountValues[i] * ChildValueArray[i];
+    }
+
+    /// <summary>Writes Q(node, a) for every action into <paramref name="q"/> (length A).</summary>
+    public void QValues(int root, int node, Span<float> q)
+    {
+        var o = ChildOffset(root, node);
+        var r = ChildRewardValues.AsSpan(o, ActionCount);
+        var d = ChildDiscountValues.AsSpan(o, ActionCount);
+        var v = ChildValueArray.AsSpan(o, ActionCount);
+        q = q[..ActionCount];
+        for (var a = 0; a < q.Length; a++)
+        {
+            q[a] = r[a] + d[a] * v[a];
+        }
+    }
+
+    internal int NodeOffset(int root, int node) => root * Capacity + node;
+
+    internal int ChildOffset(int root, int node) => (root * Capacity + node) * ActionCount;
+
+    /// <summary>
+    /// Initialises node slot <paramref name="node"/> of <paramref name="root"/>: clears its child rows,
+    /// stores the masked prior (logits shifted by their max over valid actions, softmax cached)
+    /// and the model value. Returns the number of valid actions.
+    /// </summary>
+    internal int InitializeNode(int root, int node, int parent, int action, ReadOnlySpan<float> logits, ReadOnlySpan<bool> valid, float value)
+    {
+        var n = NodeOffset(root, node);
+        var o = n * ActionCount;
+        var a = ActionCount;
+        ChildIndex.AsSpan(o, a).Fill(Unvisited);
+        ChildVisitCounts.AsSpan(o, a).Clear();
+        ChildValueArray.AsSpan(o, a).Clear();
+        ChildRewardValues.AsSpan(o, a).Clear();
+        ChildDiscountValues.AsSpan(o, a).Clear();
+        var storedValid = ChildValid.AsSpan(o, a);
+        valid[..a].CopyTo(storedValid);
+        var validCount = StorePrior(ChildLogits.AsSpan(o, a), ChildPriors.AsSpan(o, a), logits, storedValid);
+        ValidCounts[n] = validCount;
+        NodeVisitCounts[n] = 0;
+        NodeValues[n] = value;
+        RawNodeValues[n] = value;
+        Parents[n] = parent;
+        ActionsFromParent[n] = action;
+        return validCount;
+    }
+
+    /// <summary>Masked, max-shifted logits and their softmax; returns the number of valid actions.</summary>
+    internal static int StorePrior(Span<float> storedLogits, Span<float> priors, ReadOnlySpan<float> logits, ReadOnlySpan<bool> valid)
+    {
+        var max = float.NegativeInfinity;
+        var count = 0;
+        for (var i = 0; i < storedLogits.Length; i++)
+        {
+            if (valid[i])
+            {
+                count++;
+                if (logits[i] > max)
+                {
+                    max = logits[i];
+                }
+            }
+        }
+        var sum = 0f;
+        for (var i = 0; i < storedLogits.Length; i++)
+        {
+            if (valid[i])
+            {
+                var shifted = logits[i] - max;
+                storedLogits[i] = shifted;
+                var p = MathF.Exp(shifted);
+                priors[i] = p;
+                sum += p;
+            }
+            else
+            {
+                storedLogits[i] = float.NegativeInfinity;
+                priors[i] = 0f;
+            }
+        }
+        if (count > 0)
+        {
+            var inv = 1f / sum;
+            for (var i = 0; i < priors.Length; i++)
+            {
+                priors[i] *= inv;
+            }
+        }
+        return count;
+    }
+}
+
+/// <summary>A <see cref="SearchTree"/> that also keeps each node's embedding, <c>[B, N+1]</c>.</summary>
+/// <typeparam name="TEmbedding">The model's state: an environment state, a latent vector handle, ...</typeparam>
+public sealed class SearchTree<TEmbedding> : SearchTree
+    where TEmbedding : struct
+{
+    internal readonly TEmbedding[] Embeddings; // [B, N+1]
+
+    /// <inheritdoc cref="SearchTree(int, int, int)"/>
+    public SearchTree(int batchSize, int simulations, int actionCount)
+        : base(batchSize, simulations, actionCount)
+    {
+        Embeddings = new TEmbedding[batchSize * Capacity];
+    }
+
+    /// <summary>The embedding stored at the node.</summary>
+    public ref readonly TEmbedding Embedding(int root, int node) => ref Embeddings[NodeOffset(root, node)];
+}
