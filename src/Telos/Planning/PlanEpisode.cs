@@ -1,5 +1,7 @@
 using Telos.Environments;
+using System.Globalization;
 using Telos.Objectives;
+using Telos.Randomness;
 
 namespace Telos.Planning;
 
@@ -26,6 +28,7 @@ public static class PlanEpisodes
     /// From <paramref name="start"/> (default: the level's initial state), decides and steps until the
     /// environment terminates or truncates, or the planner halts. A complete (exact) plan is followed
     /// to its end without deciding again — by definition it is what deciding again would choose.
+    /// Decision k searches with seed <c>Seeds.Derive(budget.Seed, "decision/k")</c>.
     /// </summary>
     public static PlanEpisode<TState> Run<TState>(IPlanner<TState> planner, IEnvironment<TState> environment,
         IStateEvaluator<TState> objective, PlanBudget budget, TState? start = null)
@@ -40,7 +43,10 @@ public static class PlanEpisodes
         var total = 0.0;
         while (true)
         {
-            var decision = planner.Decide(current, environment, objective, budget);
+            // A fresh, reproducible seed per decision: repeating one seed would replay the same
+            // Gumbel or Dirichlet noise in every state and bias the agent the same way each time.
+            var stepBudget = budget with { Seed = Seeds.Derive(budget.Seed, "decision/" + decisions.ToString(CultureInfo.InvariantCulture)) };
+            var decision = planner.Decide(current, environment, objective, stepBudget);
             decisions++;
             if (decision.Halts)
             {

@@ -15,6 +15,8 @@ public static class Planners
     {
         "bfs" => new BreadthFirstPlanner<TState>(),
         "vi" => new ValueIterationPlanner<TState>(),
+        "mcts" => MctsPlanner<TState>.Puct(),
+        "gumbel" => MctsPlanner<TState>.Gumbel(),
         _ => throw new TelosInputException($"unknown planner '{name}'; known: {string.Join(", ", Names)}"),
     };
 }
