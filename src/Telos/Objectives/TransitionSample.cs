@@ -58,6 +58,12 @@ public sealed class TransitionSample
         ObservationShape = observationShape;
     }
 
+    /// <summary>
+    /// [N] whether row i+1 continues the episode of row i (its s equals row i's s′). False at the
+    /// last row, after termination, and where a walk restarted. Null when unknown.
+    /// </summary>
+    public bool[]? Continues { get; init; }
+
     /// <summary>[N] environment rewards, when collected.</summary>
     public double[]? Rewards { get; }
 
@@ -129,6 +135,7 @@ public sealed class TransitionSample
         var to = new double[n * f];
         var toTerminal = new bool[n];
         var rewards = new double[n];
+        var continues = new bool[n];
         var shape = first.ObservationShape;
         var obs = observations ? new float[n * shape.Size] : null;
         var rng = Seeds.Stream(seed, "transition-sample");
@@ -167,7 +174,9 @@ public sealed class TransitionSample
                     env.WriteObservation(result.Next, obs.AsSpan(row * shape.Size, shape.Size));
                 }
                 t++;
-                if (result.Done || t >= limit)
+                var restart = result.Done || t >= limit;
+                continues[row] = !restart && step + 1 < stepsPerLevel;
+                if (restart)
                 {
                     state = StartOf(env, uniformStarts, ref rng);
                     t = 0;
@@ -178,7 +187,10 @@ public sealed class TransitionSample
                 }
             }
         }
-        return new TransitionSample(schema, from, new bool[n], to, toTerminal, (double[])to.Clone(), (bool[])toTerminal.Clone(), rewards, obs, observations ? shape : null);
+        return new TransitionSample(schema, from, new bool[n], to, toTerminal, (double[])to.Clone(), (bool[])toTerminal.Clone(), rewards, obs, observations ? shape : null)
+        {
+            Continues = continues,
+        };
     }
 
     private static TState StartOf<TState>(IEnvironment<TState> env, bool uniform, ref Rng rng)

@@ -1,0 +1,139 @@
+using System.Collections.Immutable;
+using Telos.Environments;
+using Telos.Objectives;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Telos.Learning.Objectives;
+
+/// <summary>
+/// Input-convex neural network (Amos et al. 2017) over standardized features:
+/// z₁ = softplus(W₀x̂ + b₀), zₖ₊₁ = softplus(softplus(Uₖ)zₖ + Wₖx̂ + bₖ), V = softplus(U_L)z_L + w_Lx̂ + b.
+/// The hidden-path weights pass through softplus (non-negative) and softplus is convex and
+/// non-decreasing, so V is convex in x for any parameters; the standardization x̂ = (x − μ)/σ is
+/// affine and keeps convexity.
+/// </summary>
+public sealed class ConvexObjectiveForm : TrainableObjective
+{
+    private readonly ModuleList<Linear> inputLayers;
+    private readonly ParameterList hiddenRaw;
+    private readonly Tensor mean;
+    private readonly Tensor scale;
+
+    /// <param name="features">Feature names, F.</param>
+    /// <param name="hidden">Hidden widths, at least one.</param>
+    public ConvexObjectiveForm(ImmutableArray<string> features, ImmutableArray<int> hidden)
+        : base("convex", features)
+    {
+        if (hidden.IsDefaultOrEmpty)
+        {
+            throw new TelosInputException("convex form needs at least one hidden layer");
+        }
+        Hidden = hidden;
+        var f = features.Length;
+        inputLayers = new ModuleList<Linear>();
+        hiddenRaw = new ParameterList();
+        for (var k = 0; k <= hidden.Length; k++)
+        {
+            var width = k < hidden.Length ? hidden[k] : 1;
+            inputLayers.Add(nn.Linear(f, width, hasBias: true, dtype: ScalarType.Float64));
+            if (k > 0)
+            {
+                // Small negative raw values: softplus(−2) ≈ 0.13 keeps the initial hidden path tame.
+                hiddenRaw.Add(new Parameter(randn(width, hidden[k - 1], dtype: ScalarType.Float64) * 0.1 - 2.0));
+            }
+        }
+        mean = zeros(f, dtype: ScalarType.Float64);
+        scale = ones(f, dtype: ScalarType.Float64);
+        register_buffer("mean", mean);
+        register_buffer("scale", scale);
+        RegisterComponents();
+    }
+
+    public override ObjectiveForm Form => ObjectiveForm.Convex;
+
+    /// <summary>Hidden widths.</summary>
+    public ImmutableArray<int> Hidden { get; }
+
+    /// <summary>Sets the input standardization from data rows [N, F] (σ floored at 1e-6).</summary>
+    public void Standardize(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        using (no_grad())
+        {
+            mean.copy_(x.mean([0]));
+            scale.copy_(x.std(0).clamp_min(1e-6));
+        }
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        var xs = (x - mean) / scale;
+        var z = nn.functional.softplus(inputLayers[0].call(xs));
+        for (var k = 1; k < inputLayers.Count; k++)
+        {
+            var pre = z.matmul(nn.functional.softplus(hiddenRaw[k - 1]).t()) + inputLayers[k].call(xs);
+            z = k < inputLayers.Count - 1 ? nn.functional.softplus(pre) : pre;
+        }
+        return z.squeeze(-1);
+    }
+
+    public override ObjectiveCard ToCard(Provenance provenance) => new()
+    {
+        Form = ObjectiveForm.Convex,
+        Features = Features,
+        Network = new NetworkSpec("features", Hidden, null),
+        Provenance = provenance,
+    };
+}
+
+/// <summary>
+/// The opaque baseline: an MLP (ReLU) over the flattened one-hot observation. Nothing about it is
+/// readable; it exists to compare against the readable forms.
+/// </summary>
+public sealed class NetObjectiveForm : TrainableObjective
+{
+    private readonly Sequential body;
+
+    /// <param name="features">Feature names (used only by penalties added as edits).</param>
+    /// <param name="observation">C×H×W of the input.</param>
+    /// <param name="hidden">Hidden widths.</param>
+    public NetObjectiveForm(ImmutableArray<string> features, ObservationShape observation, ImmutableArray<int> hidden)
+        : base("net", features)
+    {
+        Observation = observation;
+        Hidden = hidden.IsDefault ? [] : hidden;
+        var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
+        var width = observation.Size;
+        for (var k = 0; k < Hidden.Length; k++)
+        {
+            layers.Add(($"linear{k}", nn.Linear(width, Hidden[k], dtype: ScalarType.Float64)));
+            layers.Add(($"relu{k}", nn.ReLU()));
+            width = Hidden[k];
+        }
+        layers.Add(("out", nn.Linear(width, 1, dtype: ScalarType.Float64)));
+        body = nn.Sequential(layers);
+        RegisterComponents();
+    }
+
+    public override ObjectiveForm Form => ObjectiveForm.Net;
+
+    public override ObjectiveInput Input => ObjectiveInput.Observation;
+
+    /// <summary>C×H×W.</summary>
+    public ObservationShape Observation { get; }
+
+    /// <summary>Hidden widths.</summary>
+    public ImmutableArray<int> Hidden { get; }
+
+    public override Tensor forward(Tensor x) => body.call(x).squeeze(-1);
+
+    public override ObjectiveCard ToCard(Provenance provenance) => new()
+    {
+        Form = ObjectiveForm.Net,
+        Features = Features,
+        Network = new NetworkSpec("observation", Hidden, Observation),
+        Provenance = provenance,
+    };
+}
