@@ -121,7 +121,7 @@ public sealed class PlanTrace
 
     /// <summary>
     /// Text, one line per step: <c>t=3 right  V −4.00 → −3.00 (+1.00)  path_dist_to_corner 5→4 (w −1.00: +1.00)</c>,
-    /// features ordered by |contribution| (or |Δ| without weights), at most <paramref name="topFeatures"/>.
+    /// features with a non-zero contribution first (by |w·Δφ|), then by |Δφ|, at most <paramref name="topFeatures"/>.
     /// </summary>
     public string Render(int topFeatures = 3)
     {
@@ -130,8 +130,10 @@ public sealed class PlanTrace
         foreach (var step in Steps)
         {
             text.Append(CultureInfo.InvariantCulture, $"  t={step.Step,-3} {step.ActionName,-6} V {F(step.ValueBefore)} → {F(step.ValueAfter)} ({Signed(step.ValueDelta)})");
+            // Weighted features first (by |w·Δφ|), then the others by |Δφ|.
             var shown = step.Features
-                .OrderByDescending(c => Math.Abs(c.Contribution ?? c.Delta))
+                .OrderByDescending(c => c.Contribution is { } x && x != 0)
+                .ThenByDescending(c => Math.Abs(c.Contribution ?? c.Delta))
                 .ThenBy(c => c.Feature, StringComparer.Ordinal)
                 .Take(topFeatures);
             foreach (var c in shown)
