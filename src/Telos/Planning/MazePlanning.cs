@@ -1,4 +1,3 @@
-using System.Text;
 using Telos.Environments;
 using Telos.Objectives;
 
@@ -55,35 +54,33 @@ public static class MazePlanning
     }
 
     /// <summary>
-    /// The maze with a path over it, one line per row ('\n'): <c>#</c> wall, <c>.</c> open, <c>C</c> cheese,
-    /// <c>S</c> start, <c>o</c> a cell the path passed through, <c>M</c> where it ended (<c>*</c> if on the cheese).
+    /// The maze with a path over it, one line per row ('\n'): the environment's own picture of the
+    /// final state (<see cref="Maze.Render"/>: <c>#</c> wall, <c>.</c> open, <c>C</c> cheese, <c>M</c> the
+    /// mouse where it ended, <c>*</c> the mouse on the cheese) with <c>S</c> on the start and <c>o</c> on
+    /// every other cell the path passed through.
     /// </summary>
     public static string Render(Maze maze, IReadOnlyList<int> cells)
     {
         ArgumentNullException.ThrowIfNull(maze);
+        if (cells.Count == 0)
+        {
+            return maze.Render(maze.Initial);
+        }
+        var picture = maze.Render(new MazeState(cells[^1], cells.Count - 1)).ToCharArray();
         var n = maze.Size;
-        var grid = new char[n * n];
-        for (var cell = 0; cell < grid.Length; cell++)
+        // Each rendered row is n characters plus '\n'.
+        int At(int cell) => cell / n * (n + 1) + cell % n;
+        for (var i = 1; i < cells.Count - 1; i++)
         {
-            grid[cell] = cell == maze.Cheese ? 'C' : maze.IsOpen(cell) ? '.' : '#';
-        }
-        if (cells.Count > 0)
-        {
-            foreach (var cell in cells)
+            if (cells[i] != cells[^1] && cells[i] != maze.Cheese)
             {
-                if (cell != maze.Cheese)
-                {
-                    grid[cell] = 'o';
-                }
+                picture[At(cells[i])] = 'o';
             }
-            grid[cells[0]] = 'S';
-            grid[cells[^1]] = cells[^1] == maze.Cheese ? '*' : 'M';
         }
-        var text = new StringBuilder((n + 1) * n);
-        for (var row = 0; row < n; row++)
+        if (cells[0] != cells[^1])
         {
-            text.Append(grid, row * n, n).Append('\n');
+            picture[At(cells[0])] = 'S';
         }
-        return text.ToString();
+        return new string(picture);
     }
 }
