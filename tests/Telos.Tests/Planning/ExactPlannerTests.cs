@@ -51,6 +51,8 @@ public sealed class ExactPlannerTests
     [InlineData("vi", 13)]
     [InlineData("bfs", 25)]
     [InlineData("vi", 25)]
+    [InlineData("astar", 25)]
+    [InlineData("dijkstra", 13)]
     public void Planner_reaches_a_random_target_by_a_shortest_path(string planner, int size)
     {
         var distribution = TaskDistributions.Maze("maze/test", size);
@@ -86,6 +88,7 @@ public sealed class ExactPlannerTests
     [Theory]
     [InlineData("bfs")]
     [InlineData("vi")]
+    [InlineData("astar")]
     public void Cheese_objective_reaches_the_cheese_and_corner_objective_ends_at_the_corner(string planner)
     {
         var distribution = TaskDistributions.Maze("maze/test", 11);
@@ -109,6 +112,8 @@ public sealed class ExactPlannerTests
     [Theory]
     [InlineData("bfs")]
     [InlineData("vi")]
+    [InlineData("astar")]
+    [InlineData("dijkstra")]
     public void Planner_halts_at_once_when_the_start_is_best(string planner)
     {
         var maze = TaskDistributions.Maze("maze/test", 7).Level(3);
@@ -147,6 +152,46 @@ public sealed class ExactPlannerTests
             Assert.Equal(a.Plan[^1].Cell, b.Plan[^1].Cell);
             Assert.Equal(a.PlanActions.Count, b.PlanActions.Count);
         }
+    }
+
+    [Fact]
+    public void Astar_expands_fewer_states_than_dijkstra_for_the_same_path()
+    {
+        var astar = (AStarPlanner<MazeState>)Planners.Create<MazeState>("astar");
+        var dijkstra = (AStarPlanner<MazeState>)Planners.Create<MazeState>("dijkstra");
+        var compared = 0;
+        for (var seed = 11; seed < 15; seed++)
+        {
+            var maze = TaskDistributions.Maze("maze/test", 25).Level(seed);
+            var objective = new FunctionObjective<MazeState>(s => s.Cell == maze.Corner ? 1 : 0);
+            var a = astar.Decide(maze.Initial, maze, objective, PlanBudget.Default);
+            var d = dijkstra.Decide(maze.Initial, maze, objective, PlanBudget.Default);
+            Assert.Equal(a.PlanActions.Count, d.PlanActions.Count);
+            if (a.Plan[^1].Cell != maze.Corner)
+            {
+                continue; // the cheese blocks the corner on this level
+            }
+            compared++;
+            Assert.Equal(IndependentDistances(maze, maze.Start)[maze.Corner], a.PlanActions.Count);
+            Assert.True(astar.LastExpanded <= dijkstra.LastExpanded, $"A* {astar.LastExpanded} vs Dijkstra {dijkstra.LastExpanded}");
+        }
+        Assert.True(compared > 0);
+    }
+
+    [Fact]
+    public void Dijkstra_with_step_costs_avoids_expensive_cells()
+    {
+        // An open 3×3 room (no inner walls): cost 10 to enter the centre makes the plan go around it.
+        var maze = Maze.Parse("""
+            ..C
+            ...
+            ...
+            """);
+        var planner = new AStarPlanner<MazeState>("dijkstra", stepCost: (_, _, next) => next.Cell == 4 ? 10 : 1);
+        var decision = planner.Decide(maze.Initial, maze, new FunctionObjective<MazeState>(s => s.Cell == maze.Cheese ? 1 : 0), PlanBudget.Default);
+        Assert.Equal(4, decision.PlanActions.Count);
+        Assert.DoesNotContain(decision.Plan, s => s.Cell == 4);
+        Assert.Equal(maze.Cheese, decision.Plan[^1].Cell);
     }
 
     [Fact]
