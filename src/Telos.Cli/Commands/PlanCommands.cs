@@ -28,7 +28,7 @@ public sealed class PlanCommands : ICommandGroup
             Description = "Objective card file (telos objective format), or 'true' (the maze's own reward: 10·at_cheese) or 'corner' (the proxy: 10·at_corner)",
             DefaultValueFactory = _ => "true",
         };
-        var planner = new Option<string>("--planner") { Description = "bfs | vi | mcts | gumbel | uct", DefaultValueFactory = _ => "bfs" };
+        var planner = new Option<string>("--planner") { Description = "bfs | astar | dijkstra | vi | mcts | gumbel | uct", DefaultValueFactory = _ => "bfs" };
         var sims = new Option<int>("--sims") { Description = "MCTS simulations per decision", DefaultValueFactory = _ => 64 };
         var discount = new Option<double>("--discount") { Description = "γ for vi and MCTS, in [0, 1)", DefaultValueFactory = _ => 0.99 };
         var horizon = new Option<int>("--horizon") { Description = "BFS depth limit (0 = the level's step limit)", DefaultValueFactory = _ => 0 };

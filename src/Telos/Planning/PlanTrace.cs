@@ -120,8 +120,9 @@ public sealed class PlanTrace
     }
 
     /// <summary>
-    /// Text, one line per step: <c>t=3 right  V −4.00 → −3.00 (+1.00)  path_dist_to_corner 5→4 (w −1.00: +1.00)</c>,
-    /// features with a non-zero contribution first (by |w·Δφ|), then by |Δφ|, at most <paramref name="topFeatures"/>.
+    /// Text, one line per step: <c>t=3 right  V -4 → -3 (+1), to go +3  path_dist_to_corner 5→4 (w -1: +1)</c>;
+    /// for a linear objective the features with a non-zero w·Δφ (largest first), otherwise the features
+    /// with the largest |Δφ|, at most <paramref name="topFeatures"/>; then the plan's total per feature.
     /// </summary>
     public string Render(int topFeatures = 3)
     {
@@ -129,11 +130,11 @@ public sealed class PlanTrace
         text.Append(CultureInfo.InvariantCulture, $"plan ({Planner}): {Steps.Count} steps, objective {F(Values.Count > 0 ? Values[0] : 0)} → {F(Values.Count > 0 ? Values[^1] : 0)} ({Signed(TotalChange)})\n");
         foreach (var step in Steps)
         {
-            text.Append(CultureInfo.InvariantCulture, $"  t={step.Step,-3} {step.ActionName,-6} V {F(step.ValueBefore)} → {F(step.ValueAfter)} ({Signed(step.ValueDelta)})");
-            // Weighted features first (by |w·Δφ|), then the others by |Δφ|.
-            var shown = step.Features
-                .OrderByDescending(c => c.Contribution is { } x && x != 0)
-                .ThenByDescending(c => Math.Abs(c.Contribution ?? c.Delta))
+            // "to go": what the rest of the plan still gains, which is why a step that changes nothing is taken.
+            text.Append(CultureInfo.InvariantCulture, $"  t={step.Step,-3} {step.ActionName,-6} V {F(step.ValueBefore)} → {F(step.ValueAfter)} ({Signed(step.ValueDelta)}), to go {Signed(Values[^1] - step.ValueBefore)}");
+            // A linear objective is explained by its weighted features only; otherwise the features that moved most.
+            var shown = (Linear ? step.Features.Where(c => c.Contribution is { } x && x != 0) : step.Features)
+                .OrderByDescending(c => Math.Abs(c.Contribution ?? c.Delta))
                 .ThenBy(c => c.Feature, StringComparer.Ordinal)
                 .Take(topFeatures);
             foreach (var c in shown)
