@@ -76,7 +76,7 @@ public sealed class PlanCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("unknown planner 'astar'", "plan", "--planner", "astar")]
+    [InlineData("unknown planner 'rrt'", "plan", "--planner", "rrt")]
     [InlineData("objective file", "plan", "--objective", "/no/such/objective.json")]
     [InlineData("maze distributions", "plan", "--env", "kc/train")]
     [InlineData("maze size 8", "plan", "--size", "8")]

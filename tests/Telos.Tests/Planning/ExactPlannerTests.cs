@@ -255,7 +255,7 @@ public sealed class ExactPlannerTests
     [Fact]
     public void Unknown_planner_and_bad_budget_are_input_errors()
     {
-        Assert.Throws<TelosInputException>(() => Planners.Create<MazeState>("astar9"));
+        Assert.Throws<TelosInputException>(() => Planners.Create<MazeState>("rrt"));
         Assert.Throws<TelosInputException>(() => new PlanBudget(Discount: 1.0).Validate());
         Assert.Throws<TelosInputException>(() => new PlanBudget(Simulations: 0).Validate());
     }
