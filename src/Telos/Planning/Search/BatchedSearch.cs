@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Telos.Randomness;
 
 namespace Telos.Planning.Search;
@@ -15,8 +18,6 @@ namespace Telos.Planning.Search;
 public sealed class BatchedSearch<TEmbedding>
     where TEmbedding : struct
 {
-    // Tie-breaking noise of mctx's muzero_action_selection: far below any real score difference.
-    private const float TieBreakNoise = 1e-7f;
     // mctx's low_logit in seq_halving.score_considered.
     private const float LowLogit = -1e9f;
 
@@ -27,6 +28,9 @@ public sealed class BatchedSearch<TEmbedding>
     private readonly int _kind; // 0 uct, 1 puct, 2 gumbel: a switch beats a virtual call per node
     private readonly int[]? _halvingTable;
     private readonly int _maxConsidered;
+    // PUCT with MuZero's default transform runs a fused loop; other transforms go through the interface.
+    private readonly float _fusedEpsilon = float.NaN;
+    private readonly float[] _exploreByVisits = []; // [N+2] √N·(pb_c_init + ln((N + pb_c_base + 1)/pb_c_base)) by node visits N
 
     private readonly Rng[] _rngs;          // [B] one stream per root
     private readonly float[] _gumbel;      // [B, A]
@@ -82,6 +86,18 @@ public sealed class BatchedSearch<TEmbedding>
                 break;
             case PuctPolicy:
                 _kind = 1;
+                if (policy.QTransform is ParentAndSiblingsQTransform parentAndSiblings)
+                {
+                    _fusedEpsilon = parentAndSiblings.Epsilon;
+                    var puct = (PuctPolicy)policy;
+                    // A node is visited at most N + 1 times; the table spares a log and a sqrt per step.
+                    _exploreByVisits = new float[simulations + 2];
+                    for (var visits = 0; visits < _exploreByVisits.Length; visits++)
+                    {
+                        float nv = visits;
+                        _exploreByVisits[visits] = MathF.Sqrt(nv) * (puct.PbCInit + MathF.Log((nv + puct.PbCBase + 1f) / puct.PbCBase));
+                    }
+                }
                 break;
             case GumbelPolicy gumbel:
                 _kind = 2;
@@ -320,7 +336,7 @@ public sealed class BatchedSearch<TEmbedding>
         return _kind switch
         {
             0 => SelectUct(b, node),
-            1 => SelectPuct(b, node),
+            1 => float.IsNaN(_fusedEpsilon) ? SelectPuct(b, node) : SelectPuctFused(b, node),
             _ => depth == 0 ? SelectGumbelRoot(b) : SelectGumbelInterior(b, node),
         };
     }
@@ -332,56 +348,181 @@ public sealed class BatchedSearch<TEmbedding>
         var visits = _tree.ChildVisitCounts.AsSpan(o, a);
         var valid = _tree.ChildValid.AsSpan(o, a);
         var q = _scratchA.AsSpan();
+        var scores = _scratchB.AsSpan();
         _qTransform.Transform(_tree, b, node, q);
         var logN = MathF.Log(_tree.NodeVisitCounts[_tree.NodeOffset(b, node)]);
         var c = ((UctPolicy)_policy).Exploration;
-        ref var rng = ref _rngs[b];
         var best = float.NegativeInfinity;
-        var bestAction = -1;
         for (var i = 0; i < a; i++)
         {
-            if (!valid[i])
-            {
-                continue;
-            }
             // Unvisited actions come first, in random order.
-            var score = visits[i] == 0 ? 1e30f : q[i] + c * MathF.Sqrt(logN / visits[i]);
-            score += TieBreakNoise * (float)rng.NextDouble();
-            if (score > best)
-            {
-                best = score;
-                bestAction = i;
-            }
+            var score = !valid[i] ? float.NegativeInfinity
+                : visits[i] == 0 ? float.PositiveInfinity
+                : q[i] + c * MathF.Sqrt(logN / visits[i]);
+            scores[i] = score;
+            best = MathF.Max(best, score);
         }
-        return bestAction;
+        return ArgmaxWithTies(ref MemoryMarshal.GetReference(scores), a, best, ref _rngs[b]);
     }
 
+    /// <summary>
+    /// PUCT with the parent-and-siblings transform, vectorised over actions (8 floats a step, scalar
+    /// tail): the same arithmetic as <see cref="ParentAndSiblingsQTransform"/> then <see cref="SelectPuct"/>,
+    /// with exact ties among the maxima broken uniformly by one draw.
+    /// </summary>
+    private int SelectPuctFused(int b, int node)
+    {
+        var tree = _tree;
+        var a = tree.ActionCount;
+        var n = tree.NodeOffset(b, node);
+        var o = n * a;
+        ref var visits = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildVisitCounts), o);
+        ref var rewards = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildRewardValues), o);
+        ref var discounts = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildDiscountValues), o);
+        ref var values = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildValueArray), o);
+        ref var priors = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildPriors), o);
+        ref var penalty = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildPenalty), o);
+        ref var q = ref MemoryMarshal.GetArrayDataReference(_scratchA);
+        ref var scores = ref MemoryMarshal.GetArrayDataReference(_scratchB);
+        var nodeValue = tree.NodeValues[n];
+        var explore = _exploreByVisits[tree.NodeVisitCounts[n]];
+        var vectorEnd = Vector256.IsHardwareAccelerated ? a - a % Vector256<float>.Count : 0;
+
+        // Pass 1: Q = r + γ·v, and the min/max over the parent value and the visited children.
+        var min = nodeValue;
+        var max = nodeValue;
+        var i = 0;
+        if (vectorEnd > 0)
+        {
+            var nodeValueV = Vector256.Create(nodeValue);
+            var minV = nodeValueV;
+            var maxV = nodeValueV;
+            for (; i < vectorEnd; i += Vector256<float>.Count)
+            {
+                var qv = Vector256.LoadUnsafe(ref rewards, (nuint)i) + Vector256.LoadUnsafe(ref discounts, (nuint)i) * Vector256.LoadUnsafe(ref values, (nuint)i);
+                qv.StoreUnsafe(ref q, (nuint)i);
+                var visited = Vector256.GreaterThan(Vector256.LoadUnsafe(ref visits, (nuint)i), Vector256<int>.Zero).AsSingle();
+                var safe = Vector256.ConditionalSelect(visited, qv, nodeValueV);
+                minV = Vector256.Min(minV, safe);
+                maxV = Vector256.Max(maxV, safe);
+            }
+            min = MathF.Min(min, HorizontalMin(minV));
+            max = MathF.Max(max, HorizontalMax(maxV));
+        }
+        for (; i < a; i++)
+        {
+            var qi = Unsafe.Add(ref rewards, i) + Unsafe.Add(ref discounts, i) * Unsafe.Add(ref values, i);
+            Unsafe.Add(ref q, i) = qi;
+            if (Unsafe.Add(ref visits, i) > 0)
+            {
+                min = MathF.Min(min, qi);
+                max = MathF.Max(max, qi);
+            }
+        }
+
+        // Pass 2: score = Q̃ + √N·c(N)·P/(1 + n), −∞ when illegal; track the maximum.
+        var scale = 1f / MathF.Max(max - min, _fusedEpsilon);
+        var best = float.NegativeInfinity;
+        i = 0;
+        if (vectorEnd > 0)
+        {
+            var minV = Vector256.Create(min);
+            var scaleV = Vector256.Create(scale);
+            var exploreV = Vector256.Create(explore);
+            var bestV = Vector256.Create(float.NegativeInfinity);
+            for (; i < vectorEnd; i += Vector256<float>.Count)
+            {
+                var visitCounts = Vector256.LoadUnsafe(ref visits, (nuint)i);
+                var visited = Vector256.GreaterThan(visitCounts, Vector256<int>.Zero).AsSingle();
+                var valueScore = (Vector256.LoadUnsafe(ref q, (nuint)i) - minV) * scaleV & visited;
+                var policyScore = exploreV * Vector256.LoadUnsafe(ref priors, (nuint)i) / (Vector256.ConvertToSingle(visitCounts) + Vector256<float>.One);
+                var score = valueScore + policyScore + Vector256.LoadUnsafe(ref penalty, (nuint)i);
+                score.StoreUnsafe(ref scores, (nuint)i);
+                bestV = Vector256.Max(bestV, score);
+            }
+            best = HorizontalMax(bestV);
+        }
+        for (; i < a; i++)
+        {
+            var v = Unsafe.Add(ref visits, i);
+            var valueScore = v > 0 ? (Unsafe.Add(ref q, i) - min) * scale : 0f;
+            var score = valueScore + explore * Unsafe.Add(ref priors, i) / (v + 1) + Unsafe.Add(ref penalty, i);
+            Unsafe.Add(ref scores, i) = score;
+            best = MathF.Max(best, score);
+        }
+        return ArgmaxWithTies(ref scores, a, best, ref _rngs[b]);
+    }
+
+    private static float HorizontalMin(Vector256<float> v)
+    {
+        var h = Vector128.Min(v.GetLower(), v.GetUpper());
+        h = Vector128.Min(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
+        return MathF.Min(h.GetElement(0), h.GetElement(1));
+    }
+
+    private static float HorizontalMax(Vector256<float> v)
+    {
+        var h = Vector128.Max(v.GetLower(), v.GetUpper());
+        h = Vector128.Max(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
+        return MathF.Max(h.GetElement(0), h.GetElement(1));
+    }
+
+    /// <summary>
+    /// The index of <paramref name="best"/> in scores[0..a); several exact maxima are chosen between
+    /// uniformly with one draw. mctx adds 1e-7·U noise to every score for the same purpose; drawing
+    /// only on ties keeps the random stream off the hot path and differs only for scores closer than 1e-7.
+    /// </summary>
+    private static int ArgmaxWithTies(ref float scores, int a, float best, ref Rng rng)
+    {
+        var first = -1;
+        var ties = 0;
+        for (var i = 0; i < a; i++)
+        {
+            if (Unsafe.Add(ref scores, i) == best)
+            {
+                if (ties++ == 0)
+                {
+                    first = i;
+                }
+            }
+        }
+        if (ties <= 1)
+        {
+            return first;
+        }
+        var pick = rng.NextInt(ties);
+        for (var i = first; i < a; i++)
+        {
+            if (Unsafe.Add(ref scores, i) == best && pick-- == 0)
+            {
+                return i;
+            }
+        }
+        return first;
+    }
+
+    /// <summary>PUCT through any <see cref="IQTransform"/>; the fused path computes the same numbers.</summary>
     private int SelectPuct(int b, int node)
     {
         var a = ActionCount;
         var o = _tree.ChildOffset(b, node);
         var visits = _tree.ChildVisitCounts.AsSpan(o, a);
         var priors = _tree.ChildPriors.AsSpan(o, a);
-        var valid = _tree.ChildValid.AsSpan(o, a);
+        var penalty = _tree.ChildPenalty.AsSpan(o, a);
         var q = _scratchA.AsSpan();
+        var scores = _scratchB.AsSpan();
         _qTransform.Transform(_tree, b, node, q);
         var policy = (PuctPolicy)_policy;
         float nodeVisits = _tree.NodeVisitCounts[_tree.NodeOffset(b, node)];
-        var pbC = policy.PbCInit + MathF.Log((nodeVisits + policy.PbCBase + 1f) / policy.PbCBase);
-        var explore = MathF.Sqrt(nodeVisits) * pbC;
-        ref var rng = ref _rngs[b];
+        var explore = MathF.Sqrt(nodeVisits) * (policy.PbCInit + MathF.Log((nodeVisits + policy.PbCBase + 1f) / policy.PbCBase));
         var best = float.NegativeInfinity;
-        var bestAction = -1;
         for (var i = 0; i < a; i++)
         {
-            var score = q[i] + explore * priors[i] / (visits[i] + 1) + TieBreakNoise * (float)rng.NextDouble();
-            if (valid[i] && score > best)
-            {
-                best = score;
-                bestAction = i;
-            }
+            var score = q[i] + explore * priors[i] / (visits[i] + 1) + penalty[i];
+            scores[i] = score;
+            best = MathF.Max(best, score);
         }
-        return bestAction;
+        return ArgmaxWithTies(ref MemoryMarshal.GetReference(scores), a, best, ref _rngs[b]);
     }
 
     private int SelectGumbelRoot(int b)

@@ -73,6 +73,9 @@ public sealed class ParentAndSiblingsQTransform : IQTransform
         _epsilon = epsilon;
     }
 
+    /// <summary>Smallest range used when normalising.</summary>
+    public float Epsilon => _epsilon;
+
     /// <inheritdoc/>
     public void Transform(SearchTree tree, int root, int node, Span<float> output)
     {

@@ -28,6 +28,7 @@ public class SearchTree
     internal readonly float[] ChildLogits;       // [B, N+1, A] max-subtracted, −∞ for invalid actions
     internal readonly float[] ChildPriors;       // [B, N+1, A] softmax of ChildLogits over valid actions
     internal readonly bool[] ChildValid;         // [B, N+1, A]
+    internal readonly float[] ChildPenalty;      // [B, N+1, A] 0 for legal, −∞ for illegal: masks vectorised scores
     internal readonly int[] NodeVisitCounts;     // [B, N+1]
     internal readonly float[] NodeValues;        // [B, N+1]
     internal readonly float[] RawNodeValues;     // [B, N+1]
@@ -56,6 +57,7 @@ public class SearchTree
         ChildLogits = new float[children];
         ChildPriors = new float[children];
         ChildValid = new bool[children];
+        ChildPenalty = new float[children];
         NodeVisitCounts = new int[nodes];
         NodeValues = new float[nodes];
         RawNodeValues = new float[nodes];
@@ -161,6 +163,11 @@ public class SearchTree
         ChildDiscountValues.AsSpan(o, a).Clear();
         var storedValid = ChildValid.AsSpan(o, a);
         valid[..a].CopyTo(storedValid);
+        var penalty = ChildPenalty.AsSpan(o, a);
+        for (var i = 0; i < penalty.Length; i++)
+        {
+            penalty[i] = storedValid[i] ? 0f : float.NegativeInfinity;
+        }
         var validCount = StorePrior(ChildLogits.AsSpan(o, a), ChildPriors.AsSpan(o, a), logits, storedValid);
         ValidCounts[n] = validCount;
         NodeVisitCounts[n] = 0;

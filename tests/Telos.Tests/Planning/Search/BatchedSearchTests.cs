@@ -234,8 +234,8 @@ public sealed class BatchedSearchTests
 
     [Theory]
     [InlineData("uct", "rollout", 5000)]
-    [InlineData("puct", "rollout", 3000)]
-    [InlineData("uct", "exact", 64)]
+    [InlineData("puct", "rollout", 10000)]
+    [InlineData("uct", "exact", 400)]
     [InlineData("puct", "exact", 64)]
     [InlineData("gumbel", "exact", 64)]
     public void TwoPlayerDiscountFindsTheWinningNimMove(string policy, string leaf, int simulations)
@@ -254,9 +254,10 @@ public sealed class BatchedSearchTests
             : new EnvironmentModel<NimState>(nim, new NimSumEvaluator(), maxBatch: 1, discount: 1f, twoPlayer: twoPlayer);
         var model = Model(twoPlayer: true);
         model.WriteRoots(roots, logits, values, valid);
-        SearchPolicy searchPolicy = policy == "puct" ? new PuctPolicy { Temperature = 0 } : Policy(policy);
+        // Evaluation play: PUCT acts greedily and without root noise.
+        SearchPolicy searchPolicy = policy == "puct" ? new PuctPolicy { Temperature = 0, DirichletFraction = 0 } : Policy(policy);
         var search = new BatchedSearch<NimState>(1, nim.ActionCount, simulations, searchPolicy);
-        for (ulong seed = 0; seed < 3; seed++)
+        for (ulong seed = 0; seed < 8; seed++)
         {
             var result = search.Run(new SearchRoot<NimState>(logits, values, roots, valid), model, seed);
             Assert.Equal(8, result.Actions[0]);
@@ -279,6 +280,34 @@ public sealed class BatchedSearchTests
             misjudged += search.Run(new SearchRoot<NimState>(logits, values, roots, valid), wrong, seed).Actions[0] != 8 ? 1 : 0;
         }
         Assert.True(misjudged > 0, "discount +1 found the winning move every time: the test does not exercise the sign");
+    }
+
+    private sealed class DelegatingTransform(IQTransform inner) : IQTransform
+    {
+        public void Transform(SearchTree tree, int root, int node, Span<float> output) => inner.Transform(tree, root, node, output);
+    }
+
+    [Theory]
+    [InlineData(5)]
+    [InlineData(11)]
+    [InlineData(16)]
+    public void VectorisedPuctEqualsTheGenericPath(int actions)
+    {
+        // PUCT with the parent-and-siblings transform takes a fused, vectorised path; hiding the
+        // transform's type forces the generic one. Same seeds must give identical numbers.
+        const int b = 4, n = 64;
+        var (embeddings, logits, values, valid) = RandomTreeModel.Roots(b, actions, salt: 21);
+        var fused = new BatchedSearch<ulong>(b, actions, n, new PuctPolicy());
+        var generic = new BatchedSearch<ulong>(b, actions, n, new PuctPolicy { QTransform = new DelegatingTransform(new ParentAndSiblingsQTransform()) });
+        var x = fused.Run(new SearchRoot<ulong>(logits, values, embeddings, valid), new RandomTreeModel(actions, discount: -1f), seed: 8);
+        var y = generic.Run(new SearchRoot<ulong>(logits, values, embeddings, valid), new RandomTreeModel(actions, discount: -1f), seed: 8);
+        Assert.Equal(y.VisitCounts.ToArray(), x.VisitCounts.ToArray());
+        Assert.Equal(y.RootValues.ToArray(), x.RootValues.ToArray());
+        Assert.Equal(y.Actions.ToArray(), x.Actions.ToArray());
+        for (var root = 0; root < b; root++)
+        {
+            Assert.Equal(y.Tree.NodeCount(root), x.Tree.NodeCount(root));
+        }
     }
 
     [Fact]

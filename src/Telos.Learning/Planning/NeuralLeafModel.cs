@@ -1,0 +1,213 @@
+using Telos.Learning.Native;
+using Telos.Planning.Search;
+using TorchSharp;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace Telos.Learning.Planning;
+
+/// <summary>Writes the network input of an embedding: <see cref="FeatureCount"/> floats.</summary>
+public interface IEmbeddingFeatures<TEmbedding>
+    where TEmbedding : struct
+{
+    /// <summary>F, the input width of the network.</summary>
+    int FeatureCount { get; }
+
+    /// <summary>Writes F features of <paramref name="embedding"/> into <paramref name="features"/>.</summary>
+    void Write(in TEmbedding embedding, Span<float> features);
+}
+
+/// <summary>
+/// A small MLP with a prior head and a value head, AlphaZero-style: input <c>[B, F]</c> → ReLU trunk
+/// of <c>layers</c> hidden layers of width H → prior logits <c>[B, A]</c> and value <c>[B]</c> (tanh
+/// when <c>boundedValue</c>, for values in [−1, 1]).
+/// </summary>
+public sealed class PriorValueNetwork : nn.Module<Tensor, (Tensor Logits, Tensor Value)>
+{
+    private readonly nn.Module<Tensor, Tensor> _trunk;
+    private readonly nn.Module<Tensor, Tensor> _policy;
+    private readonly nn.Module<Tensor, Tensor> _value;
+    private readonly bool _boundedValue;
+
+    /// <summary>Builds the network; weights come from LibTorch's global generator (seed it with <see cref="TorchRuntime.Seed"/>).</summary>
+    public PriorValueNetwork(int features, int actions, int hidden = 64, int layers = 2, bool boundedValue = true)
+        : base(nameof(PriorValueNetwork))
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(features);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(actions);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(hidden);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(layers);
+        var modules = new List<nn.Module<Tensor, Tensor>>();
+        var width = features;
+        for (var i = 0; i < layers; i++)
+        {
+            modules.Add(nn.Linear(width, hidden));
+            modules.Add(nn.ReLU());
+            width = hidden;
+        }
+        _trunk = nn.Sequential(modules);
+        _policy = nn.Linear(hidden, actions);
+        _value = nn.Linear(hidden, 1);
+        _boundedValue = boundedValue;
+        Features = features;
+        Actions = actions;
+        RegisterComponents();
+    }
+
+    /// <summary>F.</summary>
+    public int Features { get; }
+
+    /// <summary>A.</summary>
+    public int Actions { get; }
+
+    /// <summary>x <c>[B, F]</c> → (logits <c>[B, A]</c>, value <c>[B]</c>).</summary>
+    public override (Tensor Logits, Tensor Value) forward(Tensor input)
+    {
+        var h = _trunk.call(input);
+        var value = _value.call(h).squeeze(-1);
+        return (_policy.call(h), _boundedValue ? value.tanh() : value);
+    }
+}
+
+/// <summary>
+/// Neural leaf evaluation for <see cref="BatchedSearch{TEmbedding}"/>: a dynamics model (the
+/// environment's step, or any <see cref="IRecurrentModel{TEmbedding}"/>) gives reward, discount,
+/// legal actions and the next embedding; then ONE forward pass of a <see cref="PriorValueNetwork"/>
+/// over the whole wave gives every new node's prior logits and value. Features are written into a
+/// preallocated managed buffer and copied into a preallocated input tensor; every temporary of the
+/// forward pass lives in a dispose scope, so a search of N simulations makes N forward passes and
+/// leaks no tensors. Terminal nodes (no legal action) keep the dynamics' value.
+/// </summary>
+public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, IDisposable
+    where TEmbedding : struct
+{
+    private readonly IRecurrentModel<TEmbedding>? _dynamics;
+    private readonly IEmbeddingFeatures<TEmbedding> _features;
+    private readonly PriorValueNetwork _network;
+    private readonly int _maxBatch;
+    private readonly float[] _featureBuffer; // [B, F]
+    private readonly float[] _logitBuffer;   // [B, A]
+    private readonly float[] _valueBuffer;   // [B]
+    private readonly Tensor _input;          // [B, F]
+    private readonly Tensor _logitsOut;      // [B, A]
+    private readonly Tensor _valuesOut;      // [B]
+    private readonly TensorAccessor<float> _inputData;
+    private readonly TensorAccessor<float> _logitsData;
+    private readonly TensorAccessor<float> _valuesData;
+    private bool _disposed;
+
+    /// <summary>Wraps <paramref name="network"/> for waves of at most <paramref name="maxBatch"/> rows.</summary>
+    /// <param name="dynamics">Fills reward, discount, legal actions and next embedding; null keeps the embedding and only evaluates (for tests of the network alone).</param>
+    /// <param name="features">Network input of an embedding; its width must equal the network's.</param>
+    /// <param name="network">The prior/value network (kept in eval mode, no gradients).</param>
+    /// <param name="maxBatch">B.</param>
+    public NeuralLeafModel(IRecurrentModel<TEmbedding>? dynamics, IEmbeddingFeatures<TEmbedding> features, PriorValueNetwork network, int maxBatch)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatch);
+        if (features.FeatureCount != network.Features)
+        {
+            throw new ArgumentException($"features write {features.FeatureCount} floats but the network takes {network.Features}", nameof(features));
+        }
+        TorchRuntime.EnsureInitialized();
+        _dynamics = dynamics;
+        _features = features;
+        _network = network;
+        _network.eval();
+        _maxBatch = maxBatch;
+        _featureBuffer = new float[maxBatch * network.Features];
+        _logitBuffer = new float[maxBatch * network.Actions];
+        _valueBuffer = new float[maxBatch];
+        using (NewDisposeScope())
+        {
+            _input = zeros(maxBatch, network.Features).MoveToOuterDisposeScope();
+            _logitsOut = zeros(maxBatch, network.Actions).MoveToOuterDisposeScope();
+            _valuesOut = zeros(maxBatch).MoveToOuterDisposeScope();
+        }
+        _inputData = _input.data<float>();
+        _logitsData = _logitsOut.data<float>();
+        _valuesData = _valuesOut.data<float>();
+    }
+
+    /// <summary>Forward passes run so far.</summary>
+    public long ForwardPasses { get; private set; }
+
+    /// <inheritdoc/>
+    public void Recurrent(in RecurrentBatch<TEmbedding> batch)
+    {
+        if (_dynamics is null)
+        {
+            batch.Embeddings.CopyTo(batch.NextEmbeddings);
+        }
+        else
+        {
+            _dynamics.Recurrent(batch);
+        }
+        var n = batch.Count;
+        var a = _network.Actions;
+        if (batch.ActionCount != a)
+        {
+            throw new ArgumentException($"search has {batch.ActionCount} actions but the network has {a}");
+        }
+        Evaluate(batch.NextEmbeddings, _logitBuffer.AsSpan(0, n * a), _valueBuffer.AsSpan(0, n));
+        for (var row = 0; row < n; row++)
+        {
+            if (!batch.ValidActionsOf(row).Contains(true))
+            {
+                continue; // terminal: the dynamics' value (usually 0) stands
+            }
+            _logitBuffer.AsSpan(row * a, a).CopyTo(batch.PriorLogitsOf(row));
+            batch.Values[row] = _valueBuffer[row];
+        }
+    }
+
+    /// <summary>
+    /// One forward pass over <paramref name="embeddings"/> (n ≤ B): prior logits <c>[n, A]</c> and values <c>[n]</c>.
+    /// Also used for the search roots.
+    /// </summary>
+    public void Evaluate(ReadOnlySpan<TEmbedding> embeddings, Span<float> logits, Span<float> values)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var n = embeddings.Length;
+        if (n > _maxBatch)
+        {
+            throw new ArgumentException($"{n} embeddings exceed the batch of {_maxBatch}");
+        }
+        var f = _network.Features;
+        var a = _network.Actions;
+        var features = _featureBuffer.AsSpan(0, n * f);
+        for (var i = 0; i < n; i++)
+        {
+            _features.Write(embeddings[i], features.Slice(i * f, f));
+        }
+        _inputData.CopyFrom(features);
+        using (NewDisposeScope())
+        using (no_grad())
+        {
+            var input = n == _maxBatch ? _input : _input.narrow(0, 0, n);
+            var (l, v) = _network.call(input);
+            _logitsOut.narrow(0, 0, n).copy_(l);
+            _valuesOut.narrow(0, 0, n).copy_(v);
+        }
+        ForwardPasses++;
+        _logitsData.CopyTo(logits[..(n * a)]);
+        _valuesData.CopyTo(values[..n]);
+    }
+
+    /// <summary>Frees the preallocated tensors (the network is the caller's).</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        _inputData.Dispose();
+        _logitsData.Dispose();
+        _valuesData.Dispose();
+        _input.Dispose();
+        _logitsOut.Dispose();
+        _valuesOut.Dispose();
+    }
+}
