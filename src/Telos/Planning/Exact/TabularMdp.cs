@@ -66,6 +66,26 @@ public sealed class TabularMdp
     /// <summary>Whether (<paramref name="state"/>, <paramref name="action"/>) terminates the episode.</summary>
     public bool Ends(int state, int action) => _ends[state * ActionCount + action];
 
+    /// <summary>
+    /// The same table with one extra action, index A ("halt"): a terminating self-transition, so a
+    /// planner may choose to stop in any state. Planners pair it with the terminal value r/(1 − γ),
+    /// which makes halting in s worth staying in s forever.
+    /// </summary>
+    public TabularMdp WithHalt()
+    {
+        var a = ActionCount + 1;
+        var next = new int[StateCount * a];
+        var ends = new bool[StateCount * a];
+        for (var s = 0; s < StateCount; s++)
+        {
+            _next.AsSpan(s * ActionCount, ActionCount).CopyTo(next.AsSpan(s * a));
+            _ends.AsSpan(s * ActionCount, ActionCount).CopyTo(ends.AsSpan(s * a));
+            next[s * a + ActionCount] = s;
+            ends[s * a + ActionCount] = true;
+        }
+        return new TabularMdp(StateCount, a, next, ends);
+    }
+
     /// <summary>Steps every state index and every legal action of <paramref name="environment"/> once.</summary>
     /// <exception cref="InvalidOperationException">A step leads to a state the environment cannot index.</exception>
     public static TabularMdp FromEnvironment<TState>(IEnumerableEnvironment<TState> environment)

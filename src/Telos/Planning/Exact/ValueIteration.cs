@@ -8,7 +8,8 @@ namespace Telos.Planning.Exact;
 /// <para>Reward convention: a transition into state s′ earns r[s′] ("arrival reward"), so a plan's
 /// return is Σₜ γᵗ r[sₜ₊₁] over the states it visits after the start, and nothing is earned after a
 /// terminating transition:</para>
-/// <para>Q(s, a) = r[s′] + γ · (1 − end(s, a)) · V(s′), for legal a.</para>
+/// <para>Q(s, a) = r[s′] + γ · (end(s, a) ? T[s′] : V(s′)), for legal a, where the terminal value T is 0
+/// unless given (planners use T = r/(1 − γ): "stay in the final state forever").</para>
 /// <para>Hard: V(s) = maxₐ Q(s, a). Soft: V(s) = τ · log Σₐ exp(Q(s, a)/τ), π(a|s) = exp((Q(s, a) − V(s))/τ)
 /// (Ziebart et al. 2008, the backward pass of MaxEnt IRL). A state with no legal action has V = 0.</para>
 /// <para>Two variants: discounted (γ &lt; 1, iterate to a tolerance) and horizon-limited (exactly H
@@ -27,10 +28,11 @@ public static class ValueIteration
     /// <param name="horizon">0 for the discounted infinite-horizon solve; H &gt; 0 for exactly H backups.</param>
     /// <param name="tolerance">Discounted solve: stop when max |ΔV| &lt; tolerance.</param>
     /// <param name="maxIterations">Discounted solve: give up (Converged = false) after this many backups.</param>
+    /// <param name="terminalValue">Optional [S]: the value of ending the episode in each state, added (discounted) after a terminating transition; empty = 0.</param>
     /// <exception cref="ArgumentException">Bad sizes or parameters.</exception>
     public static TabularSolution Solve(TabularMdp mdp, ReadOnlySpan<double> stateReward, double discount,
-        int horizon = 0, double tolerance = 1e-12, int maxIterations = 100_000) =>
-        Run(mdp, stateReward, discount, temperature: null, horizon, tolerance, maxIterations);
+        int horizon = 0, double tolerance = 1e-12, int maxIterations = 100_000, ReadOnlySpan<double> terminalValue = default) =>
+        Run(mdp, stateReward, discount, temperature: null, horizon, tolerance, maxIterations, terminalValue);
 
     /// <summary>Soft value iteration (maximum-entropy backups with temperature τ).</summary>
     /// <param name="mdp">The level's transition table.</param>
@@ -48,11 +50,11 @@ public static class ValueIteration
         {
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "must be positive and finite");
         }
-        return Run(mdp, stateReward, discount, temperature, horizon, tolerance, maxIterations);
+        return Run(mdp, stateReward, discount, temperature, horizon, tolerance, maxIterations, default);
     }
 
     private static TabularSolution Run(TabularMdp mdp, ReadOnlySpan<double> reward, double discount, double? temperature,
-        int horizon, double tolerance, int maxIterations)
+        int horizon, double tolerance, int maxIterations, ReadOnlySpan<double> terminalValue)
     {
         ArgumentNullException.ThrowIfNull(mdp);
         var s = mdp.StateCount;
@@ -67,6 +69,10 @@ public static class ValueIteration
             {
                 throw new ArgumentException("state reward contains a NaN or infinite value", nameof(reward));
             }
+        }
+        if (!terminalValue.IsEmpty && terminalValue.Length != s)
+        {
+            throw new ArgumentException($"terminal value has {terminalValue.Length} entries; the MDP has {s} states", nameof(terminalValue));
         }
         ArgumentOutOfRangeException.ThrowIfNegative(horizon);
         if (!(discount >= 0 && discount <= 1))
@@ -98,7 +104,9 @@ public static class ValueIteration
                 {
                     var k = i * a + action;
                     var j = next[k];
-                    row[action] = j < 0 ? double.NegativeInfinity : reward[j] + (ends[k] ? 0.0 : discount * values[j]);
+                    row[action] = j < 0
+                        ? double.NegativeInfinity
+                        : reward[j] + discount * (ends[k] ? (terminalValue.IsEmpty ? 0.0 : terminalValue[j]) : values[j]);
                 }
                 var v = temperature is { } tau ? SoftMax(row, tau) : HardMax(row);
                 fresh[i] = v;

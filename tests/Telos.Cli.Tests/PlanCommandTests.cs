@@ -1,0 +1,95 @@
+using System.Text.Json;
+using Spectre.Console.Testing;
+using Telos.Environments;
+using Telos.Objectives;
+
+namespace Telos.Cli.Tests;
+
+public sealed class PlanCommandTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("telos-plan-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var console = new TestConsole();
+        console.Profile.Width = 200;
+        var error = new StringWriter();
+        var code = TelosApp.Run(args, new CliContext(console, error, Path.Combine(_folder, "runs")));
+        return (code, console.Output, error.ToString());
+    }
+
+    [Fact]
+    public void Bfs_with_the_corner_proxy_ends_at_the_corner_by_a_shortest_path()
+    {
+        var (code, output, error) = Run("plan", "--env", "maze/test", "--seed", "3", "--objective", "corner", "--planner", "bfs", "--json");
+        Assert.Equal(0, code);
+        Assert.Equal("", error);
+        using var json = JsonDocument.Parse(output);
+        var root = json.RootElement;
+        var maze = TaskDistributions.Maze("maze/test").Level(3);
+        Assert.True(root.GetProperty("ended_at_corner").GetBoolean());
+        Assert.Equal(maze.PathDistanceToCorner(maze.Start), root.GetProperty("steps").GetInt32());
+        Assert.Equal(root.GetProperty("steps").GetInt32(), root.GetProperty("trace").GetProperty("steps").GetArrayLength());
+    }
+
+    [Fact]
+    public void Text_output_draws_the_path_and_explains_it()
+    {
+        var (code, output, _) = Run("plan", "--env", "maze/train", "--seed", "1", "--size", "9", "--planner", "vi");
+        Assert.Equal(0, code);
+        Assert.Contains("reached the cheese", output);
+        Assert.Contains("S", output);
+        Assert.Contains("*", output); // the mouse on the cheese
+        Assert.Contains("why: at_cheese +10", output);
+    }
+
+    [Theory]
+    [InlineData("mcts")]
+    [InlineData("gumbel")]
+    public void Objective_card_file_drives_the_mcts_planners_and_the_tree_is_written(string planner)
+    {
+        var card = ObjectiveCard.Linear([new("at_cheese", 10), new("path_dist_to_cheese", -1)]);
+        var cardPath = Path.Combine(_folder, "objective.json");
+        ObjectiveCardFile.Save(card, cardPath);
+        var treePath = Path.Combine(_folder, "tree.json");
+        var (code, output, error) = Run("plan", "--env", "maze/test", "--seed", "2", "--size", "9", "--objective", cardPath,
+            "--planner", planner, "--sims", "16", "--tree", treePath, "--json");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output);
+        Assert.True(json.RootElement.GetProperty("reached_cheese").GetBoolean());
+        using var tree = JsonDocument.Parse(File.ReadAllText(treePath));
+        Assert.Equal(planner, tree.RootElement.GetProperty("planner").GetString());
+        Assert.InRange(tree.RootElement.GetProperty("nodes").GetArrayLength(), 2, 17);
+    }
+
+    [Fact]
+    public void Bench_prints_the_three_fields()
+    {
+        var (code, output, error) = Run("plan", "bench", "--planner", "gumbel", "--batch", "8", "--sims", "8", "--repeats", "1", "--json");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output);
+        Assert.Equal("gumbel", json.RootElement.GetProperty("planner").GetString());
+        Assert.True(json.RootElement.GetProperty("sims_per_second").GetDouble() > 0);
+        Assert.InRange(json.RootElement.GetProperty("eval_fraction").GetDouble(), 0, 1);
+    }
+
+    [Theory]
+    [InlineData("unknown planner 'rrt'", "plan", "--planner", "rrt")]
+    [InlineData("objective file", "plan", "--objective", "/no/such/objective.json")]
+    [InlineData("maze distributions", "plan", "--env", "kc/train")]
+    [InlineData("maze size 8", "plan", "--size", "8")]
+    [InlineData("discount", "plan", "--planner", "vi", "--discount", "1")]
+    [InlineData("exact", "plan", "bench", "--planner", "bfs")]
+    public void Bad_input_is_one_line_and_exit_2(string expected, params string[] args)
+    {
+        var treePath = Path.Combine(_folder, "never.json");
+        var (code, output, error) = Run(args[1] == "bench" ? args : [.. args, "--tree", treePath]);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, error);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+        Assert.False(File.Exists(treePath));
+        Assert.DoesNotContain("at Telos", output + error);
+    }
+}
