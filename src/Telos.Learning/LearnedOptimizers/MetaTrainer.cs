@@ -58,6 +58,9 @@ public readonly record struct MetaStepRecord(long MetaStep, int Problem, double 
 /// <summary>One validation: mean loss over validation problems and steps 1..Horizon.</summary>
 public readonly record struct ValidationRecord(int Problem, long MetaStep, double MeanLoss, double FinalLoss, bool Best);
 
+/// <summary>Counters of a <see cref="MetaTrainer"/> saved with a checkpoint.</summary>
+public sealed record MetaTrainerProgress(int ProblemsDone, long MetaSteps, double BestValidation, int StaleValidations, long AdamSteps, IReadOnlyList<ValidationRecord> Validations);
+
 /// <summary>
 /// Meta-trains a <see cref="CoordinatewiseLstm"/> on an <see cref="IOptimizeeTask"/> (Andrychowicz et al. 2016):
 /// <list type="bullet">
@@ -76,7 +79,7 @@ public sealed class MetaTrainer : IDisposable
     private readonly IOptimizeeTask _task;
     private readonly MetaTrainingOptions _options;
     private readonly ulong _seed;
-    private readonly TorchSharp.Modules.Adam _metaOptimizer;
+    private readonly MetaAdam _metaOptimizer;
     private readonly List<ValidationRecord> _validations = [];
     private IOptimizeeBatch? _validation;
 
@@ -98,7 +101,7 @@ public sealed class MetaTrainer : IDisposable
         _task = task;
         _options = options;
         _seed = seed;
-        _metaOptimizer = optim.Adam(network.parameters(), lr: options.MetaLearningRate);
+        _metaOptimizer = new MetaAdam(network.parameters(), options.MetaLearningRate);
         _best = new CoordinatewiseLstm(network.Options);
         CopyWeights(_network, _best);
     }
@@ -192,13 +195,13 @@ public sealed class MetaTrainer : IDisposable
                     gradient = torch.autograd.grad([loss.sum()], [theta], retain_graph: true, create_graph: false)[0].detach();
                 }
             }
-            _metaOptimizer.zero_grad();
+            _metaOptimizer.ZeroGrad();
             metaLoss.backward();
             if (_options.GradientClip > 0)
             {
                 nn.utils.clip_grad_norm_(_network.parameters(), _options.GradientClip);
             }
-            _metaOptimizer.step();
+            _metaOptimizer.Step();
             value = metaLoss.item<float>();
             // Truncate: the next meta-step starts from values, not from this graph.
             var oldTheta = _theta!;
@@ -248,50 +251,56 @@ public sealed class MetaTrainer : IDisposable
     }
 
     /// <summary>
-    /// Writes weights, best weights, meta-Adam state and counters. Valid only at a problem boundary
-    /// (as in <c>onProblemDone</c>), where no optimizee state is in flight.
+    /// The training state as named tensors (weights "network/…", best weights "best/…", meta-Adam
+    /// moments "adam/…") plus <see cref="MetaTrainerProgress"/>. Valid only at a problem boundary
+    /// (as in <c>onProblemDone</c>), where no optimizee state is in flight. Tensors are copies.
     /// </summary>
-    public void SaveCheckpoint(BinaryWriter writer)
+    public (Dictionary<string, Tensor> Tensors, MetaTrainerProgress Progress) CaptureCheckpoint()
     {
         if (_batch is not null)
         {
             throw new InvalidOperationException("checkpoints are taken between problem batches");
         }
-        writer.Write(ProblemsDone);
-        writer.Write(MetaSteps);
-        writer.Write(BestValidation);
-        writer.Write(StaleValidations);
-        writer.Write(_validations.Count);
-        foreach (var v in _validations)
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, p) in _network.named_parameters())
         {
-            writer.Write(v.Problem);
-            writer.Write(v.MetaStep);
-            writer.Write(v.MeanLoss);
-            writer.Write(v.FinalLoss);
-            writer.Write(v.Best);
+            tensors["network/" + name] = p.detach().clone();
         }
-        _network.save(writer);
-        _best.save(writer);
-        _metaOptimizer.save_state_dict(writer);
+        foreach (var (name, p) in _best.named_parameters())
+        {
+            tensors["best/" + name] = p.detach().clone();
+        }
+        foreach (var (name, t) in _metaOptimizer.State())
+        {
+            tensors["adam/" + name] = t.clone();
+        }
+        var progress = new MetaTrainerProgress(ProblemsDone, MetaSteps, BestValidation, StaleValidations, _metaOptimizer.Steps, [.. _validations]);
+        return (tensors, progress);
     }
 
-    /// <summary>Restores what <see cref="SaveCheckpoint"/> wrote (same architecture and options).</summary>
-    public void LoadCheckpoint(BinaryReader reader)
+    /// <summary>Restores what <see cref="CaptureCheckpoint"/> returned (same architecture and options).</summary>
+    public void RestoreCheckpoint(IReadOnlyDictionary<string, Tensor> tensors, MetaTrainerProgress progress)
     {
         EndProblemBatch();
-        ProblemsDone = reader.ReadInt32();
-        MetaSteps = reader.ReadInt64();
-        BestValidation = reader.ReadDouble();
-        StaleValidations = reader.ReadInt32();
-        var count = reader.ReadInt32();
-        _validations.Clear();
-        for (var i = 0; i < count; i++)
+        Tensor Get(string name) => tensors.TryGetValue(name, out var t) ? t : throw new TelosInputException($"checkpoint lacks tensor '{name}'");
+        using (no_grad())
         {
-            _validations.Add(new ValidationRecord(reader.ReadInt32(), reader.ReadInt64(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadBoolean()));
+            foreach (var (name, p) in _network.named_parameters())
+            {
+                p.copy_(Get("network/" + name));
+            }
+            foreach (var (name, p) in _best.named_parameters())
+            {
+                p.copy_(Get("best/" + name));
+            }
         }
-        _network.load(reader);
-        _best.load(reader);
-        _metaOptimizer.load_state_dict(reader);
+        _metaOptimizer.LoadState(name => Get("adam/" + name), progress.AdamSteps);
+        ProblemsDone = progress.ProblemsDone;
+        MetaSteps = progress.MetaSteps;
+        BestValidation = progress.BestValidation;
+        StaleValidations = progress.StaleValidations;
+        _validations.Clear();
+        _validations.AddRange(progress.Validations);
     }
 
     public void Dispose()

@@ -126,18 +126,18 @@ public sealed class MetaTrainerTests
 
         TorchRuntime.Seed(14);
         using var first = new CoordinatewiseLstm(LstmOptimizerOptions.Paper);
-        using var memory = new MemoryStream();
+        Dictionary<string, Tensor> saved;
+        MetaTrainerProgress savedProgress;
         using (var trainer = new MetaTrainer(first, Tiny, options with { MaxProblems = 1 }, 2))
         {
             trainer.Train();
-            trainer.SaveCheckpoint(new BinaryWriter(memory));
+            (saved, savedProgress) = trainer.CaptureCheckpoint();
         }
-        memory.Position = 0;
         TorchRuntime.Seed(99); // different init: everything must come from the checkpoint
         using var resumed = new CoordinatewiseLstm(LstmOptimizerOptions.Paper);
         using (var trainer = new MetaTrainer(resumed, Tiny, options, 2))
         {
-            trainer.LoadCheckpoint(new BinaryReader(memory));
+            trainer.RestoreCheckpoint(saved, savedProgress);
             Assert.Equal(1, trainer.ProblemsDone);
             trainer.Train();
             Assert.Equal(3, trainer.ProblemsDone);
