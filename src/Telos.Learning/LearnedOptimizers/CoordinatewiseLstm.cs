@@ -98,6 +98,22 @@ public sealed class CoordinatewiseLstm : nn.Module<Tensor, LstmOptimizerState, (
     /// <summary>The architecture.</summary>
     public LstmOptimizerOptions Options => _options;
 
+    /// <summary>Copies every weight from <paramref name="source"/> (same architecture).</summary>
+    public void CopyWeightsFrom(CoordinatewiseLstm source)
+    {
+        using var noGrad = torch.no_grad();
+        var from = source.parameters().ToArray();
+        var to = parameters().ToArray();
+        if (from.Length != to.Length)
+        {
+            throw new ArgumentException("the two optimizers differ in architecture", nameof(source));
+        }
+        for (var i = 0; i < to.Length; i++)
+        {
+            to[i].copy_(from[i]);
+        }
+    }
+
     /// <summary>Zero state for <paramref name="coordinates"/> coordinates.</summary>
     public LstmOptimizerState InitialState(long coordinates) => LstmOptimizerState.Zeros(coordinates, _options.Layers, _options.HiddenSize);
 

@@ -311,16 +311,7 @@ public sealed class MetaTrainer : IDisposable
         _best.Dispose();
     }
 
-    internal static void CopyWeights(CoordinatewiseLstm from, CoordinatewiseLstm to)
-    {
-        using var noGrad = torch.no_grad();
-        var source = from.parameters().ToArray();
-        var target = to.parameters().ToArray();
-        for (var i = 0; i < source.Length; i++)
-        {
-            target[i].copy_(source[i]);
-        }
-    }
+    internal static void CopyWeights(CoordinatewiseLstm from, CoordinatewiseLstm to) => to.CopyWeightsFrom(from);
 
     private void StartProblemBatch()
     {
