@@ -85,7 +85,8 @@ internal static class L2LConfig
             ValidateEvery: t.GetInt("validate_every", defaults.ValidateEvery, min: 1),
             ValidationProblems: t.GetInt("validation_problems", defaults.ValidationProblems, min: 1),
             Patience: t.GetInt("patience", defaults.Patience, min: 0),
-            GradientClip: t.GetDouble("gradient_clip", defaults.GradientClip, min: 0));
+            GradientClip: t.GetDouble("gradient_clip", defaults.GradientClip, min: 0),
+            SelectOn: t.GetString("select_on", "mean-loss", ["mean-loss", "final-loss"]) == "mean-loss" ? ValidationMetric.MeanLoss : ValidationMetric.FinalLoss);
     }
 
     public static QuadraticTask ReadQuadratic(ConfigTable config)

@@ -16,6 +16,7 @@ namespace Telos.Learning.LearnedOptimizers;
 /// <param name="ValidationProblems">Fresh validation problems (drawn once, kept fixed).</param>
 /// <param name="Patience">Stop after this many validations without improvement; 0 never stops early.</param>
 /// <param name="GradientClip">Clip the meta-gradient's global norm to this; 0 disables (the paper does not clip).</param>
+/// <param name="SelectOn">Which validation number early stopping keeps the best of.</param>
 public sealed record MetaTrainingOptions(
     int Horizon = 100,
     int Unroll = 20,
@@ -25,7 +26,8 @@ public sealed record MetaTrainingOptions(
     int ValidateEvery = 10,
     int ValidationProblems = 128,
     int Patience = 0,
-    double GradientClip = 0)
+    double GradientClip = 0,
+    ValidationMetric SelectOn = ValidationMetric.MeanLoss)
 {
     /// <summary>Throws <see cref="TelosInputException"/> naming the first invalid field.</summary>
     public void Validate()
@@ -47,6 +49,16 @@ public sealed record MetaTrainingOptions(
         Require(Patience >= 0, $"patience must be ≥ 0, got {Patience}");
         Require(GradientClip >= 0, $"gradient_clip must be ≥ 0, got {GradientClip}");
     }
+}
+
+/// <summary>What early stopping compares between validations.</summary>
+public enum ValidationMetric
+{
+    /// <summary>Mean loss over steps 1..Horizon: the meta-loss itself.</summary>
+    MeanLoss,
+
+    /// <summary>Mean loss at the last step (Horizon).</summary>
+    FinalLoss,
 }
 
 /// <summary>One meta-step's record.</summary>
@@ -112,7 +124,7 @@ public sealed class MetaTrainer : IDisposable
     /// <summary>Meta-steps done so far.</summary>
     public long MetaSteps { get; private set; }
 
-    /// <summary>Best validation mean loss so far (+∞ before the first validation).</summary>
+    /// <summary>Best validation score (<see cref="MetaTrainingOptions.SelectOn"/>) so far (+∞ before the first validation).</summary>
     public double BestValidation { get; private set; } = double.PositiveInfinity;
 
     /// <summary>Validations without improvement since the best.</summary>
@@ -234,10 +246,12 @@ public sealed class MetaTrainer : IDisposable
         using var rule = new LstmRule(_network);
         var curves = OptimizeeRunner.Run(_validation, rule, _options.Horizon);
         var mean = curves.MeanOverSteps();
-        var best = mean < BestValidation;
+        var final = curves.MeanFinal();
+        var score = _options.SelectOn == ValidationMetric.MeanLoss ? mean : final;
+        var best = score < BestValidation;
         if (best)
         {
-            BestValidation = mean;
+            BestValidation = score;
             StaleValidations = 0;
             CopyWeights(_network, _best);
         }
@@ -245,7 +259,7 @@ public sealed class MetaTrainer : IDisposable
         {
             StaleValidations++;
         }
-        var record = new ValidationRecord(ProblemsDone, MetaSteps, mean, curves.MeanFinal(), best);
+        var record = new ValidationRecord(ProblemsDone, MetaSteps, mean, final, best);
         _validations.Add(record);
         return record;
     }
