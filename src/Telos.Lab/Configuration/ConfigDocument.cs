@@ -41,6 +41,10 @@ internal sealed class ConfigDocument
         }
     }
 
+    /// <summary>Keys the getters asked for in the table at <paramref name="tablePath"/>, in first-read order.</summary>
+    public IReadOnlyList<string> KeysRead(string tablePath) =>
+        _resolved.TryGetValue(tablePath, out var entries) ? entries.Select(e => e.Key).ToList() : [];
+
     public string ToResolvedToml()
     {
         var text = new StringBuilder();

@@ -150,14 +150,14 @@ public sealed class ConfigTable
     /// <exception cref="TelosInputException"><c>FILE:LINE: key 'model.hiden': unknown key (known here: hidden, layers)</c>.</exception>
     public void EnsureAllKeysUsed()
     {
-        var unused = new List<(int Line, string Path, ConfigTableNode Parent)>();
-        Collect(_node, Path, unused);
+        var unused = new List<(int Line, string Path, string ParentTomlPath)>();
+        Collect(_node, Path, _tomlPath, unused);
         if (unused.Count == 0)
         {
             return;
         }
         var (line, path, parent) = unused.OrderBy(u => u.Line).First();
-        var known = parent.Entries.Where(e => e.Value.Used).Select(e => e.Key).ToList();
+        var known = _document.KeysRead(parent);
         var hint = known.Count > 0 ? $" (known here: {string.Join(", ", known)})" : "";
         throw new TelosInputException($"{Where(line)}: key '{path}': unknown key{hint}");
     }
@@ -175,18 +175,18 @@ public sealed class ConfigTable
         return Error(key, line, message);
     }
 
-    private static void Collect(ConfigTableNode table, string path, List<(int, string, ConfigTableNode)> unused)
+    private static void Collect(ConfigTableNode table, string path, string tomlPath, List<(int, string, string)> unused)
     {
         foreach (var (key, node) in table.Entries)
         {
             var keyPath = path.Length == 0 ? key : path + "." + key;
             if (node is ConfigTableNode child && child.Used)
             {
-                Collect(child, keyPath, unused);
+                Collect(child, keyPath, tomlPath.Length == 0 ? TomlText.Key(key) : tomlPath + "." + TomlText.Key(key), unused);
             }
             else if (!node.Used)
             {
-                unused.Add((node is ConfigTableNode empty && empty.Entries.Count > 0 ? empty.Entries.Min(e => e.Value.Line) : node.Line, keyPath, table));
+                unused.Add((node is ConfigTableNode empty && empty.Entries.Count > 0 ? empty.Entries.Min(e => e.Value.Line) : node.Line, keyPath, tomlPath));
             }
         }
     }

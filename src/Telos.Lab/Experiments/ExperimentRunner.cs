@@ -136,7 +136,7 @@ public sealed class ExperimentRunner
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 var latest = run.LatestCheckpoint();
-                run.MarkInterrupted(latest is null ? "interrupted before the first checkpoint" : $"interrupted; latest checkpoint step {latest.Step}");
+                run.MarkInterrupted(latest is null ? "no checkpoint yet" : $"latest checkpoint step {latest.Step}");
                 return new RunOutcome(run.Record, 1);
             }
             catch (TelosInputException e)

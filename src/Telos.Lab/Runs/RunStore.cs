@@ -62,7 +62,7 @@ public sealed partial class RunStore
         Directory.CreateDirectory(dir);
         var record = new RunRecord(
             id, shortId, name, kind, RunStatus.Running, Configuration.TomlHash.Of(resolvedConfigToml), seed,
-            GitCommit.Find(Directory.GetCurrentDirectory()), started, null, dir, Environment.ProcessId, null);
+            SourceCommit(), started, null, dir, Environment.ProcessId, null);
         try
         {
             Directory.CreateDirectory(System.IO.Path.Combine(dir, "checkpoints"));
@@ -121,6 +121,13 @@ public sealed partial class RunStore
             throw new TelosInputException($"run '{record.Id}': directory {record.Directory} is missing");
         }
         return new RunDirectory(record, _index);
+    }
+
+    // The working directory's repository first (a checkout running its own build), then the one the binaries live in.
+    private static string SourceCommit()
+    {
+        var commit = GitCommit.Find(Directory.GetCurrentDirectory());
+        return commit != "unknown" ? commit : GitCommit.Find(AppContext.BaseDirectory);
     }
 
     private void EnsureIndex()

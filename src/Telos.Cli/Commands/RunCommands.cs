@@ -1,0 +1,243 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Spectre.Console;
+using Telos.Lab.Experiments;
+using Telos.Lab.Runs;
+using Telos.Lab.Terminal;
+
+namespace Telos.Cli.Commands;
+
+/// <summary><c>telos run</c>, <c>telos resume</c>, <c>telos runs list|show</c> and <c>telos experiments</c>.</summary>
+public sealed class RunCommands : ICommandGroup
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public int Order => 10;
+
+    public IEnumerable<Command> Create(CliContext context)
+    {
+        var configArgument = new Argument<string>("config") { Description = "TOML config file naming its experiment (experiment = \"...\")" };
+        var seedOption = new Option<long?>("--seed") { Description = "Root seed; overrides the config's seed" };
+        var nameOption = new Option<string?>("--name") { Description = "Run name (default: the config file's name)" };
+        var run = new Command("run", "Validate a config, create a run directory and run the experiment") { configArgument, seedOption, nameOption };
+        run.SetAction(result =>
+        {
+            var runner = Runner(context);
+            // Everything is validated here, before any directory or index row exists.
+            var prepared = runner.Prepare(result.GetValue(configArgument)!, result.GetValue(seedOption), result.GetValue(nameOption));
+            return Execute(context, result, (progress, token) => runner.Start(prepared, progress, token));
+        });
+        yield return run;
+
+        var idArgument = new Argument<string>("id") { Description = "Run id, short id, or a unique prefix of either" };
+        var resume = new Command("resume", "Continue an interrupted or failed run from its latest checkpoint") { idArgument };
+        resume.SetAction(result =>
+        {
+            var runner = Runner(context);
+            return Execute(context, result, (progress, token) => runner.Resume(result.GetValue(idArgument)!, progress, token));
+        });
+        yield return resume;
+
+        var runs = new Command("runs", "List and inspect runs");
+        var list = new Command("list", "List runs (oldest first)");
+        list.SetAction(result => List(context, CliContext.Json(result)));
+        runs.Subcommands.Add(list);
+        var showId = new Argument<string>("id") { Description = "Run id, short id, or a unique prefix of either" };
+        var show = new Command("show", "Show a run: status, config, last metrics, checkpoints") { showId };
+        show.SetAction(result => Show(context, result.GetValue(showId)!, CliContext.Json(result)));
+        runs.Subcommands.Add(show);
+        yield return runs;
+
+        var experiments = new Command("experiments", "List the experiment kinds a config can name");
+        experiments.SetAction(result =>
+        {
+            var catalog = ExperimentCatalog.Discover();
+            if (CliContext.Json(result))
+            {
+                context.WriteLine(JsonSerializer.Serialize(catalog.All.Select(e => new { kind = e.Kind, description = e.Description })));
+            }
+            else
+            {
+                var table = new Table().AddColumn("kind").AddColumn("description");
+                foreach (var e in catalog.All)
+                {
+                    table.AddRow(Markup.Escape(e.Kind), Markup.Escape(e.Description));
+                }
+                context.Console.Write(table);
+            }
+            return ExitCodes.Success;
+        });
+        yield return experiments;
+    }
+
+    private static ExperimentRunner Runner(CliContext context) => new(new RunStore(context.RunsRoot), ExperimentCatalog.Discover());
+
+    private static int Execute(CliContext context, ParseResult result, Func<IProgress<ProgressUpdate>, CancellationToken, RunOutcome> job)
+    {
+        var json = CliContext.Json(result);
+        var mode = CliContext.Quiet(result) ? ProgressMode.Silent : ProgressMode.Auto;
+        using var cancel = new CancellationTokenSource();
+        void OnSignal(PosixSignalContext signal)
+        {
+            // The first Ctrl+C or SIGTERM stops the run cleanly (checkpoint, status interrupted); a second one kills.
+            signal.Cancel = !cancel.IsCancellationRequested;
+            cancel.Cancel();
+        }
+        RunOutcome outcome;
+        using (PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal))
+        using (PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal))
+        {
+            outcome = ProgressDisplay.Run(context.Console, context.Error, mode, progress => job(progress, cancel.Token));
+        }
+        var record = outcome.Record;
+        var last = new RunDirectoryView(record).LastMetrics();
+        if (json)
+        {
+            context.WriteLine(JsonSerializer.Serialize(new { id = record.Id, status = record.StatusText, dir = record.Directory, exit_code = outcome.ExitCode, message = record.Message, last_metrics = last }, JsonOptions));
+        }
+        else
+        {
+            context.WriteLine($"run {record.Id} {record.StatusText}{(record.Message is null ? "" : ": " + record.Message)}");
+            context.WriteLine($"  dir {record.Directory}");
+            if (last is not null)
+            {
+                context.WriteLine($"  step {last.Step}: {FormatValues(last.Values)}");
+            }
+            if (record.Status is RunStatus.Interrupted or RunStatus.Failed)
+            {
+                context.WriteLine($"  continue with: telos resume {record.ShortId}");
+            }
+        }
+        return outcome.ExitCode;
+    }
+
+    private static int List(CliContext context, bool json)
+    {
+        var runs = new RunStore(context.RunsRoot).List();
+        if (json)
+        {
+            context.WriteLine(JsonSerializer.Serialize(runs.Select(Summary), JsonOptions));
+            return ExitCodes.Success;
+        }
+        if (runs.Count == 0)
+        {
+            context.WriteLine($"no runs in {context.RunsRoot}");
+            return ExitCodes.Success;
+        }
+        // Short ids keep the table within 80 columns; any unique prefix of either id opens a run.
+        var table = new Table().Border(TableBorder.Minimal)
+            .AddColumn("id")
+            .AddColumn("name")
+            .AddColumn("kind")
+            .AddColumn("status")
+            .AddColumn(new TableColumn("seed").RightAligned())
+            .AddColumn("started (UTC)");
+        foreach (var run in runs)
+        {
+            table.AddRow(
+                run.ShortId,
+                Markup.Escape(run.Name),
+                Markup.Escape(run.Kind),
+                StatusMarkup(run),
+                run.Seed.ToString(CultureInfo.InvariantCulture),
+                run.StartedUtc.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture));
+        }
+        context.Console.Write(table);
+        return ExitCodes.Success;
+    }
+
+    private static int Show(CliContext context, string id, bool json)
+    {
+        var record = new RunStore(context.RunsRoot).Find(id);
+        var view = new RunDirectoryView(record);
+        var last = view.LastMetrics();
+        var checkpoints = view.Checkpoints();
+        var config = view.Config();
+        if (json)
+        {
+            context.WriteLine(JsonSerializer.Serialize(
+                new
+                {
+                    run = Summary(record),
+                    config,
+                    last_metrics = last,
+                    checkpoints = checkpoints.Select(c => new { step = c.Step, bytes = c.Bytes, sha256 = c.Sha256, file = c.TensorPath }),
+                },
+                JsonOptions));
+            return ExitCodes.Success;
+        }
+        var table = new Table().AddColumn("field").AddColumn("value").HideHeaders();
+        table.AddRow("id", Markup.Escape(record.Id));
+        table.AddRow("kind", Markup.Escape(record.Kind));
+        table.AddRow("status", StatusMarkup(record) + (record.Message is null ? "" : ": " + Markup.Escape(record.Message)));
+        table.AddRow("seed", record.Seed.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("config hash", record.ConfigHash);
+        table.AddRow("git commit", Markup.Escape(record.GitCommit));
+        table.AddRow("started (UTC)", Time(record.StartedUtc));
+        table.AddRow("ended (UTC)", record.EndedUtc is { } ended ? Time(ended) : "");
+        table.AddRow("dir", Markup.Escape(record.Directory));
+        table.AddRow("last metrics", last is null ? "none" : Markup.Escape($"step {last.Step}: {FormatValues(last.Values)}"));
+        table.AddRow("checkpoints", checkpoints.Count == 0 ? "none" : Markup.Escape(string.Join(", ", checkpoints.Select(c => $"step {c.Step} ({c.Bytes} B)"))));
+        context.Console.Write(table);
+        if (config is not null)
+        {
+            context.Console.Write(new Panel(new Text(config.TrimEnd())).Header("config.toml"));
+        }
+        return ExitCodes.Success;
+    }
+
+    private static object Summary(RunRecord r) => new
+    {
+        id = r.Id,
+        short_id = r.ShortId,
+        name = r.Name,
+        kind = r.Kind,
+        status = r.StatusText,
+        config_hash = r.ConfigHash,
+        seed = r.Seed,
+        git_commit = r.GitCommit,
+        started_utc = r.StartedUtc,
+        ended_utc = r.EndedUtc,
+        dir = r.Directory,
+        message = r.Message,
+    };
+
+    private static string StatusMarkup(RunRecord run) => run.Status switch
+    {
+        RunStatus.Completed => "[green]completed[/]",
+        RunStatus.Failed => "[red]failed[/]",
+        RunStatus.Interrupted => "[yellow]interrupted[/]",
+        _ => Markup.Escape(run.StatusText),
+    };
+
+    private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+
+    private static string FormatValues(IReadOnlyDictionary<string, double> values) =>
+        string.Join(", ", values.Select(v => $"{v.Key} {v.Value.ToString("G5", CultureInfo.InvariantCulture)}"));
+
+    /// <summary>Read-only look at a run's files for printing (no writer, no TorchSharp).</summary>
+    private sealed class RunDirectoryView(RunRecord record)
+    {
+        public MetricsRow? LastMetrics()
+        {
+            try
+            {
+                return RunFiles.ReadMetrics(record.Directory).LastOrDefault();
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+        }
+
+        public IReadOnlyList<CheckpointInfo> Checkpoints() => RunFiles.Checkpoints(record.Directory);
+
+        public string? Config()
+        {
+            var path = Path.Combine(record.Directory, "config.toml");
+            return File.Exists(path) ? File.ReadAllText(path) : null;
+        }
+    }
+}

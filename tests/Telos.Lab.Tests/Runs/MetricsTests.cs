@@ -1,0 +1,71 @@
+using Telos.Lab.Runs;
+
+namespace Telos.Lab.Tests.Runs;
+
+[Collection("torch")]
+public sealed class MetricsTests
+{
+    [Fact]
+    public void HeaderGrowsAndEarlierRowsGetEmptyCells()
+    {
+        using var temp = new TempFolder();
+        using var run = new RunStore(temp.Path).Create("m", "k", "", 0);
+        run.LogMetrics(1, new Dictionary<string, double> { ["loss"] = 0.5 });
+        run.LogMetrics(2, new Dictionary<string, double> { ["loss"] = 0.25, ["acc"] = 0.75 });
+        run.LogMetrics(3, new Dictionary<string, double> { ["acc"] = 1 });
+        Assert.Equal("step,loss,acc\n1,0.5,\n2,0.25,0.75\n3,,1\n", File.ReadAllText(run.MetricsPath));
+        var rows = run.ReadMetrics();
+        Assert.Equal([1L, 2, 3], rows.Select(r => r.Step));
+        Assert.False(rows[0].Values.ContainsKey("acc"));
+        Assert.Equal(0.75, rows[1].Values["acc"]);
+        Assert.NotEmpty(Directory.GetFiles(run.TensorBoardPath, "events.out.tfevents.*"));
+        Assert.Empty(temp.TempFiles());
+    }
+
+    [Fact]
+    public void ATornLastLineIsIgnoredAndRepairedOnReopen()
+    {
+        using var temp = new TempFolder();
+        var store = new RunStore(temp.Path);
+        string id;
+        using (var run = store.Create("m", "k", "", 0))
+        {
+            id = run.Id;
+            run.LogMetrics(1, new Dictionary<string, double> { ["loss"] = 1 });
+            run.LogMetrics(2, new Dictionary<string, double> { ["loss"] = 2 });
+        }
+        using (var reopened = store.Open(id))
+        {
+            // A kill in the middle of an append leaves a line without its newline.
+            File.AppendAllText(reopened.MetricsPath, "3,0.12");
+            Assert.Equal([1L, 2], reopened.ReadMetrics().Select(r => r.Step));
+            reopened.LogMetrics(3, new Dictionary<string, double> { ["loss"] = 3 });
+            Assert.Equal("step,loss\n1,1\n2,2\n3,3\n", File.ReadAllText(reopened.MetricsPath));
+        }
+    }
+
+    [Fact]
+    public void TruncateAfterDropsLaterRows()
+    {
+        using var temp = new TempFolder();
+        using var run = new RunStore(temp.Path).Create("m", "k", "", 0);
+        for (var step = 10; step <= 50; step += 10)
+        {
+            run.LogMetrics(step, new Dictionary<string, double> { ["loss"] = step });
+        }
+        run.TruncateMetricsAfter(30);
+        run.LogMetrics(40, new Dictionary<string, double> { ["loss"] = -1 });
+        Assert.Equal("step,loss\n10,10\n20,20\n30,30\n40,-1\n", File.ReadAllText(run.MetricsPath));
+    }
+
+    [Theory]
+    [InlineData("step")]
+    [InlineData("a,b")]
+    [InlineData("")]
+    public void BadMetricNamesAreRejected(string name)
+    {
+        using var temp = new TempFolder();
+        using var run = new RunStore(temp.Path).Create("m", "k", "", 0);
+        Assert.Throws<ArgumentException>(() => run.LogMetrics(1, new Dictionary<string, double> { [name] = 1 }));
+    }
+}
