@@ -1,0 +1,208 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Telos.Lab.Experiments;
+using Telos.Learning.LearnedOptimizers;
+using Telos.Learning.Native;
+using Telos.Randomness;
+using TorchSharp;
+
+namespace Telos.Lab.LearnedOptimizers;
+
+/// <summary>One optimizer's numbers at one step of the test curves.</summary>
+public sealed record StepSummary(int Step, double Mean, double CiLow, double CiHigh);
+
+/// <summary>One optimizer's results on the test problems.</summary>
+/// <param name="Optimizer">Name with its learning rate.</param>
+/// <param name="LearningRate">Tuned learning rate (null for the LSTM).</param>
+/// <param name="BestIsInterior">Whether the tuned rate lies strictly inside the grid (null for the LSTM).</param>
+/// <param name="AtSteps">Mean and 95 % CI at the report steps.</param>
+public sealed record OptimizerSummary(string Optimizer, double? LearningRate, bool? BestIsInterior, IReadOnlyList<StepSummary> AtSteps);
+
+/// <summary>
+/// The shared body of the L2L experiments: meta-train (or reuse) the LSTM optimizer, tune the baselines'
+/// learning rates on tuning problems, run everything on the same fresh test problems, and write
+/// <c>curves.csv</c>, <c>summary.json</c>, <c>loss.png</c>, <c>optimizer.l2l</c> and <c>report.md</c>.
+/// </summary>
+internal sealed class L2LStudy(ExperimentContext context, L2LSettings settings, IOptimizeeTask trainTask, IOptimizeeTask evalTask, string title)
+{
+    private const string CacheFolder = "l2l-cache";
+
+    public int Run()
+    {
+        var run = context.Run;
+        var seed = context.Seed;
+        TorchRuntime.Seed(context.DeriveSeed("l2l/init"));
+        var network = new CoordinatewiseLstm(settings.Optimizer);
+        var cachePath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(run.Path))!, CacheFolder, TrainingKey() + ".l2l");
+        using var optimizer = new LearnedOptimizer(network);
+        if (settings.ReuseTrained && File.Exists(cachePath))
+        {
+            using var cached = LearnedOptimizer.Load(cachePath);
+            network.CopyWeightsFrom(cached.Network);
+            run.Log($"reusing the optimizer meta-trained with the same settings: {cachePath}");
+        }
+        else
+        {
+            MetaTrain(network);
+            if (settings.ReuseTrained)
+            {
+                optimizer.Save(cachePath);
+            }
+        }
+        optimizer.Save(Path.Combine(run.Path, "optimizer.l2l"));
+        Evaluate(network);
+        return 0;
+    }
+
+    // Same training settings and seed → same trained optimizer, so the hash names the cache entry.
+    private string TrainingKey()
+    {
+        var text = JsonSerializer.Serialize(new { settings.Optimizer, settings.Meta, train = trainTask.Name, quad = settings.Quadratic, mlp = settings.TrainMlp, seed = context.Seed });
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
+    }
+
+    private void MetaTrain(CoordinatewiseLstm network)
+    {
+        var run = context.Run;
+        using var trainer = new MetaTrainer(network, trainTask, settings.Meta, Seeds.Derive(context.Seed, "l2l/meta"));
+        if (context.ResumeFrom is { } checkpoint)
+        {
+            using var loaded = run.LoadCheckpoint(checkpoint);
+            trainer.RestoreCheckpoint(loaded.Tensors, loaded.MetadataAs<MetaTrainerProgress>());
+            run.Log($"meta-training resumed at problem batch {trainer.ProblemsDone}, meta-step {trainer.MetaSteps}");
+        }
+        var started = DateTime.UtcNow;
+        trainer.Train(
+            progress: context.Progress,
+            onMetaStep: r => run.LogMetrics(r.MetaStep, new Dictionary<string, double> { ["meta/loss"] = r.MetaLoss }),
+            onValidation: v =>
+            {
+                run.LogMetrics(v.MetaStep, new Dictionary<string, double> { ["meta/validation_mean_loss"] = v.MeanLoss, ["meta/validation_final_loss"] = v.FinalLoss });
+                run.Log($"validation after {v.Problem} problem batches ({v.MetaStep} meta-steps): mean loss {v.MeanLoss:G5}, final {v.FinalLoss:G5}{(v.Best ? " (best)" : "")}");
+            },
+            onProblemDone: () =>
+            {
+                if (trainer.ProblemsDone % settings.CheckpointEvery == 0 || trainer.Finished)
+                {
+                    var (tensors, progress) = trainer.CaptureCheckpoint();
+                    run.SaveCheckpoint(trainer.MetaSteps, tensors, progress);
+                    foreach (var t in tensors.Values)
+                    {
+                        t.Dispose();
+                    }
+                }
+            },
+            cancellation: context.CancellationToken);
+        run.Log($"meta-training done: {trainer.ProblemsDone} problem batches, {trainer.MetaSteps} meta-steps, best validation {trainer.BestValidation:G5}, {(DateTime.UtcNow - started).TotalSeconds:F0} s");
+        network.CopyWeightsFrom(trainer.Best);
+    }
+
+    private void Evaluate(CoordinatewiseLstm network)
+    {
+        var run = context.Run;
+        var e = settings.Evaluation;
+        using var test = evalTask.Sample(e.TestProblems, Seeds.Derive(context.Seed, "l2l/test"));
+        using var tuning = evalTask.Sample(e.TuningProblems, Seeds.Derive(context.Seed, "l2l/tuning"));
+        var grid = LearningRateSearch.LogGrid(e.LearningRateLow, e.LearningRateHigh, e.PointsPerDecade);
+        var curves = new List<LossCurves>();
+        var summaries = new List<OptimizerSummary>();
+        var searches = new List<LearningRateSearchResult>();
+        var total = e.Baselines.Count + 1;
+        var done = 0;
+        using (var lstm = new LstmRule(network, "LSTM"))
+        {
+            context.Progress.Report(new ProgressUpdate("evaluate", done, total, "LSTM"));
+            curves.Add(OptimizeeRunner.Run(test, lstm, e.Steps));
+            summaries.Add(Summarize(curves[^1], null, null));
+            done++;
+        }
+        foreach (var kind in e.Baselines)
+        {
+            context.CancellationToken.ThrowIfCancellationRequested();
+            context.Progress.Report(new ProgressUpdate("evaluate", done, total, kind.ToString()));
+            var search = LearningRateSearch.Run(kind, grid, tuning, e.Steps);
+            searches.Add(search);
+            run.Log($"{kind}: learning-rate grid {string.Join(", ", search.Grid.Select(F))} → mean final tuning loss {string.Join(", ", search.FinalLoss.Select(F))}; best {F(search.Best)}{(search.BestIsInterior ? "" : " (AT THE EDGE of the grid)")}");
+            using var rule = new BaselineRule(kind, search.Best);
+            curves.Add(OptimizeeRunner.Run(test, rule, e.Steps, $"{Label(kind)} (lr {F(search.Best)})"));
+            summaries.Add(Summarize(curves[^1], search.Best, search.BestIsInterior));
+            done++;
+        }
+        context.Progress.Report(new ProgressUpdate("evaluate", done, total, "writing"));
+        run.WriteArtifact("curves.csv", CurvesCsv(curves));
+        run.WriteArtifact("summary.json", JsonSerializer.Serialize(new { title, task = evalTask.Name, test_problems = e.TestProblems, steps = e.Steps, optimizers = summaries, searches }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        run.WriteArtifact("loss.png", LossCurvePlot.Png(title, curves));
+        run.WriteReport(Report(summaries, searches));
+    }
+
+    private OptimizerSummary Summarize(LossCurves c, double? lr, bool? interior) =>
+        new(c.Optimizer, lr, interior, settings.Evaluation.ReportSteps.Select(t =>
+        {
+            var (mean, half) = c.MeanWithCi(t);
+            return new StepSummary(t, mean, mean - half, mean + half);
+        }).ToArray());
+
+    private static string Label(BaselineKind kind) => kind switch
+    {
+        BaselineKind.Sgd => "SGD",
+        BaselineKind.Nag => "NAG",
+        BaselineKind.RmsProp => "RMSprop",
+        _ => "ADAM",
+    };
+
+    private static string F(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
+
+    private static string CurvesCsv(IReadOnlyList<LossCurves> curves)
+    {
+        var text = new StringBuilder("step");
+        foreach (var c in curves)
+        {
+            var name = c.Optimizer.Split(' ')[0];
+            text.Append(CultureInfo.InvariantCulture, $",{name}_mean,{name}_ci_low,{name}_ci_high");
+        }
+        text.Append('\n');
+        for (var t = 0; t <= curves[0].Steps; t++)
+        {
+            text.Append(t.ToString(CultureInfo.InvariantCulture));
+            foreach (var c in curves)
+            {
+                var (mean, half) = c.MeanWithCi(t);
+                text.Append(CultureInfo.InvariantCulture, $",{mean:R},{mean - half:R},{mean + half:R}");
+            }
+            text.Append('\n');
+        }
+        return text.ToString();
+    }
+
+    private string Report(IReadOnlyList<OptimizerSummary> summaries, IReadOnlyList<LearningRateSearchResult> searches)
+    {
+        var e = settings.Evaluation;
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"# {title}\n\n");
+        text.Append(CultureInfo.InvariantCulture, $"Run `{context.Run.Id}`, seed {context.Seed}. Test: {e.TestProblems} fresh problems of `{evalTask.Name}`, {e.Steps} steps; ");
+        text.Append(CultureInfo.InvariantCulture, $"baselines tuned on {e.TuningProblems} other problems over a log grid {F(e.LearningRateLow)}…{F(e.LearningRateHigh)} ({e.PointsPerDecade}/decade) for the lowest mean final loss.\n\n");
+        text.Append("![loss](loss.png)\n\n| optimizer |");
+        foreach (var t in e.ReportSteps)
+        {
+            text.Append(CultureInfo.InvariantCulture, $" step {t}: mean [95% CI] |");
+        }
+        text.Append("\n|---|");
+        text.Append(string.Concat(e.ReportSteps.Select(_ => "---|")));
+        text.Append('\n');
+        foreach (var s in summaries)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"| {s.Optimizer} |");
+            foreach (var a in s.AtSteps)
+            {
+                text.Append(CultureInfo.InvariantCulture, $" {a.Mean:G4} [{a.CiLow:G4}, {a.CiHigh:G4}] |");
+            }
+            text.Append('\n');
+        }
+        var edges = searches.Where(s => !s.BestIsInterior).Select(s => Label(s.Kind)).ToList();
+        text.Append(edges.Count == 0
+            ? "\nEvery baseline's best learning rate lies inside its grid.\n"
+            : $"\nWARNING: best learning rate at the edge of the grid for {string.Join(", ", edges)}; widen lr_low/lr_high.\n");
+        return text.ToString();
+    }
+}
