@@ -146,6 +146,9 @@ public sealed class ConfigTable
     /// </summary>
     public void Override(string key, long value) => _node.Set(key, new ConfigScalar(value, "integer", 0));
 
+    /// <inheritdoc cref="Override(string, long)"/>
+    public void Override(string key, string value) => _node.Set(key, new ConfigScalar(value, "string", 0));
+
     /// <summary>Throws for the first key (in file order) under this table that no getter read: a misspelt or unsupported setting.</summary>
     /// <exception cref="TelosInputException"><c>FILE:LINE: key 'model.hiden': unknown key (known here: hidden, layers)</c>.</exception>
     public void EnsureAllKeysUsed()
