@@ -58,7 +58,7 @@ public sealed class ObjectiveCommands : ICommandGroup
         var on = new Option<string>("--on") { Description = "Task distribution of the data, e.g. maze/train", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "Card file to write (JSON; neural forms add FILE.safetensors)", Required = true };
         var steps = new Option<int>("--train-steps") { Description = "Optimizer steps (IRL: gradient steps on θ)", DefaultValueFactory = _ => 500 };
-        var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 0.05 };
+        var lr = new Option<double?>("--lr") { Description = "Adam learning rate (default 0.05; 0.01 for the net form)" };
         var keep = new Option<int>("--keep") { Description = "sparse: features kept (top-k)", DefaultValueFactory = _ => 3 };
         var signs = new Option<string?>("--signs") { Description = "monotone: declared signs, e.g. at_cheese=+,path_dist_to_cheese=-" };
         var hidden = new Option<string>("--hidden") { Description = "convex/net: hidden widths, e.g. 32,32", DefaultValueFactory = _ => "32,32" };
@@ -83,9 +83,14 @@ public sealed class ObjectiveCommands : ICommandGroup
             var distribution = result.GetValue(on)!;
             var family = TaskDistributions.FamilyOf(distribution);
             var seed = result.GetValue(data.Seed);
-            var training = new TrainingOptions(Positive(result.GetValue(steps), "--train-steps"), result.GetValue(lr), seed);
-            var formOptions = new FormOptions(result.GetValue(keep), 0.01, ParseSigns(result.GetValue(signs)), ParseHidden(result.GetValue(hidden)), result.GetValue(gamma));
             var objectiveForm = ObjectiveCard.ParseForm(result.GetValue(form)!, "--form");
+            var learningRate = result.GetValue(lr) ?? (objectiveForm == ObjectiveForm.Net ? 0.01 : 0.05);
+            if (!(learningRate > 0) || !double.IsFinite(learningRate))
+            {
+                throw new TelosInputException($"--lr {learningRate} must be a positive number");
+            }
+            var training = new TrainingOptions(Positive(result.GetValue(steps), "--train-steps"), learningRate, seed);
+            var formOptions = new FormOptions(result.GetValue(keep), 0.01, ParseSigns(result.GetValue(signs)), ParseHidden(result.GetValue(hidden)), result.GetValue(gamma));
             var path = result.GetValue(output)!;
             var levels = Positive(result.GetValue(data.Levels), "--levels");
             var samples = Positive(result.GetValue(data.Samples), "--samples");
@@ -123,8 +128,8 @@ public sealed class ObjectiveCommands : ICommandGroup
                     }
                     var referenceCard = Reference(result.GetValue(reference), family);
                     card = family == "maze"
-                        ? Irl(Enumerable.Range(0, levels).Select(l => (IEnumerableEnvironment<MazeState>)MazeOf(distribution, size, region).Level(l)).ToArray(), referenceCard, result.GetValue(demos), result.GetValue(gamma), result.GetValue(steps), result.GetValue(lr), seed, distribution)
-                        : Irl(Enumerable.Range(0, levels).Select(l => (IEnumerableEnvironment<KeysAndChestsState>)KcOf(distribution, size).Level(l)).ToArray(), referenceCard, result.GetValue(demos), result.GetValue(gamma), result.GetValue(steps), result.GetValue(lr), seed, distribution);
+                        ? Irl(Enumerable.Range(0, levels).Select(l => (IEnumerableEnvironment<MazeState>)MazeOf(distribution, size, region).Level(l)).ToArray(), referenceCard, result.GetValue(demos), result.GetValue(gamma), result.GetValue(steps), learningRate, seed, distribution)
+                        : Irl(Enumerable.Range(0, levels).Select(l => (IEnumerableEnvironment<KeysAndChestsState>)KcOf(distribution, size).Level(l)).ToArray(), referenceCard, result.GetValue(demos), result.GetValue(gamma), result.GetValue(steps), learningRate, seed, distribution);
                     module = null;
                     break;
                 }
