@@ -64,10 +64,12 @@ public sealed class PlanCommandTests : IDisposable
         Assert.InRange(tree.RootElement.GetProperty("nodes").GetArrayLength(), 2, 17);
     }
 
-    [Fact]
-    public void Bench_prints_the_three_fields()
+    [Theory]
+    [InlineData("maze")]
+    [InlineData("synthetic")]
+    public void Bench_prints_the_three_fields(string model)
     {
-        var (code, output, error) = Run("plan", "bench", "--planner", "gumbel", "--batch", "8", "--sims", "8", "--repeats", "1", "--json");
+        var (code, output, error) = Run("plan", "bench", "--planner", "gumbel", "--batch", "8", "--sims", "8", "--repeats", "1", "--model", model, "--json");
         Assert.True(code == 0, error);
         using var json = JsonDocument.Parse(output);
         Assert.Equal("gumbel", json.RootElement.GetProperty("planner").GetString());
@@ -82,6 +84,7 @@ public sealed class PlanCommandTests : IDisposable
     [InlineData("maze size 8", "plan", "--size", "8")]
     [InlineData("discount", "plan", "--planner", "vi", "--discount", "1")]
     [InlineData("exact", "plan", "bench", "--planner", "bfs")]
+    [InlineData("unknown bench model", "plan", "bench", "--model", "gpu")]
     public void Bad_input_is_one_line_and_exit_2(string expected, params string[] args)
     {
         var treePath = Path.Combine(_folder, "never.json");

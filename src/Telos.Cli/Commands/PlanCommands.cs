@@ -48,13 +48,15 @@ public sealed class PlanCommands : ICommandGroup
         var benchPlanner = new Option<string>("--planner") { Description = "mcts | gumbel | uct", DefaultValueFactory = _ => "gumbel" };
         var batch = new Option<int>("--batch") { Description = "B, roots searched together", DefaultValueFactory = _ => 256 };
         var benchSims = new Option<int>("--sims") { Description = "N, simulations per root", DefaultValueFactory = _ => 64 };
-        var repeats = new Option<int>("--repeats") { Description = "Timed searches after one warm-up (median reported)", DefaultValueFactory = _ => 5 };
+        var repeats = new Option<int>("--repeats") { Description = "Timed searches after two warm-ups (median reported)", DefaultValueFactory = _ => 5 };
+        var benchModel = new Option<string>("--model") { Description = "maze (the planner's model and a compiled objective on a 25×25 maze) or synthetic (the engine's trivial model: tree overhead)", DefaultValueFactory = _ => "maze" };
         var bench = new Command("bench", "Simulations per second of a batched MCTS planner on a 25×25 maze, and the share of time in leaf evaluation");
-        foreach (var option in new Option[] { benchPlanner, batch, benchSims, repeats })
+        foreach (var option in new Option[] { benchPlanner, batch, benchSims, repeats, benchModel })
         {
             bench.Options.Add(option);
         }
-        bench.SetAction(result => Bench(context, CliContext.Json(result), result.GetValue(benchPlanner)!, result.GetValue(batch), result.GetValue(benchSims), result.GetValue(repeats)));
+        bench.SetAction(result => Bench(context, CliContext.Json(result), result.GetValue(benchPlanner)!, result.GetValue(batch), result.GetValue(benchSims),
+            result.GetValue(repeats), result.GetValue(benchModel)!));
         plan.Subcommands.Add(bench);
         yield return plan;
     }
@@ -154,9 +156,9 @@ public sealed class PlanCommands : ICommandGroup
         return weights;
     }
 
-    private static int Bench(CliContext context, bool json, string planner, int batch, int sims, int repeats)
+    private static int Bench(CliContext context, bool json, string planner, int batch, int sims, int repeats, string model)
     {
-        var result = PlanBench.Run(planner, batch, sims, repeats);
+        var result = PlanBench.Run(planner, batch, sims, repeats, model);
         if (json)
         {
             context.WriteLine(JsonSerializer.Serialize(new
@@ -164,14 +166,15 @@ public sealed class PlanCommands : ICommandGroup
                 planner = result.Planner,
                 sims_per_second = Math.Round(result.SimulationsPerSecond, 1),
                 eval_fraction = Math.Round(result.EvalFraction, 4),
+                model = result.Model,
                 batch = result.Batch,
                 sims = result.Simulations,
                 repeats = result.Repeats,
             }));
             return ExitCodes.Success;
         }
-        var table = new Table().AddColumn("planner").AddColumn("batch").AddColumn("sims").AddColumn("sims/s").AddColumn("eval fraction");
-        table.AddRow(Markup.Escape(result.Planner), result.Batch.ToString(CultureInfo.InvariantCulture), result.Simulations.ToString(CultureInfo.InvariantCulture),
+        var table = new Table().AddColumn("planner").AddColumn("model").AddColumn("batch").AddColumn("sims").AddColumn("sims/s").AddColumn("eval fraction");
+        table.AddRow(Markup.Escape(result.Planner), Markup.Escape(result.Model), result.Batch.ToString(CultureInfo.InvariantCulture), result.Simulations.ToString(CultureInfo.InvariantCulture),
             result.SimulationsPerSecond.ToString("N0", CultureInfo.InvariantCulture), result.EvalFraction.ToString("P1", CultureInfo.InvariantCulture));
         context.Console.Write(table);
         return ExitCodes.Success;

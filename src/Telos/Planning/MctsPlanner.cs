@@ -44,6 +44,9 @@ public sealed class MctsPlanner<TState> : IPlanner<TState>
 
     public string Name { get; }
 
+    /// <summary>The engine's selection rule and hyperparameters.</summary>
+    public SearchPolicy Policy => _policy;
+
     /// <summary>The statistics of the last search (timing, leaf-evaluation share).</summary>
     public SearchStatistics LastStatistics { get; private set; }
 

@@ -12,7 +12,8 @@ namespace Telos.Planning;
 /// <remarks>
 /// <para>Per row: a move earns V(s′) on arrival, discount γ, and the new node's value is V(s′)/(1 − γ)
 /// (what halting there is worth: a lower bound on its true value). A terminating move or a halt
-/// earns V(s′)/(1 − γ) at once, with discount 0 and no legal action after it. Priors are uniform.</para>
+/// earns V(s′)/(1 − γ) at once, with discount 0 and no legal action after it. Priors are uniform over
+/// moves, with the halt action at logit <see cref="HaltPriorLogit"/>.</para>
 /// <para>Leaf values: the rows of one wave are evaluated in one batched call per run of consecutive
 /// roots sharing an evaluator — one call per wave when all roots share one, never one per node
 /// unless each root brings its own.</para>
@@ -44,6 +45,14 @@ public sealed class ObjectiveSearchModel<TState> : IRecurrentModel<TState>
         _values = new double[maxBatch];
     }
 
+    /// <summary>
+    /// Prior logit of the halt action (moves have 0): −1 gives halting about a third of a move's prior
+    /// probability. With equal priors a PUCT root that happened to try halting first saw every untried
+    /// move at the bottom of the min-max range and could spend most of a small budget confirming the
+    /// halt; a lower halt prior lets the moves be tried first, and halting still wins where it is best.
+    /// </summary>
+    public const float HaltPriorLogit = -1f;
+
     /// <summary>A of the environment; <see cref="HaltAction"/> = A.</summary>
     public int EnvironmentActions { get; }
 
@@ -71,7 +80,7 @@ public sealed class ObjectiveSearchModel<TState> : IRecurrentModel<TState>
 
     /// <summary>
     /// Writes the roots of a search over <paramref name="states"/> (bound with <see cref="Bind"/>):
-    /// uniform logits [n, A+1], values V(s)/(1 − γ) [n], legal actions [n, A+1] (halt always legal).
+    /// prior logits [n, A+1] (0 for moves, <see cref="HaltPriorLogit"/> for halt), values V(s)/(1 − γ) [n], legal actions [n, A+1] (halt always legal).
     /// </summary>
     public void WriteRoots(ReadOnlySpan<TState> states, Span<float> priorLogits, Span<float> values, Span<bool> validActions)
     {
@@ -79,6 +88,7 @@ public sealed class ObjectiveSearchModel<TState> : IRecurrentModel<TState>
         priorLogits[..(states.Length * a)].Clear();
         for (var i = 0; i < states.Length; i++)
         {
+            priorLogits[i * a + HaltAction] = HaltPriorLogit;
             var valid = validActions.Slice(i * a, a);
             valid.Clear();
             Environment(i).LegalActions(states[i], valid[..EnvironmentActions]);
@@ -121,6 +131,7 @@ public sealed class ObjectiveSearchModel<TState> : IRecurrentModel<TState>
                 }
             }
             batch.NextEmbeddings[row] = _states[row];
+            batch.PriorLogitsOf(row)[HaltAction] = HaltPriorLogit;
             if (terminal[row])
             {
                 valid.Clear();

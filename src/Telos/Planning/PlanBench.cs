@@ -1,21 +1,26 @@
 using Telos.Environments;
 using Telos.Objectives;
+using Telos.Planning.Search;
 
 namespace Telos.Planning;
 
 /// <summary>Throughput of a batched MCTS planner, as <c>telos plan bench</c> prints it.</summary>
 /// <param name="Planner">mcts, gumbel or uct.</param>
+/// <param name="Model">"maze" (the planner's own model and objective) or "synthetic" (the engine's trivial model: tree overhead only).</param>
 /// <param name="Batch">B, roots per search.</param>
 /// <param name="Simulations">N per root.</param>
-/// <param name="SimulationsPerSecond">B·N / wall time of one search (median over repeats).</param>
-/// <param name="EvalFraction">Share of search time inside the recurrent model: environment steps plus the batched objective evaluation (median).</param>
-/// <param name="Repeats">Timed searches after one warm-up.</param>
-public sealed record PlanBenchResult(string Planner, int Batch, int Simulations, double SimulationsPerSecond, double EvalFraction, int Repeats);
+/// <param name="SimulationsPerSecond">B·N / median wall time of one search.</param>
+/// <param name="EvalFraction">Share of that search's time inside the recurrent model: environment steps plus the batched objective evaluation.</param>
+/// <param name="Repeats">Timed searches after the warm-up.</param>
+public sealed record PlanBenchResult(string Planner, string Model, int Batch, int Simulations, double SimulationsPerSecond, double EvalFraction, int Repeats);
 
 /// <summary>
-/// Measures a batched MCTS planner on one 25×25 <c>maze/test</c> level (seed 0): B roots spread over
-/// the level's states, one shared compiled linear objective over the maze features, so each
-/// simulation wave is one batched objective call of up to B states.
+/// Measures a batched MCTS planner with the search engine's bench function
+/// (<see cref="SearchBenchmark.Measure{TEmbedding}"/>: two warm-ups, median of the repeats).
+/// Model "maze": one 25×25 <c>maze/test</c> level (seed 0), B roots spread over its states, the
+/// planner's <see cref="ObjectiveSearchModel{TState}"/> with one shared compiled linear objective over
+/// the maze features, so each simulation wave is one batched objective call of up to B states.
+/// Model "synthetic": the engine's trivial model with A = 16 (<see cref="SearchBenchmark.Synthetic"/>).
 /// </summary>
 public static class PlanBench
 {
@@ -25,9 +30,17 @@ public static class PlanBench
         ["at_cheese"] = 10, ["path_dist_to_cheese"] = -1, ["path_dist_to_corner"] = -0.1, ["euclid_dist_to_cheese"] = -0.5, ["at_corner"] = 1,
     };
 
-    /// <summary>Runs one warm-up search and <paramref name="repeats"/> timed ones; reports the medians.</summary>
-    /// <exception cref="TelosInputException">Unknown planner (not an MCTS one) or sizes out of range.</exception>
-    public static PlanBenchResult Run(string planner, int batch, int simulations, int repeats = 5, ulong seed = 0)
+    /// <summary>The benchmark's maze level and objective.</summary>
+    public static (Maze Maze, IStateEvaluator<MazeState> Objective) Workload()
+    {
+        var maze = TaskDistributions.Maze("maze/test", 25).Level(0);
+        var columns = Weights.Keys.ToArray();
+        return (maze, new FeatureObjectiveEvaluator<MazeState>(maze, new CompiledLinearObjective(new FeatureSchema(columns), Weights.Values.ToArray())));
+    }
+
+    /// <summary>Runs the measurement.</summary>
+    /// <exception cref="TelosInputException">Unknown planner (not an MCTS one), unknown model or sizes out of range.</exception>
+    public static PlanBenchResult Run(string planner, int batch, int simulations, int repeats = 5, string model = "maze", ulong seed = 0)
     {
         if (batch < 1 || batch > 65_536)
         {
@@ -41,35 +54,34 @@ public static class PlanBench
         {
             throw new TelosInputException($"repeats {repeats} must be at least 1");
         }
-        var search = Planners.Create<MazeState>(planner) as MctsPlanner<MazeState>
+        var mcts = Planners.Create<MazeState>(planner) as MctsPlanner<MazeState>
             ?? throw new TelosInputException($"plan bench measures the MCTS planners (mcts, gumbel, uct); '{planner}' is exact");
-        var maze = TaskDistributions.Maze("maze/test", 25).Level(0);
-        var columns = Weights.Keys.ToArray();
-        var objective = new FeatureObjectiveEvaluator<MazeState>(maze, new CompiledLinearObjective(new FeatureSchema(columns), Weights.Values.ToArray()));
-        var states = new MazeState[batch];
-        for (var i = 0; i < batch; i++)
+        SearchBenchmarkResult result;
+        switch (model)
         {
-            states[i] = maze.StateAt((int)((long)i * 7919 % maze.StateCount));
+            case "synthetic":
+                result = SearchBenchmark.Measure(new BatchedSearch<int>(batch, 16, simulations, mcts.Policy), new float[batch * 16], new float[batch],
+                    Enumerable.Range(0, batch).ToArray(), new SyntheticTreeModel(), repeats, seed);
+                break;
+            case "maze":
+                var (maze, objective) = Workload();
+                var search = new ObjectiveSearchModel<MazeState>(batch, maze.ActionCount, PlanBudget.Default.Discount);
+                var states = new MazeState[batch];
+                for (var i = 0; i < batch; i++)
+                {
+                    states[i] = maze.StateAt((int)((long)i * 7919 % maze.StateCount));
+                    search.Bind(i, maze, objective);
+                }
+                var a = search.ActionCount;
+                var logits = new float[batch * a];
+                var values = new float[batch];
+                var valid = new bool[batch * a];
+                search.WriteRoots(states, logits, values, valid);
+                result = SearchBenchmark.Measure(new BatchedSearch<MazeState>(batch, a, simulations, mcts.Policy), logits, values, states, search, repeats, seed, valid);
+                break;
+            default:
+                throw new TelosInputException($"unknown bench model '{model}'; known: maze, synthetic");
         }
-        var models = Enumerable.Repeat<IEnvironment<MazeState>>(maze, batch).ToArray();
-        var objectives = Enumerable.Repeat<IStateEvaluator<MazeState>>(objective, batch).ToArray();
-        var budget = new PlanBudget(Simulations: simulations, Seed: seed);
-        search.DecideBatch(states, models, objectives, budget);
-        var rates = new double[repeats];
-        var fractions = new double[repeats];
-        for (var r = 0; r < repeats; r++)
-        {
-            search.DecideBatch(states, models, objectives, budget with { Seed = seed + (ulong)r + 1 });
-            rates[r] = search.LastStatistics.SimulationsPerSecond;
-            fractions[r] = search.LastStatistics.EvalFraction;
-        }
-        return new PlanBenchResult(search.Name, batch, simulations, Median(rates), Median(fractions), repeats);
-    }
-
-    private static double Median(double[] values)
-    {
-        Array.Sort(values);
-        var n = values.Length;
-        return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+        return new PlanBenchResult(mcts.Name, model, batch, simulations, result.SimsPerSecond, result.EvalFraction, repeats);
     }
 }

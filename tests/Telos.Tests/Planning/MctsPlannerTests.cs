@@ -16,9 +16,12 @@ public sealed class MctsPlannerTests
         for (var seed = 0; seed < 3; seed++)
         {
             var maze = distribution.Level(seed);
-            var outcome = MazePlanning.Plan(maze, TowardCheese(maze), "mcts", new PlanBudget(Simulations: 32, Seed: 1));
-            Assert.True(outcome.ReachedCheese);
-            Assert.Equal(maze.PathDistanceToCheese(maze.Start), outcome.Steps);
+            for (var searchSeed = 0UL; searchSeed < 4; searchSeed++)
+            {
+                var outcome = MazePlanning.Plan(maze, TowardCheese(maze), "mcts", new PlanBudget(Simulations: 16, Seed: searchSeed));
+                Assert.True(outcome.ReachedCheese, $"level {seed}, search seed {searchSeed}");
+                Assert.Equal(maze.PathDistanceToCheese(maze.Start), outcome.Steps);
+            }
         }
     }
 
@@ -43,15 +46,18 @@ public sealed class MctsPlannerTests
     {
         var maze = TaskDistributions.Maze("maze/test", 9).Level(4);
         // The corner is the best state and does not end the episode: the agent must stop there by halting.
-        var outcome = MazePlanning.Plan(maze, new FunctionObjective<MazeState>(s => -maze.PathDistanceToCorner(s.Cell)), planner,
-            new PlanBudget(Simulations: 32, Seed: 2));
         var passesCheese = maze.PathDistanceToCheese(maze.Start) + maze.PathDistanceToCorner(maze.Cheese) == maze.PathDistanceToCorner(maze.Start);
-        Assert.Equal(!passesCheese, outcome.EndedAtCorner && outcome.Halted);
         Span<bool> legal = stackalloc bool[4];
-        for (var t = 0; t < outcome.Steps; t++)
+        for (var searchSeed = 0UL; searchSeed < 3; searchSeed++)
         {
-            maze.LegalActions(new MazeState(outcome.Cells[t], t), legal);
-            Assert.True(legal[outcome.Actions[t]]);
+            var outcome = MazePlanning.Plan(maze, new FunctionObjective<MazeState>(s => -maze.PathDistanceToCorner(s.Cell)), planner,
+                new PlanBudget(Simulations: 32, Seed: searchSeed));
+            Assert.Equal(!passesCheese, outcome.EndedAtCorner && outcome.Halted);
+            for (var t = 0; t < outcome.Steps; t++)
+            {
+                maze.LegalActions(new MazeState(outcome.Cells[t], t), legal);
+                Assert.True(legal[outcome.Actions[t]]);
+            }
         }
     }
 
