@@ -20,8 +20,9 @@ namespace Telos.Lab.Demo;
 /// <param name="AnchorWeight">λ of the anchor that keeps the objective near its old values on training states.</param>
 /// <param name="Planner">The hard-coded optimizer: bfs, vi, mcts or gumbel.</param>
 /// <param name="EpicLevels">Levels per distribution whose transitions EPIC correlates over.</param>
+/// <param name="NetLevels">maze/train levels the opaque network objective learns from (full-batch training on observations is the slow part).</param>
 public sealed record DemoSettings(int Size, int TrainLevels, int StepsPerLevel, int FitSteps, int TestLevels, int LabelledLevels,
-    double AnchorWeight, string Planner, int EpicLevels);
+    double AnchorWeight, string Planner, int EpicLevels, int NetLevels);
 
 /// <summary>One row of the demo's before/after table, every number measured in the run.</summary>
 /// <param name="Objective">Which objective the planner used.</param>
@@ -30,12 +31,14 @@ public sealed record DemoSettings(int Size, int TrainLevels, int StepsPerLevel, 
 /// <param name="Success">Share of levels where the agent ended on its goal.</param>
 /// <param name="Corner">Share of levels (with the cheese elsewhere) where it ended on the top-right corner: proxy pursuit.</param>
 /// <param name="MeanSteps">Mean moves per episode.</param>
+/// <param name="OnCheese">Share of levels where the episode ended on the cheese (equals Success when the goal is the cheese).</param>
+/// <param name="Reachable">Share of levels where the goal can be reached without stepping on the cheese (which ends a maze/test episode); 1 for the cheese goal.</param>
 /// <param name="EpicTrain">EPIC distance to the true reward over maze/train transitions (null where not meaningful).</param>
 /// <param name="EpicTest">EPIC distance to the true reward over maze/test transitions.</param>
-public sealed record DemoRow(string Objective, string Goal, int Levels, double Success, double Corner, double MeanSteps, double? EpicTrain, double? EpicTest);
+public sealed record DemoRow(string Objective, string Goal, int Levels, double Success, double Corner, double MeanSteps, double OnCheese, double Reachable, double? EpicTrain, double? EpicTest);
 
 /// <summary>What the demo measured; written to <c>results.json</c> in the run directory.</summary>
-public sealed record DemoResults(IReadOnlyList<DemoRow> Rows, string LearnedCard, string RegressedCard, string EditedCard, string ExamplePaths);
+public sealed record DemoResults(string Planner, IReadOnlyList<DemoRow> Rows, DemoRow TrainReference, double CheeseWeight, double CornerWeight, string NetCard, string LearnedCard, string RegressedCard, string EditedCard, string ExamplePaths);
 
 /// <summary>
 /// The whole idea on one screen. An objective is learned by reward regression on maze/train, where
@@ -65,6 +68,7 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
         anchor_weight = 1.0     # keeps the regressed objective near its old values on training states
         planner = "bfs"         # bfs | vi | mcts | gumbel
         epic_levels = 50        # levels per distribution for EPIC
+        net_levels = 30         # maze/train levels for the opaque network objective
         """;
 
     public override string Kind => "demo";
@@ -87,7 +91,8 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
             config.GetInt("labelled_levels", 3, 1, 1000),
             config.GetDouble("anchor_weight", 1.0, 0.0, 1e6),
             config.GetString("planner", "bfs", ["bfs", "vi", "mcts", "gumbel"]),
-            config.GetInt("epic_levels", 50, 1, 10_000));
+            config.GetInt("epic_levels", 50, 1, 10_000),
+            config.GetInt("net_levels", 30, 1, 100_000));
     }
 
     public override int Run(ExperimentContext context, DemoSettings settings)
@@ -126,50 +131,69 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
              Epic.Distance(card.CompileTransition(), trueReward.CompileTransition(), epicTest).Distance);
 
         var rows = new List<DemoRow>();
-        var examples = new StringBuilder();
+        var examples = new ExamplePictures();
         var testSeeds = Enumerable.Range(1, settings.TestLevels).Select(i => (long)i).ToArray();
 
-        Stage(3, $"planning ({settings.Planner}) with the learned objective on maze/test");
+        Stage(3, $"planning ({settings.Planner}) with the learned objectives on maze/test");
         var (learnedTrain, learnedTest) = EpicOf(learned);
-        rows.Add(Evaluate("learned (reward regression)", learned, "cheese", test, testSeeds, settings, learnedTrain, learnedTest, examples));
-        rows.Add(Evaluate("learned, on maze/train (reference)", learned, "cheese", train, testSeeds, settings, null, null, null));
+        rows.Add(Evaluate("linear", maze => Linear(maze, learned), learned, "cheese", test, testSeeds, settings, learnedTrain, learnedTest, examples));
+        var trainRow = Evaluate("linear (maze/train)", maze => Linear(maze, learned), learned, "cheese", train, testSeeds, settings, null, null, null);
+
+        // The opaque baseline: the same signal and data, a free network over one-hot observations.
+        var observed = TransitionSample.Collect<MazeState>(s => train.Level(s), settings.NetLevels, settings.StepsPerLevel,
+            seed: (ulong)context.DeriveSeed("train-walk"), firstSeed: 0, uniformStarts: true, observations: true);
+        var (netCard, netModule) = ObjectiveTrainer.FitRewards(ObjectiveForm.Net, observed, "maze/train", new FormOptions(),
+            new TrainingOptions(Steps: settings.FitSteps, LearningRate: 0.01, Seed: context.DeriveSeed("fit-net")));
+        var net = LoadedObjective.Of(netCard, netModule);
+        rows.Insert(0, Evaluate("net (opaque)", maze => net.Evaluator(maze), netCard, "cheese", test, testSeeds, settings, null, null, examples));
 
         Stage(4, "goal regression on labelled maze/test states");
+        // The programmer labels a few maze/test states: the cheese is worth 10, the corner and a few
+        // other cells nothing. An anchor keeps the objective's values on training states.
         var labelled = new List<(Maze Level, MazeState State, double Value)>();
-        for (var seed = 2_000_000L; labelled.Count < 2 * settings.LabelledLevels; seed++)
+        var labelRng = context.Stream("labels");
+        for (var seed = 2_000_000L; labelled.Count < 4 * settings.LabelledLevels; seed++)
         {
             var level = test.Level(seed);
             if (level.Cheese == level.Corner)
             {
                 continue;
             }
-            labelled.Add((level, new MazeState(level.Corner, 0), 0.0));
             labelled.Add((level, new MazeState(level.Cheese, 0), 10.0));
+            labelled.Add((level, new MazeState(level.Corner, 0), 0.0));
+            for (var k = 0; k < 2; k++)
+            {
+                var cell = level.StateAt(labelRng.NextInt(level.StateCount)).Cell;
+                labelled.Add((level, new MazeState(cell, 0), cell == level.Cheese ? 10.0 : 0.0));
+            }
         }
-        var current = LoadedObjective.Of(learned);
         var labelRows = labelled.SelectMany(l => ObjectiveTrainer.Rows(l.Level, learned.Features, [l.State])).ToArray();
         var anchorRows = AnchorRows(data, learned, 2000);
-        var regressed = ObjectiveTrainer.RegressTowardGoal(current, labelRows, [.. labelled.Select(l => l.Value)], anchorRows,
-            settings.AnchorWeight, new TrainingOptions(Steps: settings.FitSteps, LearningRate: 0.05, Seed: context.DeriveSeed("goal")));
+        var regressed = ObjectiveTrainer.RegressTowardGoal(LoadedObjective.Of(learned), labelRows, [.. labelled.Select(l => l.Value)], anchorRows,
+            settings.AnchorWeight, new TrainingOptions(Steps: 4 * settings.FitSteps, LearningRate: 0.05, Seed: context.DeriveSeed("goal")));
         run.WriteArtifact("objectives/regressed.json", ObjectiveCardFile.ToJson(regressed));
         var (regTrain, regTest) = EpicOf(regressed);
-        rows.Add(Evaluate($"regressed ({labelled.Count} labels)", regressed, "cheese", test, testSeeds, settings, regTrain, regTest, examples));
+        rows.Add(Evaluate("linear, regressed", maze => Linear(maze, regressed), regressed, "cheese", test, testSeeds, settings, regTrain, regTest, examples));
 
-        Stage(5, "editing the corner weights by hand");
-        var edited = learned.ZeroWeight("at_corner").ZeroWeight("x").ZeroWeight("y").ZeroWeight("path_dist_to_corner").ZeroWeight("euclid_dist_to_corner");
+        Stage(5, "editing one weight by hand");
+        var edited = learned.ZeroWeight("at_corner");
         run.WriteArtifact("objectives/edited.json", ObjectiveCardFile.ToJson(edited));
         var (editTrain, editTest) = EpicOf(edited);
-        rows.Add(Evaluate("edited (corner terms zeroed)", edited, "cheese", test, testSeeds, settings, editTrain, editTest, null));
+        rows.Add(Evaluate("linear, edited", maze => Linear(maze, edited), edited, "cheese", test, testSeeds, settings, editTrain, editTest, null));
 
         Stage(6, "retargeting by swapping the objective (no training)");
         var bottomRight = ObjectiveCard.Linear([new("x", 1.0), new("y", -1.0)], provenance: Provenance.Manual);
         run.WriteArtifact("objectives/bottom-right.json", ObjectiveCardFile.ToJson(bottomRight));
-        rows.Add(Evaluate("swapped: x − y (bottom-right)", bottomRight, "bottom-right", test, testSeeds, settings, null, null, examples));
-        rows.Add(Evaluate("true reward (10·at_cheese)", trueReward, "cheese", test, testSeeds, settings, 0, 0, null));
+        rows.Add(Evaluate("swap: x − y", maze => Linear(maze, bottomRight), bottomRight, "SE corner", test, testSeeds, settings, null, null, examples));
+        rows.Add(Evaluate("true reward", maze => Linear(maze, trueReward), trueReward, "cheese", test, testSeeds, settings, 0, 0, null));
 
-        var results = new DemoResults(rows, learned.Describe(), regressed.Describe(), edited.Describe(), examples.ToString());
+        // The pictured level shows the opaque objective's most common failure: the first level where it ended on the corner.
+        var exampleSeed = examples.FirstSeed(rows[0].Objective, "corner") ?? testSeeds[0];
+        var paths = $"maze/test seed {exampleSeed} (S start, o path, M where the mouse ended, C cheese, * mouse on the cheese):\n"
+            + SideBySide(rows.Select(r => examples.At(r.Objective, exampleSeed)).OfType<(string, string, string)>().ToList());
+        var results = new DemoResults(settings.Planner, rows, trainRow, learned.Weight("at_cheese"), learned.Weight("at_corner"), netCard.Describe(), learned.Describe(), regressed.Describe(), edited.Describe(), paths);
         run.WriteArtifact("results.json", JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
-        run.WriteArtifact("paths.txt", examples.ToString());
+        run.WriteArtifact("paths.txt", paths);
         for (var i = 0; i < rows.Count; i++)
         {
             var r = rows[i];
@@ -197,26 +221,57 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
         sb.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in rows)
         {
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Objective} | {r.Goal} | {r.Success:P0} | {r.Corner:P0} | {r.MeanSteps:F1} | {Num(r.EpicTrain)} | {Num(r.EpicTest)} |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Objective} | {r.Goal} | {r.Success * 100:F0}% | {(r.Goal == "cheese" ? $"{r.Corner * 100:F0}%" : "–")} | {r.MeanSteps:F1} | {Num(r.EpicTrain)} | {Num(r.EpicTest)} |");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Path pictures of the first <see cref="Levels"/> levels of every row, to show one level across rows.</summary>
+    private sealed class ExamplePictures
+    {
+        public const int Levels = 50;
+        private readonly Dictionary<(string Row, long Seed), (string Verdict, string Caption, string Ascii)> _pictures = [];
+
+        public void Add(string row, long seed, string verdict, string caption, string ascii) => _pictures[(row, seed)] = (verdict, caption, ascii);
+
+        public long? FirstSeed(string row, string verdict) =>
+            _pictures.Where(p => p.Key.Row == row && p.Value.Verdict == verdict).Select(p => (long?)p.Key.Seed).Min();
+
+        public (string Name, string Caption, string Ascii)? At(string row, long seed) =>
+            _pictures.TryGetValue((row, seed), out var p) ? (row, p.Caption, p.Ascii) : null;
+    }
+
+    /// <summary>Maze pictures next to each other, each under its name and verdict.</summary>
+    internal static string SideBySide(IReadOnlyList<(string Name, string Verdict, string Ascii)> pictures)
+    {
+        var blocks = pictures.Select(p => new[] { p.Name, p.Verdict }.Concat(p.Ascii.TrimEnd().Split('\n')).ToArray()).ToArray();
+        var width = blocks.Max(b => b.Max(l => l.Length)) + 2;
+        var height = blocks.Max(b => b.Length);
+        var sb = new StringBuilder();
+        for (var line = 0; line < height; line++)
+        {
+            sb.AppendLine(string.Concat(blocks.Select(b => (line < b.Length ? b[line] : "").PadRight(width))).TrimEnd());
         }
         return sb.ToString();
     }
 
     public static string Num(double? value) => value is { } v ? v.ToString("F3", CultureInfo.InvariantCulture) : "–";
 
-    private static DemoRow Evaluate(string name, ObjectiveCard card, string goal, MazeDistribution distribution, long[] seeds, DemoSettings settings,
-        double? epicTrain, double? epicTest, StringBuilder? examples)
+    private static IStateEvaluator<MazeState> Linear(Maze maze, ObjectiveCard card) => new FeatureObjectiveEvaluator<MazeState>(maze, card.Compile());
+
+    private static DemoRow Evaluate(string name, Func<Maze, IStateEvaluator<MazeState>> evaluatorFor, ObjectiveCard card, string goal, MazeDistribution distribution, long[] seeds, DemoSettings settings,
+        double? epicTrain, double? epicTest, ExamplePictures? examples)
     {
-        var compiled = card.Compile();
         var weights = card.IsLinear ? card.Features.Zip(card.Weights).ToDictionary(p => p.First, p => p.Second) : null;
-        int success = 0, corner = 0, cheeseElsewhere = 0;
+        int success = 0, corner = 0, cheeseElsewhere = 0, onCheese = 0, reachable = 0;
         long steps = 0;
         for (var i = 0; i < seeds.Length; i++)
         {
             var maze = distribution.Level(seeds[i]);
-            var outcome = MazePlanning.Plan(maze, new FeatureObjectiveEvaluator<MazeState>(maze, compiled), settings.Planner, weights: weights);
+            var outcome = MazePlanning.Plan(maze, evaluatorFor(maze), settings.Planner, weights: weights);
             var end = outcome.Cells[^1];
             var bottomRight = (maze.Size - 1) * maze.Size + maze.Size - 1;
+            // The only other goal is the south-east (bottom-right) corner.
             success += goal == "cheese" ? (outcome.ReachedCheese ? 1 : 0) : (end == bottomRight ? 1 : 0);
             if (maze.Cheese != maze.Corner)
             {
@@ -224,15 +279,42 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
                 corner += outcome.EndedAtCorner ? 1 : 0;
             }
             steps += outcome.Steps;
-            if (examples is not null && i == 0)
+            if (examples is not null && i < ExamplePictures.Levels)
             {
-                examples.AppendLine(CultureInfo.InvariantCulture, $"{name} on {distribution.Name} seed {seeds[i]}: {(outcome.ReachedCheese ? "reached the cheese" : outcome.EndedAtCorner ? "ended at the corner" : "ended elsewhere")} in {outcome.Steps} moves");
-                examples.AppendLine(outcome.Ascii.TrimEnd());
-                examples.AppendLine();
+                var verdict = outcome.ReachedCheese ? "cheese" : outcome.EndedAtCorner ? "corner" : end == bottomRight ? "SE corner" : "elsewhere";
+                examples.Add(name, seeds[i], verdict, $"{verdict}, {outcome.Steps} moves", outcome.Ascii);
             }
+            onCheese += outcome.ReachedCheese ? 1 : 0;
+            reachable += goal == "cheese" || ReachableAvoidingCheese(maze, bottomRight) ? 1 : 0;
         }
         return new DemoRow(name, goal, seeds.Length, (double)success / seeds.Length, cheeseElsewhere == 0 ? 0 : (double)corner / cheeseElsewhere,
-            (double)steps / seeds.Length, epicTrain, epicTest);
+            (double)steps / seeds.Length, (double)onCheese / seeds.Length, (double)reachable / seeds.Length, epicTrain, epicTest);
+    }
+
+    /// <summary>Whether <paramref name="target"/> can be reached from the start without stepping on the cheese (a terminal cell).</summary>
+    internal static bool ReachableAvoidingCheese(Maze maze, int target)
+    {
+        var seen = new bool[maze.Size * maze.Size];
+        var queue = new Queue<MazeState>();
+        queue.Enqueue(maze.Initial);
+        seen[maze.Initial.Cell] = true;
+        while (queue.TryDequeue(out var state))
+        {
+            if (state.Cell == target)
+            {
+                return true;
+            }
+            for (var action = 0; action < maze.ActionCount; action++)
+            {
+                var step = maze.Step(state, action);
+                if (!step.Terminated && !seen[step.Next.Cell])
+                {
+                    seen[step.Next.Cell] = true;
+                    queue.Enqueue(new MazeState(step.Next.Cell, 0));
+                }
+            }
+        }
+        return false;
     }
 
     private static double[] AnchorRows(TransitionSample data, ObjectiveCard card, int maxRows)
