@@ -152,14 +152,19 @@ public sealed class EnvCommands : ICommandGroup
                     batch = n,
                     steps_per_second = Math.Round(plain.StepsPerSecond),
                     encoded_steps_per_second = Math.Round(encoded.StepsPerSecond),
+                    steps_per_cpu_second = Math.Round(plain.StepsPerCpuSecond),
+                    encoded_steps_per_cpu_second = Math.Round(encoded.StepsPerCpuSecond),
                 }));
             }
             else
             {
-                var table = new Table().AddColumn("env").AddColumn("batch").AddColumn("steps/s").AddColumn("steps/s with one-hot observations");
-                table.AddRow(Markup.Escape(family), n.ToString(CultureInfo.InvariantCulture), plain.StepsPerSecond.ToString("N0", CultureInfo.InvariantCulture), encoded.StepsPerSecond.ToString("N0", CultureInfo.InvariantCulture));
+                var table = new Table().AddColumn("env").AddColumn("batch").AddColumn("observations").AddColumn("steps/s (wall)").AddColumn("steps/s (CPU time)");
+                foreach (var (label, r) in new[] { ("none", plain), ("one-hot", encoded) })
+                {
+                    table.AddRow(Markup.Escape(family), n.ToString(CultureInfo.InvariantCulture), label, r.StepsPerSecond.ToString("N0", CultureInfo.InvariantCulture), r.StepsPerCpuSecond.ToString("N0", CultureInfo.InvariantCulture));
+                }
                 context.Console.Write(table);
-                context.WriteLine($"median of {times} repeats of {batchSteps} batch steps; random actions; one thread");
+                context.WriteLine($"medians of {times} repeats of {batchSteps} batch steps; random actions; one thread");
             }
             return ExitCodes.Success;
         });
