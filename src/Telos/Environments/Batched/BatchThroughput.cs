@@ -28,9 +28,17 @@ public static class BatchThroughput
     public const int PoolSize = 1024;
 
     /// <summary>Times <see cref="BatchedMaze"/> (the maze fast path).</summary>
-    public static Result Maze(ITaskDistribution<Maze> distribution, int batch, bool encodeObservations, int batchSteps = 2000, int repeats = 7, ulong seed = 0, IProgress<ProgressUpdate>? progress = null)
+    /// <param name="distribution">Levels; the pool holds <see cref="PoolSize"/> of them.</param>
+    /// <param name="batch">Number of environments N.</param>
+    /// <param name="encodeObservations">Maintain the one-hot observations.</param>
+    /// <param name="batchSteps">Batch steps per timed repeat.</param>
+    /// <param name="repeats">Timed repeats (odd gives a true median).</param>
+    /// <param name="seed">Seed of the pool, the reset stream and the actions.</param>
+    /// <param name="progress">Reports each finished repeat.</param>
+    /// <param name="vectorized">Let <see cref="BatchedMaze"/> use its AVX2 path (<see cref="BatchedMaze.Vectorized"/>).</param>
+    public static Result Maze(ITaskDistribution<Maze> distribution, int batch, bool encodeObservations, int batchSteps = 2000, int repeats = 7, ulong seed = 0, IProgress<ProgressUpdate>? progress = null, bool vectorized = true)
     {
-        var env = new BatchedMaze(distribution, batch, seed, PoolSize, encodeObservations);
+        var env = new BatchedMaze(distribution, batch, seed, PoolSize, encodeObservations) { Vectorized = vectorized };
         return Measure(env.Step, batch, env.ActionCount, batchSteps, repeats, seed, progress);
     }
 
