@@ -17,3 +17,18 @@ public sealed class MazeStepPeer : IPeerWorkload
     public double Measure() =>
         BatchThroughput.Maze(TaskDistributions.Maze("maze/test", 13), batch: 1024, encodeObservations: false, batchSteps: 2000, repeats: 7).StepsPerSecond;
 }
+
+/// <summary>
+/// <c>bench/peers/run.sh maze-step-cpu</c>: the <see cref="MazeStepPeer"/> workload timed in process
+/// CPU seconds instead of wall-clock seconds (the peer uses <c>time.process_time</c>), so a machine
+/// shared with other jobs distorts the ratio less.
+/// </summary>
+public sealed class MazeStepCpuPeer : IPeerWorkload
+{
+    public string Name => "maze-step-cpu";
+
+    public string Unit => "steps/cpu-s";
+
+    public double Measure() =>
+        BatchThroughput.Maze(TaskDistributions.Maze("maze/test", 13), batch: 1024, encodeObservations: false, batchSteps: 2000, repeats: 7).StepsPerCpuSecond;
+}

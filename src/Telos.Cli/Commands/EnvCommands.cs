@@ -113,8 +113,9 @@ public sealed class EnvCommands : ICommandGroup
         var size = new Option<int?>("--size") { Description = "Maze side (default 13) or room side (default 9)" };
         var steps = new Option<int>("--steps") { Description = "Batch steps per timed repeat", DefaultValueFactory = _ => 2000 };
         var repeats = new Option<int>("--repeats") { Description = "Timed repeats; the median is printed", DefaultValueFactory = _ => 5 };
+        var scalar = new Option<bool>("--scalar") { Description = "maze: force the scalar loop instead of the AVX2 path (for comparison)" };
         var bench = new Command("bench", "Measure batch stepping speed (environment steps per second, one thread), with and without one-hot observations") { env };
-        foreach (var option in new Option[] { batch, size, steps, repeats })
+        foreach (var option in new Option[] { batch, size, steps, repeats, scalar })
         {
             bench.Options.Add(option);
         }
@@ -133,8 +134,9 @@ public sealed class EnvCommands : ICommandGroup
             {
                 case "maze":
                     var maze = TaskDistributions.Maze("maze/test", result.GetValue(size) ?? MazeDistribution.DefaultSize);
-                    plain = BatchThroughput.Maze(maze, n, encodeObservations: false, batchSteps, times);
-                    encoded = BatchThroughput.Maze(maze, n, encodeObservations: true, batchSteps, times);
+                    var vectorized = !result.GetValue(scalar);
+                    plain = BatchThroughput.Maze(maze, n, encodeObservations: false, batchSteps, times, vectorized: vectorized);
+                    encoded = BatchThroughput.Maze(maze, n, encodeObservations: true, batchSteps, times, vectorized: vectorized);
                     break;
                 case "kc":
                     var kc = TaskDistributions.KeysAndChests("kc/train", result.GetValue(size) ?? KeysAndChestsDistribution.DefaultSize);
@@ -152,14 +154,19 @@ public sealed class EnvCommands : ICommandGroup
                     batch = n,
                     steps_per_second = Math.Round(plain.StepsPerSecond),
                     encoded_steps_per_second = Math.Round(encoded.StepsPerSecond),
+                    steps_per_cpu_second = Math.Round(plain.StepsPerCpuSecond),
+                    encoded_steps_per_cpu_second = Math.Round(encoded.StepsPerCpuSecond),
                 }));
             }
             else
             {
-                var table = new Table().AddColumn("env").AddColumn("batch").AddColumn("steps/s").AddColumn("steps/s with one-hot observations");
-                table.AddRow(Markup.Escape(family), n.ToString(CultureInfo.InvariantCulture), plain.StepsPerSecond.ToString("N0", CultureInfo.InvariantCulture), encoded.StepsPerSecond.ToString("N0", CultureInfo.InvariantCulture));
+                var table = new Table().AddColumn("env").AddColumn("batch").AddColumn("observations").AddColumn("steps/s (wall)").AddColumn("steps/s (CPU time)");
+                foreach (var (label, r) in new[] { ("none", plain), ("one-hot", encoded) })
+                {
+                    table.AddRow(Markup.Escape(family), n.ToString(CultureInfo.InvariantCulture), label, r.StepsPerSecond.ToString("N0", CultureInfo.InvariantCulture), r.StepsPerCpuSecond.ToString("N0", CultureInfo.InvariantCulture));
+                }
                 context.Console.Write(table);
-                context.WriteLine($"median of {times} repeats of {batchSteps} batch steps; random actions; one thread");
+                context.WriteLine($"medians of {times} repeats of {batchSteps} batch steps; random actions; one thread");
             }
             return ExitCodes.Success;
         });

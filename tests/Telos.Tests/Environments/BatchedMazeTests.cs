@@ -41,6 +41,10 @@ public sealed class BatchedMazeTests
                     {
                         Assert.Equal(single.Next, batch.FinalState(i));
                         Assert.Same(levels[i], batch.FinalLevel(i));
+                        var final = new float[batch.ObservationShape.Size];
+                        batch.WriteFinalObservation(i, final);
+                        levels[i].WriteObservation(single.Next, expectedObservation);
+                        Assert.Equal(expectedObservation, final);
                         levels[i] = batch.CurrentLevel(i);
                         states[i] = levels[i].Initial;
                     }

@@ -15,18 +15,30 @@ public delegate void BatchStep(ReadOnlySpan<int> actions, Span<float> rewards, S
 public static class BatchThroughput
 {
     /// <summary>One measurement.</summary>
-    /// <param name="StepsPerSecond">Median over the repeats of environment steps per second.</param>
-    /// <param name="Repeats">Timed repeats the median is over.</param>
+    /// <param name="StepsPerSecond">Median over the repeats of environment steps per wall-clock second.</param>
+    /// <param name="StepsPerCpuSecond">
+    /// Median over the repeats of environment steps per second of process CPU time: on a shared
+    /// machine, time spent descheduled does not count, so this is the steadier number.
+    /// </param>
+    /// <param name="Repeats">Timed repeats the medians are over.</param>
     /// <param name="StepsPerRepeat">Environment steps in one repeat.</param>
-    public readonly record struct Result(double StepsPerSecond, int Repeats, long StepsPerRepeat);
+    public readonly record struct Result(double StepsPerSecond, double StepsPerCpuSecond, int Repeats, long StepsPerRepeat);
 
     /// <summary>Pool size used by the measurements (levels pre-generated per batch).</summary>
     public const int PoolSize = 1024;
 
     /// <summary>Times <see cref="BatchedMaze"/> (the maze fast path).</summary>
-    public static Result Maze(ITaskDistribution<Maze> distribution, int batch, bool encodeObservations, int batchSteps = 2000, int repeats = 7, ulong seed = 0, IProgress<ProgressUpdate>? progress = null)
+    /// <param name="distribution">Levels; the pool holds <see cref="PoolSize"/> of them.</param>
+    /// <param name="batch">Number of environments N.</param>
+    /// <param name="encodeObservations">Maintain the one-hot observations.</param>
+    /// <param name="batchSteps">Batch steps per timed repeat.</param>
+    /// <param name="repeats">Timed repeats (odd gives a true median).</param>
+    /// <param name="seed">Seed of the pool, the reset stream and the actions.</param>
+    /// <param name="progress">Reports each finished repeat.</param>
+    /// <param name="vectorized">Let <see cref="BatchedMaze"/> use its AVX2 path (<see cref="BatchedMaze.Vectorized"/>).</param>
+    public static Result Maze(ITaskDistribution<Maze> distribution, int batch, bool encodeObservations, int batchSteps = 2000, int repeats = 7, ulong seed = 0, IProgress<ProgressUpdate>? progress = null, bool vectorized = true)
     {
-        var env = new BatchedMaze(distribution, batch, seed, PoolSize, encodeObservations);
+        var env = new BatchedMaze(distribution, batch, seed, PoolSize, encodeObservations) { Vectorized = vectorized };
         return Measure(env.Step, batch, env.ActionCount, batchSteps, repeats, seed, progress);
     }
 
@@ -66,19 +78,29 @@ public static class BatchThroughput
         }
         while (Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < 0.5);
         var rates = new double[repeats];
+        var cpuRates = new double[repeats];
         for (var r = 0; r < repeats; r++)
         {
+            // Environment.CpuUsage reads getrusage (microseconds); Process.TotalProcessorTime has 10 ms ticks on Linux.
+            var cpuStart = Environment.CpuUsage.TotalTime;
             var start = Stopwatch.GetTimestamp();
             for (var t = 0; t < batchSteps; t++)
             {
                 step(actions.AsSpan((t % rows) * batch, batch), rewards, terminated, truncated);
             }
             var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            var cpuSeconds = Math.Max((Environment.CpuUsage.TotalTime - cpuStart).TotalSeconds, 1e-6);
             rates[r] = (double)batchSteps * batch / seconds;
+            cpuRates[r] = (double)batchSteps * batch / cpuSeconds;
             progress?.Report(new ProgressUpdate("env bench", r + 1, repeats));
         }
-        Array.Sort(rates);
-        var median = repeats % 2 == 1 ? rates[repeats / 2] : 0.5 * (rates[repeats / 2 - 1] + rates[repeats / 2]);
-        return new Result(median, repeats, (long)batchSteps * batch);
+        return new Result(Median(rates), Median(cpuRates), repeats, (long)batchSteps * batch);
+    }
+
+    private static double Median(double[] values)
+    {
+        Array.Sort(values);
+        var n = values.Length;
+        return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
     }
 }

@@ -231,8 +231,8 @@ public sealed class KeysAndChests : IEnumerableEnvironment<KeysAndChestsState>
         {
             throw new ArgumentOutOfRangeException(nameof(state), state, "not a state of this level");
         }
-        _ = StateCount; // throws when the index would overflow
-        return state.Cell + Size * Size * (state.KeysTaken + (state.ChestsOpened << _keys.Length));
+        var index = state.Cell + (long)Size * Size * (state.KeysTaken + ((long)state.ChestsOpened << _keys.Length));
+        return index <= int.MaxValue ? (int)index : throw new InvalidOperationException($"state index {index} does not fit an int; this level has too many items to enumerate");
     }
 
     public KeysAndChestsState StateAt(int index)
