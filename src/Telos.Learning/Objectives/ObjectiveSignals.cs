@@ -308,7 +308,7 @@ public static class ObjectiveSignals
     private static ImmutableSortedDictionary<string, double> RegressionMetrics(Tensor prediction, Tensor target)
     {
         var mse = (prediction - target).pow(2).mean().item<double>();
-        var variance = target.var().item<double>();
+        var variance = target.numel() > 1 ? target.var().item<double>() : 0.0;
         var r2 = variance > 0 ? 1.0 - mse / variance : double.NaN;
         var metrics = ImmutableSortedDictionary<string, double>.Empty.Add("mse", mse);
         return double.IsFinite(r2) ? metrics.Add("r2", r2) : metrics;
