@@ -24,7 +24,7 @@ public static class Epic
     /// <param name="b">Second reward.</param>
     /// <param name="sample">Transitions correlated over and coverage states averaged over.</param>
     /// <param name="gamma">The discount of the shaping EPIC removes; use the shaping's γ.</param>
-    /// <param name="coverage">At most this many coverage states (the first ones of the sample) enter the expectations.</param>
+    /// <param name="coverage">At most this many coverage states (evenly spaced through the sample, so every level contributes) enter the expectations.</param>
     /// <exception cref="TelosInputException">An objective reads features the sample does not have.</exception>
     public static EpicResult Distance(ITransitionObjective a, ITransitionObjective b, TransitionSample sample, double gamma = 0.99, int coverage = DefaultCoverage)
     {
@@ -51,8 +51,17 @@ public static class Epic
         var f = sample.Features.Count;
         var n = sample.Count;
         var m = Math.Min(Math.Max(1, coverage), sample.CoverageCount);
-        var cov = sample.Coverage.AsSpan(0, m * f);
-        var covTerminal = sample.CoverageTerminal.AsSpan(0, m);
+        // Evenly spaced rows: the sample is ordered level by level, so a prefix would cover only the first levels.
+        var covRows = new double[m * f];
+        var covFlags = new bool[m];
+        for (var j = 0; j < m; j++)
+        {
+            var row = (int)((long)j * sample.CoverageCount / m);
+            sample.Coverage.AsSpan(row * f, f).CopyTo(covRows.AsSpan(j * f, f));
+            covFlags[j] = sample.CoverageTerminal[row];
+        }
+        ReadOnlySpan<double> cov = covRows;
+        ReadOnlySpan<bool> covTerminal = covFlags;
 
         var direct = new double[n];
         bound.Evaluate(sample.From, sample.FromTerminal, sample.To, sample.ToTerminal, direct);
