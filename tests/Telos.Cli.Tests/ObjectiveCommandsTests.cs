@@ -56,6 +56,28 @@ public sealed class ObjectiveCommandsTests : IDisposable
     }
 
     [Fact]
+    public void Show_explains_a_cell_feature_by_feature()
+    {
+        var card = TrainLinear("lin.json");
+        var (code, output, error) = Run("objective", "show", card, "--env", "maze/test", "--size", "7", "--seed", "3", "--cell", "6,6", "--json");
+        Assert.True(code == 0, error);
+        var contributions = JsonDocument.Parse(output).RootElement.GetProperty("contributions").EnumerateArray().ToArray();
+        Assert.Equal(8, contributions.Length);
+        var corner = contributions.Single(c => c.GetProperty("feature").GetString() == "at_corner");
+        Assert.Equal(1.0, corner.GetProperty("value").GetDouble());
+        Assert.Equal(2, Run("objective", "show", card, "--env", "maze/test", "--size", "7", "--cell", "9,9").Code);
+    }
+
+    [Fact]
+    public void Keys_and_chests_reward_is_a_transition_reward_the_shaped_form_fits()
+    {
+        var (code, output, error) = Run("objective", "train", "--signal", "reward", "--form", "shaped", "--on", "kc/train", "--levels", "5", "--samples", "100",
+            "--train-steps", "500", "--seed", "1", "-o", P("kc.json"), "--json");
+        Assert.True(code == 0, error);
+        Assert.True(JsonDocument.Parse(output).RootElement.GetProperty("provenance").GetProperty("fit").GetProperty("r2").GetDouble() > 0.95, output);
+    }
+
+    [Fact]
     public void Training_is_deterministic_given_the_seed()
     {
         var a = File.ReadAllText(TrainLinear("a.json", "5"));

@@ -165,6 +165,25 @@ public sealed class MonotoneObjectiveForm : TrainableObjective
 
     public override void MaskGradients(IReadOnlyList<int> frozenColumns) => LinearObjectiveForm.ZeroGradAt(raw, frozenColumns);
 
+    /// <summary>
+    /// Sets the parameters so the effective weights are <paramref name="weights"/> (each must have
+    /// its declared sign; 0 maps to u = −40, softplus ≈ 4·10⁻¹⁸) and the bias is <paramref name="biasValue"/>.
+    /// </summary>
+    public void SetWeights(ReadOnlySpan<double> weights, double biasValue)
+    {
+        using var scope = NewDisposeScope();
+        using (no_grad())
+        {
+            for (var i = 0; i < weights.Length; i++)
+            {
+                var w = Math.Abs(weights[i]);
+                // Inverse softplus: u = log(exp(w) − 1) = w + log(1 − exp(−w)).
+                raw[i] = Signs[i] == 0 ? weights[i] : w > 0 ? w + Math.Log(-double.ExpM1(-w)) : -40.0;
+            }
+            bias.fill_(biasValue);
+        }
+    }
+
     public override ObjectiveCard ToCard(Provenance provenance) => new()
     {
         Form = ObjectiveForm.Monotone,

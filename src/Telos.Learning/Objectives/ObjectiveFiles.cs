@@ -180,18 +180,7 @@ public static class ObjectiveFiles
     private static MonotoneObjectiveForm MonotoneFrom(ObjectiveCard card)
     {
         var form = new MonotoneObjectiveForm(card.Features, card.Signs.AsSpan());
-        // Invert w = s·softplus(u): u = log(exp(|w|) − 1), clamped so w = 0 maps to a very negative u.
-        using var scope = NewDisposeScope();
-        using (no_grad())
-        {
-            var raw = form.parameters().First();
-            for (var i = 0; i < card.Features.Length; i++)
-            {
-                var w = card.Weights[i];
-                raw[i] = card.Signs[i] == 0 ? w : Math.Log(Math.Max(Math.Exp(Math.Min(Math.Abs(w), 30)) - 1, 1e-12)) + (Math.Abs(w) > 30 ? Math.Abs(w) - 30 : 0);
-            }
-            form.parameters().Skip(1).First().fill_(card.Bias);
-        }
+        form.SetWeights(card.Weights.AsSpan(), card.Bias);
         return form;
     }
 }

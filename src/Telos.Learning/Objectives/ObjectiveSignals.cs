@@ -185,7 +185,12 @@ public static class ObjectiveSignals
         var a = tensor(pairs.First.Select(i => (long)i).ToArray());
         var b = tensor(pairs.Second.Select(i => (long)i).ToArray());
         var label = tensor(pairs.Label, ScalarType.Float64);
-        Tensor Logits() => model.Reward(from, fromT, to, toT).reshape(count, pairs.Length).sum(1) is var r ? r.index_select(0, a) - r.index_select(0, b) : throw new InvalidOperationException();
+        Tensor Logits()
+        {
+            var segmentReturns = model.Reward(from, fromT, to, toT).reshape(count, pairs.Length).sum(1);
+            return segmentReturns.index_select(0, a) - segmentReturns.index_select(0, b);
+        }
+
         var steps = Optimize(model, options, frozen, () => nn.functional.binary_cross_entropy_with_logits(Logits(), label) + model.Regularizer());
         using (no_grad())
         {
@@ -308,7 +313,7 @@ public static class ObjectiveSignals
     private static ImmutableSortedDictionary<string, double> RegressionMetrics(Tensor prediction, Tensor target)
     {
         var mse = (prediction - target).pow(2).mean().item<double>();
-        var variance = target.var().item<double>();
+        var variance = target.numel() > 1 ? target.var().item<double>() : 0.0;
         var r2 = variance > 0 ? 1.0 - mse / variance : double.NaN;
         var metrics = ImmutableSortedDictionary<string, double>.Empty.Add("mse", mse);
         return double.IsFinite(r2) ? metrics.Add("r2", r2) : metrics;

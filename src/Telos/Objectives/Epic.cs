@@ -24,7 +24,7 @@ public static class Epic
     /// <param name="b">Second reward.</param>
     /// <param name="sample">Transitions correlated over and coverage states averaged over.</param>
     /// <param name="gamma">The discount of the shaping EPIC removes; use the shaping's γ.</param>
-    /// <param name="coverage">At most this many coverage states (the first ones of the sample) enter the expectations.</param>
+    /// <param name="coverage">At most this many coverage states (evenly spaced through the sample, so every level contributes) enter the expectations.</param>
     /// <exception cref="TelosInputException">An objective reads features the sample does not have.</exception>
     public static EpicResult Distance(ITransitionObjective a, ITransitionObjective b, TransitionSample sample, double gamma = 0.99, int coverage = DefaultCoverage)
     {
@@ -51,18 +51,52 @@ public static class Epic
         var f = sample.Features.Count;
         var n = sample.Count;
         var m = Math.Min(Math.Max(1, coverage), sample.CoverageCount);
-        var cov = sample.Coverage.AsSpan(0, m * f);
-        var covTerminal = sample.CoverageTerminal.AsSpan(0, m);
+        // Evenly spaced rows: the sample is ordered level by level, so a prefix would cover only the first levels.
+        var covRows = new double[m * f];
+        var covFlags = new bool[m];
+        for (var j = 0; j < m; j++)
+        {
+            var row = (int)((long)j * sample.CoverageCount / m);
+            sample.Coverage.AsSpan(row * f, f).CopyTo(covRows.AsSpan(j * f, f));
+            covFlags[j] = sample.CoverageTerminal[row];
+        }
+        ReadOnlySpan<double> cov = covRows;
+        ReadOnlySpan<bool> covTerminal = covFlags;
 
         var direct = new double[n];
         bound.Evaluate(sample.From, sample.FromTerminal, sample.To, sample.ToTerminal, direct);
 
-        // E[R(x, S′)] for x = s′ᵢ and x = sᵢ: evaluate x against all M coverage states in chunks.
-        var fromNext = MeanAgainstCoverage(bound, sample.To, sample.ToTerminal, n, cov, covTerminal, m, f);
-        var fromHere = MeanAgainstCoverage(bound, sample.From, sample.FromTerminal, n, cov, covTerminal, m, f);
-        // E[R(S, S′)]: every coverage state against every coverage state.
-        var all = MeanAgainstCoverage(bound, cov.ToArray(), covTerminal.ToArray(), m, cov, covTerminal, m, f);
-        var meanAll = all.Average();
+        double[] fromNext, fromHere;
+        double meanAll;
+        if (bound is ArrivalReward or ShapedObjective)
+        {
+            // R(x, s′) = U(s′) + γΦ′(s′) − Φ′(x) separates, so E[R(x, S′)] = E[U(S′) + γΦ′(S′)] − Φ′(x)
+            // exactly: O(N + M) evaluations instead of O(N·M), same numbers.
+            var (u, phi) = bound is ShapedObjective shaped ? (shaped.Base, shaped.Potential) : (((ArrivalReward)bound).Objective, null);
+            var gammaShaping = bound is ShapedObjective s2 ? s2.Gamma : 0.0;
+            var covU = new double[m];
+            u.Evaluate(cov, covU);
+            var covPhi = Potential(phi, cov, covTerminal, m);
+            var arrival = 0.0;
+            for (var j = 0; j < m; j++)
+            {
+                arrival += covU[j] + gammaShaping * covPhi[j];
+            }
+            arrival /= m;
+            var phiNext = Potential(phi, sample.To, sample.ToTerminal, n);
+            var phiHere = Potential(phi, sample.From, sample.FromTerminal, n);
+            fromNext = phiNext.Select(p => arrival - p).ToArray();
+            fromHere = phiHere.Select(p => arrival - p).ToArray();
+            meanAll = arrival - covPhi.Average();
+        }
+        else
+        {
+            // E[R(x, S′)] for x = s′ᵢ and x = sᵢ: evaluate x against all M coverage states in chunks.
+            fromNext = MeanAgainstCoverage(bound, sample.To, sample.ToTerminal, n, cov, covTerminal, m, f);
+            fromHere = MeanAgainstCoverage(bound, sample.From, sample.FromTerminal, n, cov, covTerminal, m, f);
+            // E[R(S, S′)]: every coverage state against every coverage state.
+            meanAll = MeanAgainstCoverage(bound, cov.ToArray(), covTerminal.ToArray(), m, cov, covTerminal, m, f).Average();
+        }
 
         var canonical = new double[n];
         for (var i = 0; i < n; i++)
@@ -70,6 +104,25 @@ public static class Epic
             canonical[i] = direct[i] + gamma * fromNext[i] - fromHere[i] - gamma * meanAll;
         }
         return canonical;
+    }
+
+    /// <summary>Φ′ = Φ on non-terminal rows, 0 on terminal ones (all 0 without a potential).</summary>
+    private static double[] Potential(ICompiledObjective? phi, ReadOnlySpan<double> rows, ReadOnlySpan<bool> terminal, int n)
+    {
+        var values = new double[n];
+        if (phi is null)
+        {
+            return values;
+        }
+        phi.Evaluate(rows[..(n * phi.Features.Count)], values);
+        for (var i = 0; i < n; i++)
+        {
+            if (terminal[i])
+            {
+                values[i] = 0;
+            }
+        }
+        return values;
     }
 
     private static double[] MeanAgainstCoverage(ITransitionObjective reward, double[] states, bool[] terminal, int n, ReadOnlySpan<double> cov, ReadOnlySpan<bool> covTerminal, int m, int f)
