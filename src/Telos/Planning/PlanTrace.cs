@@ -70,6 +70,25 @@ public sealed class PlanTrace
             .ThenBy(x => x.Key, StringComparer.Ordinal)
             .ToArray();
 
+    /// <summary>
+    /// The weights by feature name of a feature-linear card (linear, sparse, monotone; shaped: its
+    /// base U), for per-feature contributions; null for neural forms. Penalties are not included.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double>? LinearWeights(ObjectiveCard card)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        if (!card.IsLinear)
+        {
+            return null;
+        }
+        var weights = new Dictionary<string, double>(StringComparer.Ordinal);
+        for (var i = 0; i < card.Features.Length && i < card.Weights.Length; i++)
+        {
+            weights[card.Features[i]] = card.Weights[i];
+        }
+        return weights;
+    }
+
     /// <summary>Explains <paramref name="plan"/> under <paramref name="objective"/>.</summary>
     /// <param name="planner">Name for the report.</param>
     /// <param name="environment">Writes the named features.</param>
