@@ -41,6 +41,19 @@ public static class TaskDistributions
         _ => throw Unknown(name, "maze"),
     };
 
+    /// <summary>A keys &amp; chests distribution by name.</summary>
+    /// <param name="name"><c>kc/train</c> (chests = 2 × keys) or <c>kc/test</c> (keys = 2 × chests).</param>
+    /// <param name="size">Side of the room, 3..25.</param>
+    /// <param name="maxMinority">Largest minority count m (the majority is 2m).</param>
+    /// <param name="stepLimit">Step limit (default 4·size²).</param>
+    /// <exception cref="TelosInputException">Unknown name or invalid parameters.</exception>
+    public static KeysAndChestsDistribution KeysAndChests(string name, int size = KeysAndChestsDistribution.DefaultSize, int maxMinority = KeysAndChestsDistribution.DefaultMaxMinority, int? stepLimit = null) => name switch
+    {
+        "kc/train" => new KeysAndChestsDistribution(keysOutnumberChests: false, size, maxMinority, stepLimit),
+        "kc/test" => new KeysAndChestsDistribution(keysOutnumberChests: true, size, maxMinority, stepLimit),
+        _ => throw Unknown(name, "kc"),
+    };
+
     internal static TelosInputException Unknown(string name, string? family = null)
     {
         var known = All.Where(d => family is null || d.Family == family).Select(d => d.Name);

@@ -9,12 +9,13 @@ public sealed class BatchedMazeTests
     [Fact]
     public void Batch_and_single_state_forms_agree_step_for_step()
     {
-        Gen.Select(Gen.Int[1, 4].Select(k => 2 * k + 1), Gen.Int[1, 9], Gen.ULong, Gen.Int[0, 2]).Sample((size, count, seed, kind) =>
+        // Counts up to 40 cover the eight-at-a-time path (no encoding) and the scalar remainder.
+        Gen.Select(Gen.Int[1, 4].Select(k => 2 * k + 1), Gen.Int[1, 40], Gen.ULong, Gen.Int[0, 2], Gen.Bool).Sample((size, count, seed, kind, encode) =>
         {
             var name = kind switch { 0 => "maze/train", 1 => "maze/test", _ => "maze/far" };
             // A short step limit so truncation and auto-reset both happen often.
             var distribution = TaskDistributions.Maze(name, size, region: Math.Min(3, size), stepLimit: 2 * size);
-            var batch = new BatchedMaze(distribution, count, seed, poolSize: 5, encodeObservations: true);
+            var batch = new BatchedMaze(distribution, count, seed, poolSize: 5, encodeObservations: encode);
             var levels = Enumerable.Range(0, count).Select(batch.CurrentLevel).ToArray();
             var states = levels.Select(l => l.Initial).ToArray();
             var rng = new Rng(seed ^ 0x5eed);
@@ -40,6 +41,10 @@ public sealed class BatchedMazeTests
                     {
                         Assert.Equal(single.Next, batch.FinalState(i));
                         Assert.Same(levels[i], batch.FinalLevel(i));
+                        var final = new float[batch.ObservationShape.Size];
+                        batch.WriteFinalObservation(i, final);
+                        levels[i].WriteObservation(single.Next, expectedObservation);
+                        Assert.Equal(expectedObservation, final);
                         levels[i] = batch.CurrentLevel(i);
                         states[i] = levels[i].Initial;
                     }
@@ -48,12 +53,53 @@ public sealed class BatchedMazeTests
                         states[i] = single.Next;
                     }
                     Assert.Equal(states[i], batch.CurrentState(i));
+                    if (!encode)
+                    {
+                        continue;
+                    }
                     levels[i].WriteObservation(states[i], expectedObservation);
                     var size3 = expectedObservation.Length;
                     Assert.True(expectedObservation.AsSpan().SequenceEqual(batch.Observations.Slice(i * size3, size3)), $"observation of env {i} differs at t={t}");
                 }
             }
         }, iter: 60);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Vectorized_and_scalar_paths_give_identical_streams(bool encode)
+    {
+        var distribution = TaskDistributions.Maze("maze/train", 7, region: 3, stepLimit: 25);
+        var fast = new BatchedMaze(distribution, 37, seed: 8, poolSize: 16, encode) { Vectorized = true };
+        var slow = new BatchedMaze(distribution, 37, seed: 8, poolSize: 16, encode) { Vectorized = false };
+        var rng = new Rng(21);
+        var actions = new int[37];
+        var (r1, r2) = (new float[37], new float[37]);
+        var (d1, d2) = (new bool[37], new bool[37]);
+        var (t1, t2) = (new bool[37], new bool[37]);
+        var episodes = 0;
+        for (var t = 0; t < 400; t++)
+        {
+            for (var i = 0; i < 37; i++)
+            {
+                actions[i] = rng.NextInt(4);
+            }
+            fast.Step(actions, r1, d1, t1);
+            slow.Step(actions, r2, d2, t2);
+            Assert.Equal(r2, r1);
+            Assert.Equal(d2, d1);
+            Assert.Equal(t2, t1);
+            Assert.True(slow.Observations.SequenceEqual(fast.Observations));
+            for (var i = 0; i < 37; i++)
+            {
+                episodes += d1[i] || t1[i] ? 1 : 0;
+                Assert.Equal(slow.CurrentState(i), fast.CurrentState(i));
+                Assert.Equal(slow.FinalState(i), fast.FinalState(i));
+                Assert.Equal(slow.CurrentLevelIndex(i), fast.CurrentLevelIndex(i));
+            }
+        }
+        Assert.True(episodes > 100, $"only {episodes} episodes ended");
     }
 
     [Fact]
@@ -108,6 +154,11 @@ public sealed class BatchedMazeTests
         var batch = new BatchedMaze(TaskDistributions.Maze("maze/test", 5), 2, seed: 0, poolSize: 2);
         Assert.Throws<ArgumentException>(() => batch.Step(new int[3], new float[2], new bool[2], new bool[2]));
         Assert.Throws<ArgumentOutOfRangeException>(() => batch.Step([0, 4], new float[2], new bool[2], new bool[2]));
+        var wide = new BatchedMaze(TaskDistributions.Maze("maze/test", 5), 16, seed: 0, poolSize: 2);
+        var actions = new int[16];
+        actions[11] = -1;
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => wide.Step(actions, new float[16], new bool[16], new bool[16]));
+        Assert.Contains("environment 11", e.Message);
     }
 
     [Fact]

@@ -177,6 +177,33 @@ public sealed class MazeTests
     }
 
     [Fact]
+    public void Single_steps_features_and_observations_allocate_nothing()
+    {
+        var maze = TaskDistributions.Maze("maze/test", 13).Level(1);
+        var kc = TaskDistributions.KeysAndChests("kc/train").Level(1);
+        var features = new double[8];
+        var observation = new float[4 * 13 * 13];
+        var legal = new bool[4];
+        var (m, k) = (maze.Initial, kc.Initial);
+        maze.Step(m, 0);
+        kc.Step(k, 0);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var t = 0; t < 5000; t++)
+        {
+            var r = maze.Step(m, t & 3);
+            m = r.Done ? maze.Initial : r.Next;
+            maze.WriteFeatures(m, features);
+            maze.LegalActions(m, legal);
+            maze.WriteObservation(m, observation);
+            var q = kc.Step(k, (t >> 1) & 3);
+            k = q.Done ? kc.Initial : q.Next;
+            kc.WriteFeatures(k, features);
+            kc.WriteObservation(k, observation);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void State_index_round_trips_over_open_cells()
     {
         var maze = TaskDistributions.Maze("maze/test", 9).Level(3);
@@ -199,6 +226,17 @@ public sealed class MazeTests
         Assert.Equal(a.Render(a.Initial), b.Render(b.Initial));
         Assert.True(a.OpenCells.SequenceEqual(c.OpenCells));
         Assert.NotEqual(a.Render(a.Initial), TaskDistributions.Maze("maze/train", 11).Level(100).Render(a.Initial));
+    }
+
+    [Fact]
+    public void Levels_are_pinned_across_machines_and_versions()
+    {
+        // Golden levels: a change to Rng, Seeds, Kruskal or the cheese and item draws changes every
+        // level of every distribution, so it must be deliberate (and announced: it moves results).
+        var maze = TaskDistributions.Maze("maze/test", 7).Level(2024);
+        Assert.Equal("....C..\n.###.#.\n...#.#.\n.###.#.\n...#.#.\n##.###.\nM....#.\n", maze.Render(maze.Initial));
+        var kc = TaskDistributions.KeysAndChests("kc/test", 5).Level(2024);
+        Assert.Equal("....k\n...ck\nAk...\n...c.\n.k...\nkeys held: 0\n", kc.Render(kc.Initial));
     }
 
     [Theory]

@@ -1,12 +1,16 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Telos.Randomness;
 
 namespace Telos.Environments;
 
 /// <summary>
-/// N maze environments stepped together for RL, as struct-of-arrays (cell, step count and level of
-/// each environment in flat <c>int[]</c>s), with auto-reset and no allocation per step.
+/// N maze environments stepped together for RL, as struct-of-arrays (position, cheese position,
+/// steps left and level of each environment in flat <c>int[]</c>s), with auto-reset and no
+/// allocation per step.
 /// </summary>
 /// <remarks>
 /// <para><b>Level pool.</b> Levels are generated once, at construction: a pool of
@@ -27,15 +31,15 @@ namespace Telos.Environments;
 public sealed class BatchedMaze
 {
     private readonly Maze[] _pool;
-    private readonly long[] _poolSeeds;
     private readonly byte[] _moves;       // [pool, cells]
     private readonly int[] _cheese;       // [pool]
     private readonly int[] _stepLimit;    // [pool]
     private readonly float[] _startObservations; // [pool, 3·cells] when encoding
     private readonly int[] _delta;        // [4]
-    private readonly int[] _cell;
-    private readonly int[] _steps;
-    private readonly int[] _level;
+    private readonly int[] _position;     // [N] level · cells + cell
+    private readonly int[] _goal;         // [N] level · cells + cheese
+    private readonly int[] _stepsLeft;    // [N]
+    private readonly int[] _level;        // [N]
     private readonly int[] _finalCell;
     private readonly int[] _finalSteps;
     private readonly int[] _finalLevel;
@@ -57,16 +61,14 @@ public sealed class BatchedMaze
         Distribution = distribution;
         Seed = seed;
         _pool = new Maze[poolSize];
-        _poolSeeds = new long[poolSize];
         for (var j = 0; j < poolSize; j++)
         {
-            _poolSeeds[j] = PoolSeed(seed, j);
-            _pool[j] = distribution.Level(_poolSeeds[j]);
+            _pool[j] = distribution.Level(PoolSeed(seed, j));
         }
         Size = _pool[0].Size;
         _cells = Size * Size;
         _start = _pool[0].Start;
-        _moves = new byte[poolSize * _cells];
+        _moves = new byte[poolSize * _cells + 3]; // +3: the AVX2 path gathers 4 bytes at each position
         _cheese = new int[poolSize];
         _stepLimit = new int[poolSize];
         for (var j = 0; j < poolSize; j++)
@@ -81,8 +83,9 @@ public sealed class BatchedMaze
         }
         _delta = [-Size, 1, Size, -1];
         Count = count;
-        _cell = new int[count];
-        _steps = new int[count];
+        _position = new int[count];
+        _goal = new int[count];
+        _stepsLeft = new int[count];
         _level = new int[count];
         _finalCell = new int[count];
         _finalSteps = new int[count];
@@ -128,6 +131,12 @@ public sealed class BatchedMaze
     /// <summary>Whether <see cref="Observations"/> is maintained.</summary>
     public bool EncodesObservations { get; }
 
+    /// <summary>
+    /// Use the AVX2 eight-at-a-time path when the CPU has it (default true). Both paths give
+    /// identical results; false exists for comparisons and tests.
+    /// </summary>
+    public bool Vectorized { get; init; } = true;
+
     /// <summary>Shape of one environment's observation: 3×S×S.</summary>
     public ObservationShape ObservationShape { get; }
 
@@ -150,7 +159,7 @@ public sealed class BatchedMaze
     public int CurrentLevelIndex(int env) => _level[env];
 
     /// <summary>The current state of environment <paramref name="env"/>.</summary>
-    public MazeState CurrentState(int env) => new(_cell[env], _steps[env]);
+    public MazeState CurrentState(int env) => new(_position[env] - _level[env] * _cells, _stepLimit[_level[env]] - _stepsLeft[env]);
 
     /// <summary>The last state of environment <paramref name="env"/>'s most recently finished episode (before auto-reset).</summary>
     public MazeState FinalState(int env) => new(_finalCell[env], _finalSteps[env]);
@@ -192,63 +201,148 @@ public sealed class BatchedMaze
         {
             throw new ArgumentException($"every span must have length {n}");
         }
-        ref var cellRef = ref MemoryMarshal.GetArrayDataReference(_cell);
-        ref var stepsRef = ref MemoryMarshal.GetArrayDataReference(_steps);
-        ref var levelRef = ref MemoryMarshal.GetArrayDataReference(_level);
+        // Hot loop: each environment is a position in the flat [pool, cells] move table, the
+        // absolute position of its cheese and a countdown of steps left; one gathered byte per step.
+        ref var positionRef = ref MemoryMarshal.GetArrayDataReference(_position);
+        ref var goalRef = ref MemoryMarshal.GetArrayDataReference(_goal);
+        ref var leftRef = ref MemoryMarshal.GetArrayDataReference(_stepsLeft);
         ref var movesRef = ref MemoryMarshal.GetArrayDataReference(_moves);
-        ref var cheeseRef = ref MemoryMarshal.GetArrayDataReference(_cheese);
-        ref var limitRef = ref MemoryMarshal.GetArrayDataReference(_stepLimit);
         ref var deltaRef = ref MemoryMarshal.GetArrayDataReference(_delta);
         ref var actionRef = ref MemoryMarshal.GetReference(actions);
         ref var rewardRef = ref MemoryMarshal.GetReference(rewards);
         ref var terminatedRef = ref MemoryMarshal.GetReference(terminated);
         ref var truncatedRef = ref MemoryMarshal.GetReference(truncated);
-        var cells = _cells;
         var encode = EncodesObservations;
-        for (var i = 0; i < n; i++)
+        var i = Vectorized && Avx2.IsSupported ? StepEightAtATime(actions, rewards, terminated, truncated) : 0;
+        for (; i < n; i++)
         {
             var action = Unsafe.Add(ref actionRef, i);
             if ((uint)action > 3)
             {
                 ThrowBadAction(i, action);
             }
-            var level = Unsafe.Add(ref levelRef, i);
-            var cell = Unsafe.Add(ref cellRef, i);
-            var moves = Unsafe.Add(ref movesRef, level * cells + cell);
-            var next = cell + (((moves >> action) & 1) * Unsafe.Add(ref deltaRef, action));
-            var steps = Unsafe.Add(ref stepsRef, i) + 1;
-            var atCheese = next == Unsafe.Add(ref cheeseRef, level);
-            var atLimit = !atCheese & steps >= Unsafe.Add(ref limitRef, level);
+            var position = Unsafe.Add(ref positionRef, i);
+            var moves = Unsafe.Add(ref movesRef, position);
+            var next = position + (((moves >> action) & 1) * Unsafe.Add(ref deltaRef, action));
+            var left = Unsafe.Add(ref leftRef, i) - 1;
+            var atCheese = next == Unsafe.Add(ref goalRef, i);
+            var atLimit = !atCheese & left <= 0;
             Unsafe.Add(ref rewardRef, i) = atCheese ? Maze.CheeseReward : 0f;
             Unsafe.Add(ref terminatedRef, i) = atCheese;
             Unsafe.Add(ref truncatedRef, i) = atLimit;
             if (atCheese | atLimit)
             {
-                _finalCell[i] = next;
-                _finalSteps[i] = steps;
+                var level = _level[i];
+                _finalCell[i] = next - level * _cells;
+                _finalSteps[i] = _stepLimit[level] - left;
                 _finalLevel[i] = level;
                 Reset(i);
             }
             else
             {
-                Unsafe.Add(ref cellRef, i) = next;
-                Unsafe.Add(ref stepsRef, i) = steps;
-                if (encode && next != cell)
+                Unsafe.Add(ref positionRef, i) = next;
+                Unsafe.Add(ref leftRef, i) = left;
+                if (encode && next != position)
                 {
-                    var mouse = i * 3 * cells + cells;
-                    _observations[mouse + cell] = 0f;
-                    _observations[mouse + next] = 1f;
+                    Move(i, position, next);
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The same transition as the scalar loop for eight environments per iteration with AVX2: one
+    /// gather of the move bytes, a variable shift and a permute for the move, compares for the cheese
+    /// and the limit, and a 256-entry table that turns the 8-bit done masks into eight bools. Mice
+    /// that moved get their two observation floats rewritten, and finished environments are reset,
+    /// one by one afterwards. Returns how many environments it stepped (a
+    /// multiple of 8); the scalar loop does the rest.
+    /// </summary>
+    private unsafe int StepEightAtATime(ReadOnlySpan<int> actions, Span<float> rewards, Span<bool> terminated, Span<bool> truncated)
+    {
+        var blocks = Count / 8 * 8;
+        ref var positionRef = ref MemoryMarshal.GetArrayDataReference(_position);
+        ref var goalRef = ref MemoryMarshal.GetArrayDataReference(_goal);
+        ref var leftRef = ref MemoryMarshal.GetArrayDataReference(_stepsLeft);
+        ref var actionRef = ref MemoryMarshal.GetReference(actions);
+        ref var rewardRef = ref MemoryMarshal.GetReference(rewards);
+        ref var terminatedRef = ref Unsafe.As<bool, byte>(ref MemoryMarshal.GetReference(terminated));
+        ref var truncatedRef = ref Unsafe.As<bool, byte>(ref MemoryMarshal.GetReference(truncated));
+        ref var boolsRef = ref MemoryMarshal.GetArrayDataReference(MaskToBools);
+        var deltas = Vector256.Create(-Size, 1, Size, -1, -Size, 1, Size, -1);
+        var three = Vector256.Create(3u);
+        var one = Vector256.Create(1);
+        var reward = Vector256.Create(Maze.CheeseReward);
+        fixed (byte* moves = _moves)
+        {
+            for (var i = 0; i < blocks; i += 8)
+            {
+                var action = Vector256.LoadUnsafe(ref actionRef, (nuint)i);
+                if (Vector256.GreaterThanAny(action.AsUInt32(), three))
+                {
+                    return i; // the scalar loop reports the bad action
+                }
+                var position = Vector256.LoadUnsafe(ref positionRef, (nuint)i);
+                // Gathers 4 bytes at each position (the table is padded by 3) and keeps the first.
+                var mask = Avx2.GatherVector256((int*)moves, position, 1) & Vector256.Create(0xFF);
+                var canMove = Avx2.ShiftRightLogicalVariable(mask.AsUInt32(), action.AsUInt32()).AsInt32() & one;
+                var next = position + (Avx2.PermuteVar8x32(deltas, action) & -canMove);
+                var left = Vector256.LoadUnsafe(ref leftRef, (nuint)i) - one;
+                var atCheese = Vector256.Equals(next, Vector256.LoadUnsafe(ref goalRef, (nuint)i));
+                var atLimit = Vector256.AndNot(Vector256.LessThanOrEqual(left, Vector256<int>.Zero), atCheese);
+                next.StoreUnsafe(ref positionRef, (nuint)i);
+                left.StoreUnsafe(ref leftRef, (nuint)i);
+                (reward & atCheese.AsSingle()).StoreUnsafe(ref rewardRef, (nuint)i);
+                var cheeseBits = atCheese.ExtractMostSignificantBits();
+                var limitBits = atLimit.ExtractMostSignificantBits();
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref terminatedRef, i), Unsafe.Add(ref boolsRef, (int)cheeseBits));
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref truncatedRef, i), Unsafe.Add(ref boolsRef, (int)limitBits));
+                var done = cheeseBits | limitBits;
+                if (EncodesObservations)
+                {
+                    var moved = ~Vector256.Equals(next, position).ExtractMostSignificantBits() & ~done & 0xFF;
+                    while (moved != 0)
+                    {
+                        var lane = BitOperations.TrailingZeroCount(moved);
+                        moved &= moved - 1;
+                        Move(i + lane, position.GetElement(lane), next.GetElement(lane));
+                    }
+                }
+                while (done != 0)
+                {
+                    var env = i + BitOperations.TrailingZeroCount(done);
+                    done &= done - 1;
+                    var level = _level[env];
+                    _finalCell[env] = _position[env] - level * _cells;
+                    _finalSteps[env] = _stepLimit[level] - _stepsLeft[env];
+                    _finalLevel[env] = level;
+                    Reset(env);
+                }
+            }
+        }
+        return blocks;
+    }
+
+    // Entry m holds eight bytes, byte k = bit k of m: an 8-bit lane mask as eight bools.
+    private static readonly ulong[] MaskToBools = Enumerable.Range(0, 256)
+        .Select(m => Enumerable.Range(0, 8).Aggregate(0UL, (bools, k) => bools | ((ulong)((m >> k) & 1) << (8 * k))))
+        .ToArray();
+
+    private void Move(int env, int from, int to)
+    {
+        var levelStart = _level[env] * _cells;
+        var mouse = env * 3 * _cells + _cells - levelStart;
+        _observations[mouse + from] = 0f;
+        _observations[mouse + to] = 1f;
     }
 
     private void Reset(int env)
     {
         var level = _pool.Length == 1 ? 0 : _levelStream.NextInt(_pool.Length);
         _level[env] = level;
-        _cell[env] = _start;
-        _steps[env] = 0;
+        _position[env] = level * _cells + _start;
+        _goal[env] = level * _cells + _cheese[level];
+        _stepsLeft[env] = _stepLimit[level];
         if (EncodesObservations)
         {
             var size = 3 * _cells;
