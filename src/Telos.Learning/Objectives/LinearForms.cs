@@ -28,7 +28,7 @@ public sealed class LinearObjectiveForm : TrainableObjective
     /// <summary>w, [F].</summary>
     public Tensor Weight => weight;
 
-    public override Tensor forward(Tensor x) => x.matmul(weight) + bias;
+    public override Tensor forward(Tensor x) => (x * weight).sum(1) + bias;
 
     public override void MaskGradients(IReadOnlyList<int> frozenColumns) => ZeroGradAt(weight, frozenColumns);
 
@@ -87,7 +87,7 @@ public sealed class SparseObjectiveForm : TrainableObjective
     /// <summary>The effective weights m ⊙ w, [F].</summary>
     public Tensor EffectiveWeight => weight * mask;
 
-    public override Tensor forward(Tensor x) => x.matmul(weight * mask) + bias;
+    public override Tensor forward(Tensor x) => (x * (weight * mask)).sum(1) + bias;
 
     public override Tensor Regularizer() => (weight * mask).abs().sum() * L1;
 
@@ -161,7 +161,7 @@ public sealed class MonotoneObjectiveForm : TrainableObjective
     /// <summary>The weights w = s·softplus(u) (constrained) or u (free), [F].</summary>
     public Tensor EffectiveWeight => constrained * signs * nn.functional.softplus(raw) + (1.0 - constrained) * raw;
 
-    public override Tensor forward(Tensor x) => x.matmul(EffectiveWeight) + bias;
+    public override Tensor forward(Tensor x) => (x * EffectiveWeight).sum(1) + bias;
 
     public override void MaskGradients(IReadOnlyList<int> frozenColumns) => LinearObjectiveForm.ZeroGradAt(raw, frozenColumns);
 
@@ -207,10 +207,10 @@ public sealed class ShapedObjectiveForm : TrainableObjective
     /// <summary>Φ weights, [F].</summary>
     public Tensor Potential => potential;
 
-    public override Tensor forward(Tensor x) => x.matmul(weight) + bias;
+    public override Tensor forward(Tensor x) => (x * weight).sum(1) + bias;
 
     public override Tensor Reward(Tensor from, Tensor fromTerminal, Tensor to, Tensor toTerminal) =>
-        forward(to) + Gamma * (1.0 - toTerminal) * to.matmul(potential) - (1.0 - fromTerminal) * from.matmul(potential);
+        forward(to) + Gamma * (1.0 - toTerminal) * (to * potential).sum(1) - (1.0 - fromTerminal) * (from * potential).sum(1);
 
     public override void MaskGradients(IReadOnlyList<int> frozenColumns) => LinearObjectiveForm.ZeroGradAt(weight, frozenColumns);
 

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using Telos.Environments;
 using Telos.Objectives;
 using Telos.Planning.Exact;
+using Telos.Randomness;
 
 namespace Telos.Learning.Objectives;
 
@@ -100,6 +101,52 @@ public static class MaxEntIrl
             var next = mdp.Next(s, a);
             states.Add(next);
             if (mdp.Ends(s, a))
+            {
+                break;
+            }
+            s = next;
+        }
+        return new Demonstration(level, [.. states]);
+    }
+
+    /// <summary>
+    /// A Boltzmann-rational demonstration: the demonstrator MaxEnt IRL assumes. From
+    /// <paramref name="start"/>, sample actions from a horizon-limited soft solution's time-varying
+    /// policy (block H−1−t at step t) until termination or the horizon.
+    /// </summary>
+    /// <exception cref="ArgumentException">The solution is not horizon-limited.</exception>
+    public static Demonstration SoftDemonstration(TabularMdp mdp, TabularSolution solution, int level, int start, ref Rng rng)
+    {
+        var schedule = solution.PolicySchedule ?? throw new ArgumentException("needs a horizon-limited soft solution", nameof(solution));
+        var horizon = solution.Horizon;
+        var a = mdp.ActionCount;
+        var states = new List<int> { start };
+        var s = start;
+        for (var t = 0; t < horizon; t++)
+        {
+            var row = schedule.AsSpan(((horizon - 1 - t) * mdp.StateCount + s) * a, a);
+            var u = rng.NextDouble();
+            var action = -1;
+            for (var k = 0; k < a; k++)
+            {
+                if (row[k] <= 0)
+                {
+                    continue;
+                }
+                action = k;
+                u -= row[k];
+                if (u < 0)
+                {
+                    break;
+                }
+            }
+            if (action < 0)
+            {
+                break;
+            }
+            var next = mdp.Next(s, action);
+            states.Add(next);
+            if (mdp.Ends(s, action))
             {
                 break;
             }

@@ -16,6 +16,17 @@ namespace Telos.Learning.Objectives;
 /// <param name="Source">Where it came from, for error messages.</param>
 public sealed record LoadedObjective(ObjectiveCard Card, TrainableObjective? Module, string Source)
 {
+    /// <summary>An objective held in memory (a linear card, or a card with its trained module).</summary>
+    public static LoadedObjective Of(ObjectiveCard card, TrainableObjective? module = null)
+    {
+        card.Validate("card");
+        if (!card.IsLinear && module is null)
+        {
+            throw new ArgumentException($"form '{ObjectiveCard.FormName(card.Form)}' needs its module", nameof(module));
+        }
+        return new LoadedObjective(card, module, $"objective ({ObjectiveCard.FormName(card.Form)}, revision {card.Revision})");
+    }
+
     /// <summary>
     /// The compiled state objective over the card's features: managed dot product for linear
     /// forms (shaped: the base U), one TorchSharp forward per batch for the convex form.

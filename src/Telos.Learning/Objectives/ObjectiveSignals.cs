@@ -63,6 +63,7 @@ public sealed record PreferencePairs(TransitionSample Segments, int Length, int[
     public static double[] SegmentReturns(TransitionSample segments, int length, ITransitionObjective reward)
     {
         var rewards = new double[segments.Count];
+        reward = FeatureBinding.Bind(reward, segments.Features);
         reward.Evaluate(segments.From, segments.FromTerminal, segments.To, segments.ToTerminal, rewards);
         var count = segments.Count / length;
         var returns = new double[count];
@@ -190,8 +191,16 @@ public static class ObjectiveSignals
         {
             var logits = Logits();
             var loss = nn.functional.binary_cross_entropy_with_logits(logits, label).item<double>();
-            var agree = ((logits > 0).to_type(ScalarType.Float64) - label).abs().lt(0.5).to_type(ScalarType.Float64).mean().item<double>();
-            return Report(steps, ImmutableSortedDictionary<string, double>.Empty.Add("bt_loss", loss).Add("accuracy", agree));
+            // Accuracy over decided pairs only: a tie (label 0.5) has no side to agree with.
+            var decided = label.ne(0.5);
+            var predicted = (logits > 0).to_type(ScalarType.Float64);
+            var decidedCount = decided.sum().item<long>();
+            var metrics = ImmutableSortedDictionary<string, double>.Empty.Add("bt_loss", loss).Add("decided_pairs", decidedCount);
+            if (decidedCount > 0)
+            {
+                metrics = metrics.Add("accuracy", predicted.masked_select(decided).eq(label.masked_select(decided)).to_type(ScalarType.Float64).mean().item<double>());
+            }
+            return Report(steps, metrics);
         }
     }
 

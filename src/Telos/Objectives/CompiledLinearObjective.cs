@@ -1,15 +1,19 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Telos.Environments;
 
 namespace Telos.Objectives;
 
 /// <summary>
 /// V(s) = b + Σ_f w_f·φ_f(s): a linear objective over named features, compiled to a dot product.
-/// Immutable and thread-safe. The batch kernel reads row-major <c>[N, F]</c> features; rows with
-/// F ≥ <see cref="Vector{T}.Count"/> use SIMD, short rows an unrolled scalar loop over four rows at
-/// a time (independent accumulators keep the FP adders busy).
+/// Immutable and thread-safe. The batch kernel reads row-major <c>[N, F]</c> features. With AVX2
+/// and F a multiple of 4 it takes four rows at a time: per row a 4-wide FMA accumulator over the
+/// row, then one horizontal-add/permute step reduces the four accumulators into four values at once.
+/// Other shapes use SIMD dot products per row (F ≥ <see cref="Vector{T}.Count"/>) or an unrolled
+/// scalar loop over four rows (independent accumulators keep the FP adders busy).
 /// </summary>
 public sealed class CompiledLinearObjective : ICompiledObjective
 {
@@ -68,6 +72,11 @@ public sealed class CompiledLinearObjective : ICompiledObjective
             values.Fill(Bias);
             return;
         }
+        if (f % 4 == 0 && Avx.IsSupported && Fma.IsSupported)
+        {
+            FourRowsAvx(features, values, f);
+            return;
+        }
         if (f >= Vector<double>.Count)
         {
             for (var i = 0; i < n; i++)
@@ -77,6 +86,50 @@ public sealed class CompiledLinearObjective : ICompiledObjective
             return;
         }
         ScalarRows(features, values, f);
+    }
+
+    private void FourRowsAvx(ReadOnlySpan<double> features, Span<double> values, int f)
+    {
+        ref var w = ref MemoryMarshal.GetArrayDataReference(_weights);
+        ref var x = ref MemoryMarshal.GetReference(features);
+        ref var v = ref MemoryMarshal.GetReference(values);
+        var n = values.Length;
+        var bias = Vector256.Create(Bias);
+        var i = 0;
+        for (; i + 4 <= n; i += 4)
+        {
+            ref var r0 = ref Unsafe.Add(ref x, i * f);
+            ref var r1 = ref Unsafe.Add(ref r0, f);
+            ref var r2 = ref Unsafe.Add(ref r1, f);
+            ref var r3 = ref Unsafe.Add(ref r2, f);
+            var a0 = Vector256<double>.Zero;
+            var a1 = Vector256<double>.Zero;
+            var a2 = Vector256<double>.Zero;
+            var a3 = Vector256<double>.Zero;
+            for (var k = 0; k < f; k += 4)
+            {
+                var wk = Vector256.LoadUnsafe(ref w, (nuint)k);
+                a0 = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref r0, (nuint)k), wk, a0);
+                a1 = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref r1, (nuint)k), wk, a1);
+                a2 = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref r2, (nuint)k), wk, a2);
+                a3 = Fma.MultiplyAdd(Vector256.LoadUnsafe(ref r3, (nuint)k), wk, a3);
+            }
+            // [a0₀+a0₁, a1₀+a1₁, a0₂+a0₃, a1₂+a1₃] and the same for rows 2, 3; then fold the 128-bit halves.
+            var h01 = Avx.HorizontalAdd(a0, a1);
+            var h23 = Avx.HorizontalAdd(a2, a3);
+            var sum = Avx.Permute2x128(h01, h23, 0x20) + Avx.Permute2x128(h01, h23, 0x31);
+            (sum + bias).StoreUnsafe(ref v, (nuint)i);
+        }
+        for (; i < n; i++)
+        {
+            ref var r = ref Unsafe.Add(ref x, i * f);
+            var a = Bias;
+            for (var k = 0; k < f; k++)
+            {
+                a += Unsafe.Add(ref w, k) * Unsafe.Add(ref r, k);
+            }
+            Unsafe.Add(ref v, i) = a;
+        }
     }
 
     private void ScalarRows(ReadOnlySpan<double> features, Span<double> values, int f)

@@ -96,4 +96,38 @@ public static class FeatureBinding
         }
         return objective.Names.Select(environment.IndexOf).ToArray();
     }
+
+    /// <summary>
+    /// <paramref name="reward"/> reading its columns out of rows laid out as <paramref name="rows"/>
+    /// (the same object when the schemas are identical).
+    /// </summary>
+    /// <exception cref="TelosInputException">The reward reads a feature the rows do not have.</exception>
+    public static ITransitionObjective Bind(ITransitionObjective reward, FeatureSchema rows)
+    {
+        var columns = Columns(reward.Features, rows, "sample");
+        return columns is null ? reward : new ColumnSelectedTransition(reward, columns, rows.Count);
+    }
+
+    /// <summary>Reads a transition objective's columns out of a wider sample.</summary>
+    private sealed class ColumnSelectedTransition(ITransitionObjective inner, int[] columns, int sampleWidth) : ITransitionObjective
+    {
+        public Telos.Environments.FeatureSchema Features => inner.Features;
+
+        public void Evaluate(ReadOnlySpan<double> from, ReadOnlySpan<bool> fromTerminal, ReadOnlySpan<double> to, ReadOnlySpan<bool> toTerminal, Span<double> rewards)
+        {
+            var n = rewards.Length;
+            var f = columns.Length;
+            var a = new double[n * f];
+            var b = new double[n * f];
+            for (var i = 0; i < n; i++)
+            {
+                for (var k = 0; k < f; k++)
+                {
+                    a[i * f + k] = from[i * sampleWidth + columns[k]];
+                    b[i * f + k] = to[i * sampleWidth + columns[k]];
+                }
+            }
+            inner.Evaluate(a, fromTerminal, b, toTerminal, rewards);
+        }
+    }
 }

@@ -171,6 +171,51 @@ public sealed record ObjectiveCard
         ? new ShapedObjective(Compile(), new CompiledLinearObjective(Schema, Potential.AsSpan()), Gamma)
         : new ArrivalReward(Compile());
 
+    /// <summary>
+    /// The card as readable text: form, revision, provenance and fit, then the named weights by
+    /// magnitude (with signs and potentials where the form has them), penalties and edit history.
+    /// </summary>
+    public string Describe()
+    {
+        static string F(double x) => x.ToString("G4", System.Globalization.CultureInfo.InvariantCulture);
+        var text = new System.Text.StringBuilder();
+        text.AppendLine($"objective: {FormName(Form)} (revision {Revision}{(Frozen ? ", frozen" : "")})");
+        text.AppendLine($"  provenance: signal {Provenance.Signal}{(Provenance.On.Length > 0 ? $" on {Provenance.On}" : "")}, {Provenance.TrainingSteps} steps, seed {Provenance.Seed}{(Provenance.DataHash.Length > 0 ? $", data {Provenance.DataHash}" : "")}");
+        if (!Provenance.Fit.IsEmpty)
+        {
+            text.AppendLine($"  fit: {string.Join(", ", Provenance.Fit.Select(kv => $"{kv.Key} {F(kv.Value)}"))}");
+        }
+        if (IsLinear)
+        {
+            var width = Features.Max(f => f.Length);
+            foreach (var i in Enumerable.Range(0, Features.Length).OrderByDescending(i => Math.Abs(Weights[i])).ThenBy(i => i))
+            {
+                var extra = Form switch
+                {
+                    ObjectiveForm.Monotone => Signs[i] switch { 1 => "  (sign +)", -1 => "  (sign -)", _ => "  (free)" },
+                    ObjectiveForm.Shaped => $"  potential {F(Potential[i])}",
+                    _ => "",
+                };
+                var frozen = FrozenFeatures.Contains(Features[i]) ? "  [frozen]" : "";
+                text.AppendLine($"  {Features[i].PadRight(width)}  {F(Weights[i]),10}{extra}{frozen}");
+            }
+            text.AppendLine($"  {"bias".PadRight(width)}  {F(Bias),10}");
+        }
+        else if (Network is { } net)
+        {
+            text.AppendLine($"  network over {net.Input}: hidden [{string.Join(", ", net.Hidden)}], weights {WeightsFile ?? "(not saved)"}");
+        }
+        foreach (var p in Penalties)
+        {
+            text.AppendLine($"  penalty: -{F(p.Weight)}*max(0, {p.Feature} - {F(p.Above)})");
+        }
+        foreach (var h in History)
+        {
+            text.AppendLine($"  edit: {h}");
+        }
+        return text.ToString();
+    }
+
     /// <summary>Checks internal consistency; throws one line naming <paramref name="source"/> and the field.</summary>
     /// <exception cref="TelosInputException">Something is inconsistent or not finite.</exception>
     public void Validate(string source)

@@ -11,6 +11,7 @@ public sealed class CompiledLinearObjectiveTests
     [InlineData(3)]
     [InlineData(8)]
     [InlineData(13)]
+    [InlineData(32)]
     public void BatchMatchesNaiveDotProductWithin1e12(int f)
     {
         var schema = new FeatureSchema(Enumerable.Range(0, f).Select(i => $"f{i}"));

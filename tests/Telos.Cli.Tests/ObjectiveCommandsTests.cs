@@ -1,0 +1,121 @@
+using System.Text.Json;
+using Spectre.Console.Testing;
+
+namespace Telos.Cli.Tests;
+
+public sealed class ObjectiveCommandsTests : IDisposable
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("telos-objective-cli-");
+
+    public void Dispose() => _folder.Delete(recursive: true);
+
+    private string P(string name) => Path.Combine(_folder.FullName, name);
+
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var console = new TestConsole();
+        console.Profile.Width = 200;
+        var error = new StringWriter();
+        var code = TelosApp.Run(args, new CliContext(console, error, Path.GetTempPath()));
+        return (code, console.Output, error.ToString());
+    }
+
+    private string TrainLinear(string name, string seed = "1")
+    {
+        var (code, _, error) = Run("objective", "train", "--signal", "reward", "--form", "linear", "--on", "maze/train", "--size", "7",
+            "--levels", "6", "--samples", "80", "--train-steps", "150", "--seed", seed, "-o", P(name));
+        Assert.True(code == 0, error);
+        return P(name);
+    }
+
+    [Fact]
+    public void Train_show_edit_diff_epic_heatmap_round_trip()
+    {
+        var card = TrainLinear("lin.json");
+        var (showCode, show, _) = Run("objective", "show", card, "--json");
+        Assert.Equal(0, showCode);
+        var weights = JsonDocument.Parse(show).RootElement.GetProperty("weights");
+        // maze/train puts the cheese in the corner: the fit cannot tell at_cheese from at_corner.
+        Assert.True(weights.GetProperty("at_cheese").GetDouble() > 2 && weights.GetProperty("at_corner").GetDouble() > 2, show);
+
+        var (editCode, _, editError) = Run("objective", "edit", card, "--zero", "at_corner", "--set", "at_cheese=10", "-o", P("fixed.json"));
+        Assert.True(editCode == 0, editError);
+        var (_, diff, _) = Run("objective", "diff", card, P("fixed.json"), "--json");
+        var fields = JsonDocument.Parse(diff).RootElement.EnumerateArray().Where(d => d.GetProperty("field").GetString() == "weight").Select(d => d.GetProperty("name").GetString()!).ToArray();
+        Assert.Equal(["at_cheese", "at_corner"], fields.Order().ToArray());
+
+        var (epicCode, epic, epicError) = Run("objective", "epic", card, card, "--on", "maze/test", "--size", "7", "--levels", "3", "--samples", "50", "--json");
+        Assert.True(epicCode == 0, epicError);
+        Assert.InRange(JsonDocument.Parse(epic).RootElement.GetProperty("epic").GetDouble(), 0, 1e-6);
+        var (_, epic2, _) = Run("objective", "epic", card, P("fixed.json"), "--on", "maze/test", "--size", "7", "--levels", "3", "--samples", "50", "--json");
+        Assert.InRange(JsonDocument.Parse(epic2).RootElement.GetProperty("epic").GetDouble(), 0.05, 1);
+
+        var (heatCode, _, heatError) = Run("objective", "heatmap", P("fixed.json"), "--env", "maze/test", "--seed", "3", "--size", "7", "-o", P("h.png"));
+        Assert.True(heatCode == 0, heatError);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(P("h.png"))[..4]);
+    }
+
+    [Fact]
+    public void Training_is_deterministic_given_the_seed()
+    {
+        var a = File.ReadAllText(TrainLinear("a.json", "5"));
+        var b = File.ReadAllText(TrainLinear("b.json", "5"));
+        Assert.Equal(a, b);
+    }
+
+    [Fact]
+    public void Goal_signal_regresses_a_card_toward_labels()
+    {
+        var card = TrainLinear("lin.json");
+        // Level 0 of maze/test at size 7: label the top-right corner (6,6) as worth nothing.
+        var (code, output, error) = Run("objective", "train", "--signal", "goal", "--from", card, "--on", "maze/test", "--size", "7", "--levels", "4", "--samples", "40",
+            "--label", "0:6,6=0", "--train-steps", "300", "--lr", "0.1", "-o", P("goal.json"), "--json");
+        Assert.True(code == 0, error);
+        var root = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("goal", root.GetProperty("provenance").GetProperty("signal").GetString());
+        Assert.Equal(1, root.GetProperty("revision").GetInt32());
+    }
+
+    [Fact]
+    public void Feature_mismatch_is_one_line_and_exit_code_2()
+    {
+        var card = TrainLinear("lin.json");
+        File.WriteAllText(P("bad.json"), File.ReadAllText(card).Replace("at_corner", "keys_held", StringComparison.Ordinal));
+        var (code, _, error) = Run("objective", "heatmap", P("bad.json"), "--env", "maze/test", "--size", "7", "-o", P("x.png"));
+        Assert.Equal(2, code);
+        Assert.Contains("keys_held", error);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.False(File.Exists(P("x.png")));
+    }
+
+    [Fact]
+    public void NaN_weight_and_truncated_weight_file_are_exit_code_2()
+    {
+        var card = TrainLinear("lin.json");
+        var text = File.ReadAllText(card);
+        var start = text.IndexOf("\"at_corner\": ", StringComparison.Ordinal) + "\"at_corner\": ".Length;
+        var end = text.IndexOf(',', start);
+        File.WriteAllText(P("nan.json"), text[..start] + "\"NaN\"" + text[end..]);
+        var (code, _, error) = Run("objective", "show", P("nan.json"));
+        Assert.Equal(2, code);
+        Assert.Contains("weights.at_corner", error);
+
+        var (trainCode, _, trainError) = Run("objective", "train", "--signal", "reward", "--form", "convex", "--hidden", "4", "--on", "maze/test", "--size", "5",
+            "--levels", "2", "--samples", "30", "--train-steps", "5", "-o", P("convex.json"));
+        Assert.True(trainCode == 0, trainError);
+        var weights = P("convex.safetensors");
+        File.WriteAllBytes(weights, File.ReadAllBytes(weights)[..40]);
+        var (loadCode, _, loadError) = Run("objective", "show", P("convex.json"));
+        Assert.Equal(2, loadCode);
+        Assert.Contains("convex.safetensors", loadError);
+        Assert.Single(loadError.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void Unknown_signal_or_form_is_exit_code_2()
+    {
+        Assert.Equal(2, Run("objective", "train", "--signal", "vibes", "--on", "maze/test", "-o", P("x.json")).Code);
+        Assert.Equal(2, Run("objective", "train", "--form", "cubic", "--on", "maze/test", "-o", P("x.json")).Code);
+        Assert.False(File.Exists(P("x.json")));
+    }
+}
