@@ -1,7 +1,6 @@
 using Telos.Learning.Native;
 using Telos.Planning.Search;
 using TorchSharp;
-using TorchSharp.Utils;
 using static TorchSharp.torch;
 
 namespace Telos.Learning.Planning;
@@ -88,12 +87,9 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
     private readonly float[] _featureBuffer; // [B, F]
     private readonly float[] _logitBuffer;   // [B, A]
     private readonly float[] _valueBuffer;   // [B]
-    private readonly Tensor _input;          // [B, F]
-    private readonly Tensor _logitsOut;      // [B, A]
-    private readonly Tensor _valuesOut;      // [B]
-    private readonly TensorAccessor<float> _inputData;
-    private readonly TensorAccessor<float> _logitsData;
-    private readonly TensorAccessor<float> _valuesData;
+    private readonly Tensor _input;          // [B, F] over _featureBuffer's memory
+    private readonly Tensor _logitsOut;      // [B, A] over _logitBuffer's memory
+    private readonly Tensor _valuesOut;      // [B] over _valueBuffer's memory
     private bool _disposed;
 
     /// <summary>Wraps <paramref name="network"/> for waves of at most <paramref name="maxBatch"/> rows.</summary>
@@ -119,15 +115,15 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
         _featureBuffer = new float[maxBatch * network.Features];
         _logitBuffer = new float[maxBatch * network.Actions];
         _valueBuffer = new float[maxBatch];
+        // The tensors share the managed buffers' (pinned) memory: features written into the buffer
+        // are the network's input, and copy_ into the output views lands in the buffers, so a wave
+        // moves no data through accessor objects.
         using (NewDisposeScope())
         {
-            _input = zeros(maxBatch, network.Features).MoveToOuterDisposeScope();
-            _logitsOut = zeros(maxBatch, network.Actions).MoveToOuterDisposeScope();
-            _valuesOut = zeros(maxBatch).MoveToOuterDisposeScope();
+            _input = from_array(_featureBuffer).reshape(maxBatch, network.Features).MoveToOuterDisposeScope();
+            _logitsOut = from_array(_logitBuffer).reshape(maxBatch, network.Actions).MoveToOuterDisposeScope();
+            _valuesOut = from_array(_valueBuffer).MoveToOuterDisposeScope();
         }
-        _inputData = _input.data<float>();
-        _logitsData = _logitsOut.data<float>();
-        _valuesData = _valuesOut.data<float>();
     }
 
     /// <summary>Forward passes run so far.</summary>
@@ -150,7 +146,7 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
         {
             throw new ArgumentException($"search has {batch.ActionCount} actions but the network has {a}");
         }
-        Evaluate(batch.NextEmbeddings, _logitBuffer.AsSpan(0, n * a), _valueBuffer.AsSpan(0, n));
+        Forward(batch.NextEmbeddings);
         for (var row = 0; row < n; row++)
         {
             if (!batch.ValidActionsOf(row).Contains(true))
@@ -168,6 +164,15 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
     /// </summary>
     public void Evaluate(ReadOnlySpan<TEmbedding> embeddings, Span<float> logits, Span<float> values)
     {
+        var n = embeddings.Length;
+        Forward(embeddings);
+        _logitBuffer.AsSpan(0, n * _network.Actions).CopyTo(logits);
+        _valueBuffer.AsSpan(0, n).CopyTo(values);
+    }
+
+    /// <summary>Writes the features into the input buffer, runs the network, leaves logits and values in their buffers.</summary>
+    private void Forward(ReadOnlySpan<TEmbedding> embeddings)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var n = embeddings.Length;
         if (n > _maxBatch)
@@ -175,24 +180,20 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
             throw new ArgumentException($"{n} embeddings exceed the batch of {_maxBatch}");
         }
         var f = _network.Features;
-        var a = _network.Actions;
         var features = _featureBuffer.AsSpan(0, n * f);
         for (var i = 0; i < n; i++)
         {
             _features.Write(embeddings[i], features.Slice(i * f, f));
         }
-        _inputData.CopyFrom(features);
         using (NewDisposeScope())
         using (no_grad())
         {
             var input = n == _maxBatch ? _input : _input.narrow(0, 0, n);
-            var (l, v) = _network.call(input);
-            _logitsOut.narrow(0, 0, n).copy_(l);
-            _valuesOut.narrow(0, 0, n).copy_(v);
+            var (logits, values) = _network.call(input);
+            _logitsOut.narrow(0, 0, n).copy_(logits);
+            _valuesOut.narrow(0, 0, n).copy_(values);
         }
         ForwardPasses++;
-        _logitsData.CopyTo(logits[..(n * a)]);
-        _valuesData.CopyTo(values[..n]);
     }
 
     /// <summary>Frees the preallocated tensors (the network is the caller's).</summary>
@@ -203,9 +204,6 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
             return;
         }
         _disposed = true;
-        _inputData.Dispose();
-        _logitsData.Dispose();
-        _valuesData.Dispose();
         _input.Dispose();
         _logitsOut.Dispose();
         _valuesOut.Dispose();

@@ -258,6 +258,7 @@ public sealed class BatchedSearch<TEmbedding>
 
         for (var b = 0; b < n; b++)
         {
+            _tree.FillChildValues(b);
             Summarize(b);
         }
         var total = Stopwatch.GetTimestamp() - start;
@@ -377,12 +378,8 @@ public sealed class BatchedSearch<TEmbedding>
         var n = tree.NodeOffset(b, node);
         var o = n * a;
         ref var visits = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildVisitCounts), o);
-        ref var rewards = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildRewardValues), o);
-        ref var discounts = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildDiscountValues), o);
-        ref var values = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildValueArray), o);
-        ref var priors = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildPriors), o);
-        ref var penalty = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildPenalty), o);
-        ref var q = ref MemoryMarshal.GetArrayDataReference(_scratchA);
+        ref var qValues = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildQValues), o);
+        ref var priors = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildPriorScores), o);
         ref var scores = ref MemoryMarshal.GetArrayDataReference(_scratchB);
         var nodeValue = tree.NodeValues[n];
         var explore = _exploreByVisits[tree.NodeVisitCounts[n]];
@@ -399,20 +396,18 @@ public sealed class BatchedSearch<TEmbedding>
             var maxV = nodeValueV;
             for (; i < vectorEnd; i += Vector256<float>.Count)
             {
-                var qv = Vector256.LoadUnsafe(ref rewards, (nuint)i) + Vector256.LoadUnsafe(ref discounts, (nuint)i) * Vector256.LoadUnsafe(ref values, (nuint)i);
-                qv.StoreUnsafe(ref q, (nuint)i);
+                var qv = Vector256.LoadUnsafe(ref qValues, (nuint)i);
                 var visited = Vector256.GreaterThan(Vector256.LoadUnsafe(ref visits, (nuint)i), Vector256<int>.Zero).AsSingle();
                 var safe = Vector256.ConditionalSelect(visited, qv, nodeValueV);
-                minV = Vector256.Min(minV, safe);
-                maxV = Vector256.Max(maxV, safe);
+                minV = Vector256.MinNative(minV, safe);
+                maxV = Vector256.MaxNative(maxV, safe);
             }
             min = MathF.Min(min, HorizontalMin(minV));
             max = MathF.Max(max, HorizontalMax(maxV));
         }
         for (; i < a; i++)
         {
-            var qi = Unsafe.Add(ref rewards, i) + Unsafe.Add(ref discounts, i) * Unsafe.Add(ref values, i);
-            Unsafe.Add(ref q, i) = qi;
+            var qi = Unsafe.Add(ref qValues, i);
             if (Unsafe.Add(ref visits, i) > 0)
             {
                 min = MathF.Min(min, qi);
@@ -434,19 +429,19 @@ public sealed class BatchedSearch<TEmbedding>
             {
                 var visitCounts = Vector256.LoadUnsafe(ref visits, (nuint)i);
                 var visited = Vector256.GreaterThan(visitCounts, Vector256<int>.Zero).AsSingle();
-                var valueScore = (Vector256.LoadUnsafe(ref q, (nuint)i) - minV) * scaleV & visited;
+                var valueScore = (Vector256.LoadUnsafe(ref qValues, (nuint)i) - minV) * scaleV & visited;
                 var policyScore = exploreV * Vector256.LoadUnsafe(ref priors, (nuint)i) / (Vector256.ConvertToSingle(visitCounts) + Vector256<float>.One);
-                var score = valueScore + policyScore + Vector256.LoadUnsafe(ref penalty, (nuint)i);
+                var score = valueScore + policyScore;
                 score.StoreUnsafe(ref scores, (nuint)i);
-                bestV = Vector256.Max(bestV, score);
+                bestV = Vector256.MaxNative(bestV, score);
             }
             best = HorizontalMax(bestV);
         }
         for (; i < a; i++)
         {
             var v = Unsafe.Add(ref visits, i);
-            var valueScore = v > 0 ? (Unsafe.Add(ref q, i) - min) * scale : 0f;
-            var score = valueScore + explore * Unsafe.Add(ref priors, i) / (v + 1) + Unsafe.Add(ref penalty, i);
+            var valueScore = v > 0 ? (Unsafe.Add(ref qValues, i) - min) * scale : 0f;
+            var score = valueScore + explore * Unsafe.Add(ref priors, i) / (v + 1);
             Unsafe.Add(ref scores, i) = score;
             best = MathF.Max(best, score);
         }
@@ -455,15 +450,15 @@ public sealed class BatchedSearch<TEmbedding>
 
     private static float HorizontalMin(Vector256<float> v)
     {
-        var h = Vector128.Min(v.GetLower(), v.GetUpper());
-        h = Vector128.Min(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
+        var h = Vector128.MinNative(v.GetLower(), v.GetUpper());
+        h = Vector128.MinNative(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
         return MathF.Min(h.GetElement(0), h.GetElement(1));
     }
 
     private static float HorizontalMax(Vector256<float> v)
     {
-        var h = Vector128.Max(v.GetLower(), v.GetUpper());
-        h = Vector128.Max(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
+        var h = Vector128.MaxNative(v.GetLower(), v.GetUpper());
+        h = Vector128.MaxNative(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
         return MathF.Max(h.GetElement(0), h.GetElement(1));
     }
 
@@ -507,8 +502,8 @@ public sealed class BatchedSearch<TEmbedding>
         var a = ActionCount;
         var o = _tree.ChildOffset(b, node);
         var visits = _tree.ChildVisitCounts.AsSpan(o, a);
-        var priors = _tree.ChildPriors.AsSpan(o, a);
-        var penalty = _tree.ChildPenalty.AsSpan(o, a);
+        // Masked priors: −∞ on illegal actions, and explore > 0 keeps them at −∞.
+        var priors = _tree.ChildPriorScores.AsSpan(o, a);
         var q = _scratchA.AsSpan();
         var scores = _scratchB.AsSpan();
         _qTransform.Transform(_tree, b, node, q);
@@ -518,7 +513,7 @@ public sealed class BatchedSearch<TEmbedding>
         var best = float.NegativeInfinity;
         for (var i = 0; i < a; i++)
         {
-            var score = q[i] + explore * priors[i] / (visits[i] + 1) + penalty[i];
+            var score = q[i] + explore * priors[i] / (visits[i] + 1);
             scores[i] = score;
             best = MathF.Max(best, score);
         }
@@ -657,6 +652,7 @@ public sealed class BatchedSearch<TEmbedding>
         _tree.ChildIndex[edge] = node;
         _tree.ChildRewardValues[edge] = _rowRewards[row];
         _tree.ChildDiscountValues[edge] = _rowDiscounts[row];
+        _tree.Edges[_tree.NodeOffset(b, node)] = new NodeEdge(parent, action, _rowRewards[row], _rowDiscounts[row]);
         _tree.Embeddings[_tree.NodeOffset(b, node)] = _rowNext[row];
         return node;
     }
@@ -667,21 +663,27 @@ public sealed class BatchedSearch<TEmbedding>
         var tree = _tree;
         var baseNode = b * tree.Capacity;
         var a = tree.ActionCount;
+        ref var edges = ref MemoryMarshal.GetArrayDataReference(tree.Edges);
+        ref var nodeValues = ref MemoryMarshal.GetArrayDataReference(tree.NodeValues);
+        ref var nodeVisits = ref MemoryMarshal.GetArrayDataReference(tree.NodeVisitCounts);
+        ref var childQ = ref MemoryMarshal.GetArrayDataReference(tree.ChildQValues);
+        ref var childVisits = ref MemoryMarshal.GetArrayDataReference(tree.ChildVisitCounts);
         var leafValue = tree.NodeValues[baseNode + leaf];
         var index = leaf;
         while (index != SearchTree.RootIndex)
         {
-            var parent = tree.Parents[baseNode + index];
-            var action = tree.ActionsFromParent[baseNode + index];
-            var p = baseNode + parent;
-            var edge = p * a + action;
-            var count = tree.NodeVisitCounts[p];
-            leafValue = tree.ChildRewardValues[edge] + tree.ChildDiscountValues[edge] * leafValue;
-            tree.NodeValues[p] = (tree.NodeValues[p] * count + leafValue) / (count + 1);
-            tree.NodeVisitCounts[p] = count + 1;
-            tree.ChildValueArray[edge] = tree.NodeValues[baseNode + index];
-            tree.ChildVisitCounts[edge]++;
-            index = parent;
+            // Indices come from the tree itself, so they are in range; skip the bounds checks.
+            var edge = Unsafe.Add(ref edges, baseNode + index);
+            var p = baseNode + edge.Parent;
+            var e = p * a + edge.Action;
+            ref var count = ref Unsafe.Add(ref nodeVisits, p);
+            ref var parentValue = ref Unsafe.Add(ref nodeValues, p);
+            leafValue = edge.Reward + edge.Discount * leafValue;
+            parentValue = (parentValue * count + leafValue) / (count + 1);
+            count++;
+            Unsafe.Add(ref childQ, e) = edge.Reward + edge.Discount * Unsafe.Add(ref nodeValues, baseNode + index);
+            Unsafe.Add(ref childVisits, e)++;
+            index = edge.Parent;
         }
     }
 

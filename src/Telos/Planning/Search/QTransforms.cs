@@ -48,13 +48,11 @@ public sealed class MinMaxQTransform : IQTransform
         var o = tree.ChildOffset(root, node);
         var n = tree.ActionCount;
         var visits = tree.ChildVisitCounts.AsSpan(o, n);
-        var rewards = tree.ChildRewardValues.AsSpan(o, n);
-        var discounts = tree.ChildDiscountValues.AsSpan(o, n);
-        var values = tree.ChildValueArray.AsSpan(o, n);
+        var qValues = tree.ChildQValues.AsSpan(o, n);
         output = output[..n];
         for (var a = 0; a < output.Length; a++)
         {
-            output[a] = visits[a] > 0 ? (rewards[a] + discounts[a] * values[a] - _min) * _scale : 0f;
+            output[a] = visits[a] > 0 ? (qValues[a] - _min) * _scale : 0f;
         }
     }
 }
@@ -82,9 +80,7 @@ public sealed class ParentAndSiblingsQTransform : IQTransform
         var o = tree.ChildOffset(root, node);
         var n = tree.ActionCount;
         var visits = tree.ChildVisitCounts.AsSpan(o, n);
-        var rewards = tree.ChildRewardValues.AsSpan(o, n);
-        var discounts = tree.ChildDiscountValues.AsSpan(o, n);
-        var values = tree.ChildValueArray.AsSpan(o, n);
+        var qValues = tree.ChildQValues.AsSpan(o, n);
         var nodeValue = tree.NodeValues[tree.NodeOffset(root, node)];
         output = output[..n];
         var min = nodeValue;
@@ -93,7 +89,7 @@ public sealed class ParentAndSiblingsQTransform : IQTransform
         {
             if (visits[a] > 0)
             {
-                var q = rewards[a] + discounts[a] * values[a];
+                var q = qValues[a];
                 output[a] = q;
                 min = MathF.Min(min, q);
                 max = MathF.Max(max, q);
@@ -149,9 +145,7 @@ public sealed class CompletedByMixValueQTransform : IQTransform
         var o = tree.ChildOffset(root, node);
         var n = tree.ActionCount;
         var visits = tree.ChildVisitCounts.AsSpan(o, n);
-        var rewards = tree.ChildRewardValues.AsSpan(o, n);
-        var discounts = tree.ChildDiscountValues.AsSpan(o, n);
-        var values = tree.ChildValueArray.AsSpan(o, n);
+        var qValues = tree.ChildQValues.AsSpan(o, n);
         var priors = tree.ChildPriors.AsSpan(o, n);
         var valid = tree.ChildValid.AsSpan(o, n);
         output = output[..n];
@@ -165,7 +159,7 @@ public sealed class CompletedByMixValueQTransform : IQTransform
             var v = visits[a];
             if (v > 0)
             {
-                var q = rewards[a] + discounts[a] * values[a];
+                var q = qValues[a];
                 output[a] = q;
                 visitSum += v;
                 maxVisit = Math.Max(maxVisit, v);

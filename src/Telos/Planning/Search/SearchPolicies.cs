@@ -81,10 +81,10 @@ public sealed record PuctPolicy : SearchPolicy
 
     internal override void Validate()
     {
-        if (!(PbCBase > 0) || !(DirichletFraction is >= 0 and <= 1) || !(DirichletAlpha > 0) || !(Temperature >= 0))
+        if (!(PbCInit >= 0) || !(PbCBase > 0) || !(DirichletFraction is >= 0 and <= 1) || !(DirichletAlpha > 0) || !(Temperature >= 0))
         {
             throw new ArgumentException(
-                $"puct: need pb_c_base > 0 ({PbCBase}), dirichlet fraction in [0, 1] ({DirichletFraction}), alpha > 0 ({DirichletAlpha}), temperature ≥ 0 ({Temperature})");
+                $"puct: need pb_c_init ≥ 0 ({PbCInit}), pb_c_base > 0 ({PbCBase}), dirichlet fraction in [0, 1] ({DirichletFraction}), alpha > 0 ({DirichletAlpha}), temperature ≥ 0 ({Temperature})");
         }
     }
 }

@@ -22,18 +22,18 @@ public class SearchTree
 
     internal readonly int[] ChildIndex;          // [B, N+1, A]
     internal readonly int[] ChildVisitCounts;    // [B, N+1, A]
-    internal readonly float[] ChildValueArray;    // [B, N+1, A] the child node's NodeValue, not Q
+    internal readonly float[] ChildValueArray;    // [B, N+1, A] the child node's NodeValue, not Q; filled when a search ends
     internal readonly float[] ChildRewardValues; // [B, N+1, A]
     internal readonly float[] ChildDiscountValues; // [B, N+1, A]
+    internal readonly float[] ChildQValues;      // [B, N+1, A] reward + discount·value, kept by backup so selection reads one row
     internal readonly float[] ChildLogits;       // [B, N+1, A] max-subtracted, −∞ for invalid actions
     internal readonly float[] ChildPriors;       // [B, N+1, A] softmax of ChildLogits over valid actions
     internal readonly bool[] ChildValid;         // [B, N+1, A]
-    internal readonly float[] ChildPenalty;      // [B, N+1, A] 0 for legal, −∞ for illegal: masks vectorised scores
+    internal readonly float[] ChildPriorScores;  // [B, N+1, A] prior for legal, −∞ for illegal: PUCT's masked prior in one row
     internal readonly int[] NodeVisitCounts;     // [B, N+1]
     internal readonly float[] NodeValues;        // [B, N+1]
     internal readonly float[] RawNodeValues;     // [B, N+1]
-    internal readonly int[] Parents;             // [B, N+1]
-    internal readonly int[] ActionsFromParent;   // [B, N+1]
+    internal readonly NodeEdge[] Edges;          // [B, N+1] parent, action, reward and discount into each node: backup reads one line per step
     internal readonly int[] ValidCounts;         // [B, N+1]
     internal readonly int[] Counts;              // [B] nodes created
 
@@ -54,15 +54,15 @@ public class SearchTree
         ChildValueArray = new float[children];
         ChildRewardValues = new float[children];
         ChildDiscountValues = new float[children];
+        ChildQValues = new float[children];
         ChildLogits = new float[children];
         ChildPriors = new float[children];
         ChildValid = new bool[children];
-        ChildPenalty = new float[children];
+        ChildPriorScores = new float[children];
         NodeVisitCounts = new int[nodes];
         NodeValues = new float[nodes];
         RawNodeValues = new float[nodes];
-        Parents = new int[nodes];
-        ActionsFromParent = new int[nodes];
+        Edges = new NodeEdge[nodes];
         ValidCounts = new int[nodes];
         Counts = new int[batchSize];
     }
@@ -88,7 +88,10 @@ public class SearchTree
     /// <summary>Visit count of each child. Length A.</summary>
     public ReadOnlySpan<int> ChildVisits(int root, int node) => ChildVisitCounts.AsSpan(ChildOffset(root, node), ActionCount);
 
-    /// <summary>Value estimate of each child node (from the child's player's view; 0 when unvisited). Length A.</summary>
+    /// <summary>
+    /// Value estimate of each child node (from the child's player's view; 0 when unvisited). Length A.
+    /// Filled when a search ends (during a search, Q-transforms read <see cref="QValue"/>, which backup keeps current).
+    /// </summary>
     public ReadOnlySpan<float> ChildValues(int root, int node) => ChildValueArray.AsSpan(ChildOffset(root, node), ActionCount);
 
     /// <summary>Reward of each transition from this node (0 when unvisited). Length A.</summary>
@@ -116,29 +119,33 @@ public class SearchTree
     public float RawValue(int root, int node) => RawNodeValues[NodeOffset(root, node)];
 
     /// <summary>The node's parent, <see cref="NoParent"/> for the root.</summary>
-    public int Parent(int root, int node) => Parents[NodeOffset(root, node)];
+    public int Parent(int root, int node) => Edges[NodeOffset(root, node)].Parent;
 
     /// <summary>The action that led from the parent to the node, −1 for the root.</summary>
-    public int ActionFromParent(int root, int node) => ActionsFromParent[NodeOffset(root, node)];
+    public int ActionFromParent(int root, int node) => Edges[NodeOffset(root, node)].Action;
 
     /// <summary>Q(node, a) = reward + discount · value(child), mctx's <c>tree.qvalues</c>; 0 for unvisited children.</summary>
-    public float QValue(int root, int node, int action)
-    {
-        var i = ChildOffset(root, node) + action;
-        return ChildRewardValues[i] + ChildDiscountValues[i] * ChildValueArray[i];
-    }
+    public float QValue(int root, int node, int action) => ChildQValues[ChildOffset(root, node) + action];
 
     /// <summary>Writes Q(node, a) for every action into <paramref name="q"/> (length A).</summary>
     public void QValues(int root, int node, Span<float> q)
     {
-        var o = ChildOffset(root, node);
-        var r = ChildRewardValues.AsSpan(o, ActionCount);
-        var d = ChildDiscountValues.AsSpan(o, ActionCount);
-        var v = ChildValueArray.AsSpan(o, ActionCount);
-        q = q[..ActionCount];
-        for (var a = 0; a < q.Length; a++)
+        ChildQValues.AsSpan(ChildOffset(root, node), ActionCount).CopyTo(q);
+    }
+
+    /// <summary>Writes <see cref="ChildValues"/> of every node of <paramref name="root"/> from the children's node values.</summary>
+    internal void FillChildValues(int root)
+    {
+        var a = ActionCount;
+        var baseNode = root * Capacity;
+        for (var node = 0; node < Counts[root]; node++)
         {
-            q[a] = r[a] + d[a] * v[a];
+            var o = (baseNode + node) * a;
+            for (var i = 0; i < a; i++)
+            {
+                var child = ChildIndex[o + i];
+                ChildValueArray[o + i] = child == Unvisited ? 0f : NodeValues[baseNode + child];
+            }
         }
     }
 
@@ -161,20 +168,21 @@ public class SearchTree
         ChildValueArray.AsSpan(o, a).Clear();
         ChildRewardValues.AsSpan(o, a).Clear();
         ChildDiscountValues.AsSpan(o, a).Clear();
+        ChildQValues.AsSpan(o, a).Clear();
         var storedValid = ChildValid.AsSpan(o, a);
         valid[..a].CopyTo(storedValid);
-        var penalty = ChildPenalty.AsSpan(o, a);
-        for (var i = 0; i < penalty.Length; i++)
+        var priors = ChildPriors.AsSpan(o, a);
+        var validCount = StorePrior(ChildLogits.AsSpan(o, a), priors, logits, storedValid);
+        var priorScores = ChildPriorScores.AsSpan(o, a);
+        for (var i = 0; i < priorScores.Length; i++)
         {
-            penalty[i] = storedValid[i] ? 0f : float.NegativeInfinity;
+            priorScores[i] = storedValid[i] ? priors[i] : float.NegativeInfinity;
         }
-        var validCount = StorePrior(ChildLogits.AsSpan(o, a), ChildPriors.AsSpan(o, a), logits, storedValid);
         ValidCounts[n] = validCount;
         NodeVisitCounts[n] = 0;
         NodeValues[n] = value;
         RawNodeValues[n] = value;
-        Parents[n] = parent;
-        ActionsFromParent[n] = action;
+        Edges[n] = new NodeEdge(parent, action, 0f, 0f);
         return validCount;
     }
 
@@ -222,6 +230,9 @@ public class SearchTree
         return count;
     }
 }
+
+/// <summary>The edge into a node: its parent, the action taken there, and the transition's reward and discount.</summary>
+internal readonly record struct NodeEdge(int Parent, int Action, float Reward, float Discount);
 
 /// <summary>A <see cref="SearchTree"/> that also keeps each node's embedding, <c>[B, N+1]</c>.</summary>
 /// <typeparam name="TEmbedding">The model's state: an environment state, a latent vector handle, ...</typeparam>
