@@ -141,19 +141,9 @@ public sealed class PlanCommands : ICommandGroup
                 }
                 var loaded = ObjectiveFiles.Load(spec);
                 var evaluator = loaded.Evaluator(maze);
-                return (evaluator, loaded.Card.IsLinear ? WeightsOf(loaded.Card) : null, $"{Path.GetFileName(spec)} ({ObjectiveCard.FormName(loaded.Card.Form)})");
+                return (evaluator, PlanTrace.LinearWeights(loaded.Card), $"{Path.GetFileName(spec)} ({ObjectiveCard.FormName(loaded.Card.Form)})");
         }
-        return (new FeatureObjectiveEvaluator<MazeState>(maze, card.Compile()), WeightsOf(card), label);
-    }
-
-    private static Dictionary<string, double> WeightsOf(ObjectiveCard card)
-    {
-        var weights = new Dictionary<string, double>(StringComparer.Ordinal);
-        for (var i = 0; i < card.Features.Length && i < card.Weights.Length; i++)
-        {
-            weights[card.Features[i]] = card.Weights[i];
-        }
-        return weights;
+        return (new FeatureObjectiveEvaluator<MazeState>(maze, card.Compile()), PlanTrace.LinearWeights(card), label);
     }
 
     private static int Bench(CliContext context, bool json, string planner, int batch, int sims, int repeats, string model)

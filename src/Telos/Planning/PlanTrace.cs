@@ -70,6 +70,25 @@ public sealed class PlanTrace
             .ThenBy(x => x.Key, StringComparer.Ordinal)
             .ToArray();
 
+    /// <summary>
+    /// The weights by feature name of a feature-linear card (linear, sparse, monotone; shaped: its
+    /// base U), for per-feature contributions; null for neural forms. Penalties are not included.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double>? LinearWeights(ObjectiveCard card)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        if (!card.IsLinear)
+        {
+            return null;
+        }
+        var weights = new Dictionary<string, double>(StringComparer.Ordinal);
+        for (var i = 0; i < card.Features.Length && i < card.Weights.Length; i++)
+        {
+            weights[card.Features[i]] = card.Weights[i];
+        }
+        return weights;
+    }
+
     /// <summary>Explains <paramref name="plan"/> under <paramref name="objective"/>.</summary>
     /// <param name="planner">Name for the report.</param>
     /// <param name="environment">Writes the named features.</param>
@@ -142,7 +161,7 @@ public sealed class PlanTrace
                 text.Append(CultureInfo.InvariantCulture, $"  {c.Feature} {F(c.Before)}→{F(c.After)}");
                 if (c.Weight is { } w)
                 {
-                    text.Append(CultureInfo.InvariantCulture, $" (w {F(w)}: {Signed(c.Contribution!.Value)})");
+                    text.Append(CultureInfo.InvariantCulture, $" (w {w.ToString("G3", CultureInfo.InvariantCulture)}: {Signed(c.Contribution!.Value)})");
                 }
             }
             text.Append('\n');
@@ -151,7 +170,8 @@ public sealed class PlanTrace
         if (totals.Count > 0)
         {
             text.Append("  why: ");
-            text.Append(string.Join(", ", totals.Where(x => x.Contribution != 0).Take(topFeatures + 1).Select(x => $"{x.Feature} {Signed(x.Contribution)}")));
+            var shownTotals = totals.Where(x => Math.Abs(x.Contribution) >= 0.005).Take(topFeatures + 1).Select(x => $"{x.Feature} {Signed(x.Contribution)}").ToArray();
+            text.Append(shownTotals.Length > 0 ? string.Join(", ", shownTotals) : "no weighted feature changed");
             text.Append('\n');
         }
         return text.ToString();
@@ -177,7 +197,8 @@ public sealed class PlanTrace
         }),
     };
 
-    private static string F(double x) => x.ToString("0.##", CultureInfo.InvariantCulture);
+    // Two decimals; values that round to zero print as 0 (never "-0").
+    private static string F(double x) => Math.Abs(x) < 0.005 ? "0" : x.ToString("0.##", CultureInfo.InvariantCulture);
 
-    private static string Signed(double x) => (x >= 0 ? "+" : "") + x.ToString("0.##", CultureInfo.InvariantCulture);
+    private static string Signed(double x) => Math.Abs(x) < 0.005 ? "+0" : (x > 0 ? "+" : "") + x.ToString("0.##", CultureInfo.InvariantCulture);
 }

@@ -260,3 +260,30 @@ public sealed class ExactPlannerTests
         Assert.Throws<TelosInputException>(() => new PlanBudget(Simulations: 0).Validate());
     }
 }
+
+public sealed class MazePlanningTests
+{
+    [Fact]
+    public void Corner_objective_pursues_the_proxy_and_the_cheese_objective_the_goal()
+    {
+        var levels = Enumerable.Range(0, 12).Select(s => TaskDistributions.Maze("maze/test", 9).Level(s)).ToArray();
+        var corner = Telos.Objectives.ObjectiveCard.Linear([new("at_corner", 1.0)]);
+        var cheese = Telos.Objectives.ObjectiveCard.Linear([new("at_cheese", 1.0)]);
+        var proxy = MazePlanning.Evaluate(levels, m => new Telos.Objectives.FeatureObjectiveEvaluator<MazeState>(m, corner.Compile()));
+        var truth = MazePlanning.Evaluate(levels, m => new Telos.Objectives.FeatureObjectiveEvaluator<MazeState>(m, cheese.Compile()), "vi");
+        Assert.Equal(12, truth.ReachedCheese);
+        Assert.Equal(1.0, truth.SuccessRate);
+        // The corner agent ends on the corner unless the cheese (terminal) blocks the only path to it;
+        // then nothing it values is reachable and it stays at the start. It never seeks the cheese.
+        var blocked = levels.Count(m => m.Cheese != m.Corner
+            && m.PathDistanceToCheese(m.Start) + m.PathDistanceToCorner(m.Cheese) == m.PathDistanceToCorner(m.Start));
+        var cheeseOnCorner = levels.Count(m => m.Cheese == m.Corner);
+        Assert.Equal(12 - blocked, proxy.EndedAtCorner);
+        Assert.Equal(cheeseOnCorner, proxy.ReachedCheese);
+        Assert.Equal(12 - cheeseOnCorner, proxy.Halted);
+
+        var outcome = MazePlanning.Plan(levels[0], corner, "astar");
+        Assert.True(outcome.Trace.Linear);
+        Assert.Equal(outcome.Cells.Count - 1, outcome.Steps);
+    }
+}
