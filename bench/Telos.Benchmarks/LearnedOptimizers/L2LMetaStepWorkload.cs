@@ -19,7 +19,7 @@ public sealed class L2LMetaStepWorkload : IPeerWorkload
     {
         TorchRuntime.EnsureInitialized(threads: 1);
         TorchRuntime.Seed(0);
-        using var network = new CoordinatewiseLstm(LstmOptimizerOptions.Paper);
+        using var network = new CoordinatewiseLstm(LstmOptimizerOptions.Paper, seed: 0);
         var options = new MetaTrainingOptions(Horizon: 20, Unroll: 20, ProblemsPerBatch: 128, MetaLearningRate: 0.003, MaxProblems: int.MaxValue);
         using var trainer = new MetaTrainer(network, new QuadraticTask(), options, 1);
         return PeerMeasurements.MedianMilliseconds(() => trainer.MetaStep(), warmup: 10, repeats: 51);

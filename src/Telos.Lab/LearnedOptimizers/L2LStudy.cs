@@ -32,8 +32,7 @@ internal sealed class L2LStudy(ExperimentContext context, L2LSettings settings, 
     {
         var run = context.Run;
         var seed = context.Seed;
-        TorchRuntime.Seed(context.DeriveSeed("l2l/init"));
-        var network = new CoordinatewiseLstm(settings.Optimizer);
+        var network = new CoordinatewiseLstm(settings.Optimizer, context.DeriveSeed("l2l/init"));
         var cachePath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(run.Path))!, CacheFolder, TrainingKey() + ".l2l");
         using var optimizer = new LearnedOptimizer(network);
         if (settings.ReuseTrained && File.Exists(cachePath))

@@ -78,8 +78,12 @@ public sealed class CoordinatewiseLstm : nn.Module<Tensor, LstmOptimizerState, (
     private readonly Linear _head;
     private readonly LstmOptimizerOptions _options;
 
-    /// <summary>Creates the network; weights come from LibTorch's global generator (seed it first).</summary>
-    public CoordinatewiseLstm(LstmOptimizerOptions options)
+    /// <summary>
+    /// Creates the network with every weight and bias drawn U(−1/√H, 1/√H) (PyTorch's LSTMCell and
+    /// Linear defaults, H = HiddenSize) from a generator seeded with <paramref name="seed"/>, in the same
+    /// order and from the same stream as LibTorch's own initialization after <c>manual_seed(seed)</c>.
+    /// </summary>
+    public CoordinatewiseLstm(LstmOptimizerOptions options, long seed)
         : base(nameof(CoordinatewiseLstm))
     {
         options.Validate();
@@ -93,6 +97,13 @@ public sealed class CoordinatewiseLstm : nn.Module<Tensor, LstmOptimizerState, (
         _cells = nn.ModuleList(cells);
         _head = nn.Linear(options.HiddenSize, 1);
         RegisterComponents();
+        var bound = 1.0 / Math.Sqrt(options.HiddenSize);
+        using var generator = new Generator((ulong)seed);
+        using var noGrad = torch.no_grad();
+        foreach (var p in parameters())
+        {
+            p.uniform_(-bound, bound, generator);
+        }
     }
 
     /// <summary>The architecture.</summary>

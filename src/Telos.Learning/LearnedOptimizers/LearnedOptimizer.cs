@@ -89,7 +89,7 @@ public sealed class LearnedOptimizer : IDisposable
             throw new TelosInputException($"{path}: not a Telos learned-optimizer file");
         }
         var options = new LstmOptimizerOptions(reader.ReadInt32(), reader.ReadInt32(), (GradientPreprocessing)reader.ReadInt32(), reader.ReadDouble(), reader.ReadDouble());
-        var network = new CoordinatewiseLstm(options);
+        var network = new CoordinatewiseLstm(options, seed: 0); // weights are overwritten by the load
         network.load(reader);
         return new LearnedOptimizer(network);
     }

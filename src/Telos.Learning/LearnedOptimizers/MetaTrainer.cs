@@ -114,7 +114,7 @@ public sealed class MetaTrainer : IDisposable
         _options = options;
         _seed = seed;
         _metaOptimizer = new MetaAdam(network.parameters(), options.MetaLearningRate);
-        _best = new CoordinatewiseLstm(network.Options);
+        _best = new CoordinatewiseLstm(network.Options, seed: 0);
         CopyWeights(_network, _best);
     }
 

@@ -14,7 +14,7 @@ public sealed class LearnedOptimizerTests
     {
         TorchRuntime.EnsureInitialized();
         TorchRuntime.Seed(21);
-        var network = new CoordinatewiseLstm(LstmOptimizerOptions.Paper);
+        var network = new CoordinatewiseLstm(LstmOptimizerOptions.Paper, seed: 21);
         var options = new MetaTrainingOptions(Horizon: 20, Unroll: 5, ProblemsPerBatch: 32, MetaLearningRate: 0.01, MaxProblems: 8, ValidateEvery: 4, ValidationProblems: 32);
         using (var trainer = new MetaTrainer(network, new QuadraticTask(Dimensions: 4), options, 1))
         {

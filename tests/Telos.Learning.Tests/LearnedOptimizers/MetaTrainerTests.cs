@@ -16,8 +16,8 @@ public sealed class MetaTrainerTests
         TorchRuntime.EnsureInitialized();
         TorchRuntime.Seed(11);
         using var scope = NewDisposeScope();
-        using var network = new CoordinatewiseLstm(LstmOptimizerOptions.Paper);
-        using var reference = new CoordinatewiseLstm(LstmOptimizerOptions.Paper);
+        using var network = new CoordinatewiseLstm(LstmOptimizerOptions.Paper, seed: 11);
+        using var reference = new CoordinatewiseLstm(LstmOptimizerOptions.Paper, seed: 11);
         MetaTrainer.CopyWeights(network, reference);
         const ulong seed = 5;
         var options = new MetaTrainingOptions(Horizon: 2, Unroll: 2, ProblemsPerBatch: 2, MaxProblems: 1, ValidationProblems: 2);
@@ -77,7 +77,7 @@ public sealed class MetaTrainerTests
     {
         TorchRuntime.EnsureInitialized();
         TorchRuntime.Seed(12);
-        using var network = new CoordinatewiseLstm(LstmOptimizerOptions.Paper);
+        using var network = new CoordinatewiseLstm(LstmOptimizerOptions.Paper, seed: 12);
         var options = new MetaTrainingOptions(Horizon: 20, Unroll: 5, ProblemsPerBatch: 16, MetaLearningRate: 0.01, MaxProblems: 6, ValidateEvery: 6, ValidationProblems: 32);
         using var trainer = new MetaTrainer(network, new QuadraticTask(), options, 3);
         var before = trainer.Validate().MeanLoss;
@@ -96,7 +96,7 @@ public sealed class MetaTrainerTests
         float[] Run()
         {
             TorchRuntime.Seed(13);
-            using var network = new CoordinatewiseLstm(LstmOptimizerOptions.Paper);
+            using var network = new CoordinatewiseLstm(LstmOptimizerOptions.Paper, seed: 13);
             var options = new MetaTrainingOptions(Horizon: 10, Unroll: 5, ProblemsPerBatch: 4, MaxProblems: 2, ValidateEvery: 2, ValidationProblems: 4);
             using var trainer = new MetaTrainer(network, Tiny, options, 9);
             trainer.Train();
@@ -118,14 +118,14 @@ public sealed class MetaTrainerTests
         }
 
         TorchRuntime.Seed(14);
-        using var straight = new CoordinatewiseLstm(LstmOptimizerOptions.Paper);
+        using var straight = new CoordinatewiseLstm(LstmOptimizerOptions.Paper, seed: 14);
         using (var trainer = new MetaTrainer(straight, Tiny, options, 2))
         {
             trainer.Train();
         }
 
         TorchRuntime.Seed(14);
-        using var first = new CoordinatewiseLstm(LstmOptimizerOptions.Paper);
+        using var first = new CoordinatewiseLstm(LstmOptimizerOptions.Paper, seed: 14);
         Dictionary<string, Tensor> saved;
         MetaTrainerProgress savedProgress;
         using (var trainer = new MetaTrainer(first, Tiny, options with { MaxProblems = 1 }, 2))
@@ -134,7 +134,7 @@ public sealed class MetaTrainerTests
             (saved, savedProgress) = trainer.CaptureCheckpoint();
         }
         TorchRuntime.Seed(99); // different init: everything must come from the checkpoint
-        using var resumed = new CoordinatewiseLstm(LstmOptimizerOptions.Paper);
+        using var resumed = new CoordinatewiseLstm(LstmOptimizerOptions.Paper, seed: 99);
         using (var trainer = new MetaTrainer(resumed, Tiny, options, 2))
         {
             trainer.RestoreCheckpoint(saved, savedProgress);
