@@ -33,7 +33,7 @@ public sealed class PlanCommands : ICommandGroup
         var discount = new Option<double>("--discount") { Description = "γ for vi and MCTS, in [0, 1)", DefaultValueFactory = _ => 0.99 };
         var horizon = new Option<int>("--horizon") { Description = "BFS depth limit (0 = the level's step limit)", DefaultValueFactory = _ => 0 };
         var searchSeed = new Option<ulong>("--search-seed") { Description = "Seed of the search's noise (MCTS)", DefaultValueFactory = _ => 0 };
-        var tree = new Option<string?>("--tree") { Description = "Write the first decision's search tree as JSON to this file" };
+        var tree = new Option<string?>("--tree") { Description = "Write the first decision's search tree as JSON to this file (bfs and the MCTS planners; astar, dijkstra and vi have no tree and write an empty node list)" };
 
         var plan = new Command("plan", "Plan through a maze level with an objective: draw the path and explain each step in the objective's terms");
         foreach (var option in new Option[] { env, seed, size, objective, planner, sims, discount, horizon, searchSeed, tree })

@@ -12,8 +12,10 @@ namespace Telos.Planning;
 /// <c>gumbel</c> is Gumbel MuZero's root with sequential halving.
 /// </summary>
 /// <remarks>
-/// Not thread-safe: the search and model buffers are reused across calls (allocated again only when
-/// the batch, action count, simulations or discount change). The agent decides again after every step.
+/// <para>The action is the search's (most visited for PUCT/UCT, Gumbel's rule for Gumbel) with one
+/// stopping rule on top: the agent halts iff halting was tried and no visited move has a higher Q.</para>
+/// <para>Not thread-safe: the search and model buffers are reused across calls (allocated again only when
+/// the batch, action count, simulations or discount change). The agent decides again after every step.</para>
 /// </remarks>
 public sealed class MctsPlanner<TState> : IPlanner<TState>
     where TState : struct
@@ -112,7 +114,7 @@ public sealed class MctsPlanner<TState> : IPlanner<TState>
     {
         var tree = result.Tree;
         var a = result.ActionCount;
-        var chosen = result.Actions[b];
+        var chosen = StoppingRule(tree, b, result.Actions[b], halt);
 
         // Principal variation: the chosen action, then the most visited child, until a leaf or a halt.
         var plan = new List<TState> { state };
@@ -162,6 +164,37 @@ public sealed class MctsPlanner<TState> : IPlanner<TState>
         }
         return new PlanDecision<TState>(Name, chosen == halt ? PlanDecision<TState>.Halt : chosen, plan.ToArray(), actions.ToArray(),
             result.RootValues[b], complete: false, distribution, result.ActionWeightsOf(b).ToArray(), snapshot);
+    }
+
+    /// <summary>
+    /// Halting is decided by value, moving by the search: the agent halts iff no visited move's Q
+    /// beats Q(halt) (every backed-up Q is the mean of achievable returns, so a move with a higher Q
+    /// is a known way to do better than staying). Otherwise it takes the search's action, or, when
+    /// the search chose to halt, the most visited of the moves that beat halting.
+    /// </summary>
+    private static int StoppingRule(SearchTree tree, int b, int searched, int halt)
+    {
+        var visits = tree.ChildVisits(b, SearchTree.RootIndex);
+        if (visits[halt] == 0)
+        {
+            return searched; // halting was never tried: nothing to compare
+        }
+        var stay = tree.QValue(b, SearchTree.RootIndex, halt);
+        var slack = 1e-6f * MathF.Max(1f, MathF.Abs(stay));
+        var best = -1;
+        for (var action = 0; action < halt; action++)
+        {
+            if (visits[action] > 0 && tree.QValue(b, SearchTree.RootIndex, action) > stay + slack
+                && (best < 0 || visits[action] > visits[best]))
+            {
+                best = action;
+            }
+        }
+        if (best < 0)
+        {
+            return halt;
+        }
+        return searched == halt ? best : searched;
     }
 
     private static int MostVisited(ReadOnlySpan<int> visits, ReadOnlySpan<bool> valid)

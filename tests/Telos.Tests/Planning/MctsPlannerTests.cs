@@ -64,6 +64,20 @@ public sealed class MctsPlannerTests
     [Theory]
     [InlineData("mcts")]
     [InlineData("gumbel")]
+    [InlineData("uct")]
+    public void Sparse_reward_beyond_the_search_halts_at_once(string planner)
+    {
+        // The cheese is 20 moves away on this level; 16 simulations see only zeros, and nothing beats staying.
+        var maze = TaskDistributions.Maze("maze/test", 13).Level(3);
+        Assert.True(maze.PathDistanceToCheese(maze.Start) > 16);
+        var outcome = MazePlanning.Plan(maze, new FunctionObjective<MazeState>(s => s.Cell == maze.Cheese ? 10 : 0), planner, new PlanBudget(Simulations: 16));
+        Assert.True(outcome.Halted);
+        Assert.Equal(0, outcome.Steps);
+    }
+
+    [Theory]
+    [InlineData("mcts")]
+    [InlineData("gumbel")]
     public void Batched_and_unbatched_searches_decide_the_same(string name)
     {
         var distribution = TaskDistributions.Maze("maze/test", 9);

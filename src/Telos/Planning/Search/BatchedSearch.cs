@@ -30,6 +30,8 @@ public sealed class BatchedSearch<TEmbedding>
     private readonly int _maxConsidered;
     // PUCT with MuZero's default transform runs a fused loop; other transforms go through the interface.
     private readonly float _fusedEpsilon = float.NaN;
+    // Gumbel interior selection with the completed-by-mix transform runs without the interface call and bounds checks.
+    private readonly CompletedByMixValueQTransform? _fusedCompleted;
     private readonly float[] _exploreByVisits = []; // [N+2] √N·(pb_c_init + ln((N + pb_c_base + 1)/pb_c_base)) by node visits N
 
     private readonly Rng[] _rngs;          // [B] one stream per root
@@ -103,6 +105,7 @@ public sealed class BatchedSearch<TEmbedding>
                 _kind = 2;
                 _maxConsidered = Math.Min(gumbel.MaxConsideredActions, actionCount);
                 _halvingTable = SequentialHalving.Table(_maxConsidered, simulations);
+                _fusedCompleted = policy.QTransform as CompletedByMixValueQTransform;
                 break;
             default:
                 throw new ArgumentException($"unknown policy {policy.GetType().Name}", nameof(policy));
@@ -338,7 +341,8 @@ public sealed class BatchedSearch<TEmbedding>
         {
             0 => SelectUct(b, node),
             1 => float.IsNaN(_fusedEpsilon) ? SelectPuct(b, node) : SelectPuctFused(b, node),
-            _ => depth == 0 ? SelectGumbelRoot(b) : SelectGumbelInterior(b, node),
+            _ => depth == 0 ? SelectGumbelRoot(b)
+                : _fusedCompleted is null ? SelectGumbelInterior(b, node) : SelectGumbelInteriorFused(b, node),
         };
     }
 
@@ -572,6 +576,110 @@ public sealed class BatchedSearch<TEmbedding>
         }
         // Unreachable with mctx's schedule; mctx's argmax would return the first action.
         return bestAction >= 0 ? bestAction : fallback;
+    }
+
+    /// <summary>
+    /// <see cref="SelectGumbelInterior"/> with <see cref="CompletedByMixValueQTransform"/> inlined:
+    /// the same operations in the same order (a test checks equal results), without bounds checks.
+    /// </summary>
+    private int SelectGumbelInteriorFused(int b, int node)
+    {
+        var tree = _tree;
+        var transform = _fusedCompleted!;
+        var a = tree.ActionCount;
+        var n = tree.NodeOffset(b, node);
+        var o = n * a;
+        ref var visits = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildVisitCounts), o);
+        ref var qValues = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildQValues), o);
+        ref var priors = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildPriors), o);
+        ref var logits = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildLogits), o);
+        ref var valid = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildValid), o);
+        ref var q = ref MemoryMarshal.GetArrayDataReference(_scratchA);
+
+        var visitSum = 0;
+        var maxVisit = 0;
+        var visitedProbability = 0f;
+        var weightedQ = 0f;
+        for (var i = 0; i < a; i++)
+        {
+            var v = Unsafe.Add(ref visits, i);
+            if (v > 0)
+            {
+                var qi = Unsafe.Add(ref qValues, i);
+                Unsafe.Add(ref q, i) = qi;
+                visitSum += v;
+                maxVisit = Math.Max(maxVisit, v);
+                var p = MathF.Max(Unsafe.Add(ref priors, i), CompletedByMixValueQTransform.SmallestNormal);
+                visitedProbability += p;
+                weightedQ += p * qi;
+            }
+        }
+        var rawValue = tree.RawNodeValues[n];
+        var mixed = rawValue;
+        if (transform.UseMixedValue && visitSum > 0)
+        {
+            mixed = (rawValue + visitSum * (weightedQ / visitedProbability)) / (visitSum + 1);
+        }
+        var min = float.PositiveInfinity;
+        var max = float.NegativeInfinity;
+        for (var i = 0; i < a; i++)
+        {
+            ref var qi = ref Unsafe.Add(ref q, i);
+            if (Unsafe.Add(ref visits, i) == 0)
+            {
+                qi = mixed;
+            }
+            if (Unsafe.Add(ref valid, i))
+            {
+                min = MathF.Min(min, qi);
+                max = MathF.Max(max, qi);
+            }
+        }
+        var sigma = (transform.MaxVisitInit + maxVisit) * transform.ValueScale;
+        var rescale = transform.RescaleValues && min <= max;
+        var scale = rescale ? sigma / MathF.Max(max - min, transform.Epsilon) : sigma;
+        var shift = rescale ? min : 0f;
+
+        // π' = softmax(logits + σ(completed Q)) over valid actions; argmax π'(a) − n(a)/(1 + Σn).
+        var top = float.NegativeInfinity;
+        for (var i = 0; i < a; i++)
+        {
+            ref var qi = ref Unsafe.Add(ref q, i);
+            qi = rescale ? (qi - shift) * scale : qi * scale;
+            if (Unsafe.Add(ref valid, i))
+            {
+                qi += Unsafe.Add(ref logits, i);
+                top = MathF.Max(top, qi);
+            }
+        }
+        var sum = 0f;
+        for (var i = 0; i < a; i++)
+        {
+            if (Unsafe.Add(ref valid, i))
+            {
+                ref var qi = ref Unsafe.Add(ref q, i);
+                qi = MathF.Exp(qi - top);
+                sum += qi;
+            }
+        }
+        var invSum = 1f / sum;
+        var invVisits = 1f / (1 + visitSum);
+        var best = float.NegativeInfinity;
+        var bestAction = -1;
+        for (var i = 0; i < a; i++)
+        {
+            if (!Unsafe.Add(ref valid, i))
+            {
+                continue;
+            }
+            var score = Unsafe.Add(ref q, i) * invSum - Unsafe.Add(ref visits, i) * invVisits;
+            if (score > best)
+            {
+                best = score;
+                bestAction = i;
+            }
+        }
+        return bestAction;
     }
 
     private int SelectGumbelInterior(int b, int node)

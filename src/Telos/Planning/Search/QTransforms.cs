@@ -112,7 +112,7 @@ public sealed class ParentAndSiblingsQTransform : IQTransform
 public sealed class CompletedByMixValueQTransform : IQTransform
 {
     // jnp.finfo(float32).tiny: the smallest positive normal float.
-    private const float SmallestNormal = 1.17549435e-38f;
+    internal const float SmallestNormal = 1.17549435e-38f;
 
     /// <summary>Transform with the paper's defaults: value_scale 0.1, maxvisit_init 50.</summary>
     public CompletedByMixValueQTransform(float valueScale = 0.1f, float maxVisitInit = 50f, bool rescaleValues = true, bool useMixedValue = true, float epsilon = 1e-8f)

@@ -310,6 +310,32 @@ public sealed class BatchedSearchTests
         }
     }
 
+    [Theory]
+    [InlineData(5)]
+    [InlineData(16)]
+    public void InlinedGumbelInteriorEqualsTheGenericPath(int actions)
+    {
+        const int b = 4, n = 96;
+        var (embeddings, logits, values, valid) = RandomTreeModel.Roots(b, actions, salt: 33);
+        var fused = new BatchedSearch<ulong>(b, actions, n, new GumbelPolicy());
+        var generic = new BatchedSearch<ulong>(b, actions, n, new GumbelPolicy { QTransform = new DelegatingTransform(new CompletedByMixValueQTransform()) });
+        var x = fused.Run(new SearchRoot<ulong>(logits, values, embeddings, valid), new RandomTreeModel(actions, discount: -1f), seed: 2);
+        var y = generic.Run(new SearchRoot<ulong>(logits, values, embeddings, valid), new RandomTreeModel(actions, discount: -1f), seed: 2);
+        Assert.Equal(y.VisitCounts.ToArray(), x.VisitCounts.ToArray());
+        Assert.Equal(y.ActionWeights.ToArray(), x.ActionWeights.ToArray());
+        Assert.Equal(y.RootValues.ToArray(), x.RootValues.ToArray());
+        var interiorNodes = 0;
+        for (var root = 0; root < b; root++)
+        {
+            Assert.Equal(y.Tree.NodeCount(root), x.Tree.NodeCount(root));
+            for (var node = 1; node < x.Tree.NodeCount(root); node++)
+            {
+                interiorNodes += x.Tree.Parent(root, node) != SearchTree.RootIndex ? 1 : 0;
+            }
+        }
+        Assert.True(interiorNodes > 40, $"only {interiorNodes} nodes below depth 1: interior selection barely ran");
+    }
+
     [Fact]
     public void SequentialHalvingMatchesMctx()
     {
