@@ -13,8 +13,7 @@ public sealed class SignalTests
     /// <remarks>
     /// Demonstrations come from the Boltzmann-rational (soft-optimal, τ = 1) policy of the true
     /// reward: the demonstrator MaxEnt IRL models. With deterministic shortest-path demonstrations
-    /// on the same features the fit matches the feature counts but the direction is not identified
-    /// (cosine 0.53 measured; see docs/objectives.md).
+    /// of this reward the direction is not identified (see the tests below and docs/objectives.md).
     /// </remarks>
     [Fact]
     public void MaxEntIrlRecoversTheTrueMazeRewardUpToScaleFromSoftOptimalDemosWithCosineAtLeast0_95()
