@@ -32,7 +32,16 @@ public sealed record Demonstration(int Level, int[] States);
 /// </summary>
 public static class MaxEntIrl
 {
-    /// <summary>Fits θ; returns a linear card (provenance signal "demos") and the final gradient norm.</summary>
+    /// <summary>
+    /// Fits θ; returns a linear card (provenance signal "demos", weights in the features' own units) and
+    /// the fit metrics: <c>feature_count_gap</c> = ‖μ_demo − μ_θ‖ at the last step (in scaled feature units
+    /// when <see cref="MaxEntIrlOptions.ScaleFeatures"/>) and <c>demonstrations</c>.
+    /// </summary>
+    /// <remarks>
+    /// Deterministic optimal demonstrations have no finite maximum-likelihood θ: the scale grows with the
+    /// steps while the direction settles, so compare directions (cosine), not magnitudes. What the
+    /// direction can be depends on the demonstrations revealing it; see docs/objectives.md.
+    /// </remarks>
     public static (ObjectiveCard Card, FitReport Report) Fit<TState>(IReadOnlyList<IEnumerableEnvironment<TState>> levels, IReadOnlyList<Demonstration> demonstrations, ImmutableArray<string> features, MaxEntIrlOptions options)
         where TState : struct
     {
