@@ -134,6 +134,25 @@ public sealed class ObjectiveCommandsTests : IDisposable
     }
 
     [Fact]
+    public void Demos_from_the_optimal_demonstrator_recover_a_cheese_or_corner_reference_with_cosine_at_least_0_95()
+    {
+        // The cheese (+1, ends the episode) against the corner (+0.3 per arrival): optimal paths reveal the ratio.
+        var reference = P("ref.json");
+        Telos.Objectives.ObjectiveCardFile.Save(Telos.Objectives.ObjectiveCard.Linear([new("at_cheese", 1.0), new("at_corner", 0.3)]), reference);
+        var (code, _, error) = Run("objective", "train", "--signal", "demos", "--demonstrator", "optimal", "--reference", reference,
+            "--on", "maze/test", "--size", "7", "--levels", "8", "--gamma", "0.95", "--train-steps", "300", "--lr", "0.1", "--seed", "1", "-o", P("irl.json"));
+        Assert.True(code == 0, error);
+        var (_, show, _) = Run("objective", "show", P("irl.json"), "--json");
+        var weights = JsonDocument.Parse(show).RootElement.GetProperty("weights").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+        var dot = weights["at_cheese"] + 0.3 * weights["at_corner"];
+        var cosine = dot / Math.Sqrt(weights.Values.Sum(w => w * w) * (1 + 0.3 * 0.3));
+        Assert.True(cosine >= 0.95, $"cosine {cosine:F4} < 0.95; {show}");
+
+        Assert.Equal(2, Run("objective", "train", "--signal", "demos", "--demonstrator", "psychic", "--on", "maze/test", "--size", "7", "-o", P("x.json")).Code);
+        Assert.False(File.Exists(P("x.json")));
+    }
+
+    [Fact]
     public void Unknown_signal_or_form_is_exit_code_2()
     {
         Assert.Equal(2, Run("objective", "train", "--signal", "vibes", "--on", "maze/test", "-o", P("x.json")).Code);

@@ -67,13 +67,14 @@ public sealed class ObjectiveCommands : ICommandGroup
         var reference = new Option<string?>("--reference") { Description = "prefs/demos: card of the reference objective driving the synthetic labeller or demonstrator (default for mazes: the true reward, at_cheese = 10)" };
         var pairs = new Option<int>("--pairs") { Description = "prefs: labelled segment pairs", DefaultValueFactory = _ => 500 };
         var segment = new Option<int>("--segment") { Description = "prefs: transitions per segment", DefaultValueFactory = _ => 4 };
-        var demos = new Option<int>("--demos") { Description = "demos: Boltzmann-rational demonstrations per level", DefaultValueFactory = _ => 10 };
+        var demos = new Option<int>("--demos") { Description = "demos, soft demonstrator: Boltzmann-rational demonstrations per level from its start", DefaultValueFactory = _ => 10 };
+        var demonstrator = new Option<string>("--demonstrator") { Description = "demos: soft (Boltzmann-rational, τ = 1, from the start) | optimal (exact finite-horizon Q*, ties broken by --seed, one from every state)", DefaultValueFactory = _ => "soft" };
         var from = new Option<string?>("--from") { Description = "goal: the card to regress toward the goal" };
         var labels = new Option<string[]>("--label") { Description = "goal: a labelled state SEED:X,Y=VALUE (level seed of --on, procgen x/y of the cell)", AllowMultipleArgumentsPerToken = false };
         var anchor = new Option<double>("--anchor") { Description = "goal: weight λ of the anchor keeping other states' values", DefaultValueFactory = _ => 1.0 };
         var data = new DataOptions();
         var command = new Command("train", "Train an objective of a declared form from a signal");
-        foreach (var option in new Option[] { signal, form, on, output, steps, lr, keep, signs, hidden, gamma, lambda, reference, pairs, segment, demos, from, labels, anchor })
+        foreach (var option in new Option[] { signal, form, on, output, steps, lr, keep, signs, hidden, gamma, lambda, reference, pairs, segment, demos, demonstrator, from, labels, anchor })
         {
             command.Options.Add(option);
         }
@@ -126,10 +127,16 @@ public sealed class ObjectiveCommands : ICommandGroup
                     {
                         throw new TelosInputException($"--signal demos trains the linear form (MaxEnt IRL over features); got --form {ObjectiveCard.FormName(objectiveForm)}");
                     }
+                    var optimal = result.GetValue(demonstrator) switch
+                    {
+                        "soft" => false,
+                        "optimal" => true,
+                        var other => throw new TelosInputException($"--demonstrator '{other}' is not known; expected soft or optimal"),
+                    };
                     var referenceCard = Reference(result.GetValue(reference), family);
                     card = family == "maze"
-                        ? Irl(Enumerable.Range(0, levels).Select(l => (IEnumerableEnvironment<MazeState>)MazeOf(distribution, size, region).Level(l)).ToArray(), referenceCard, result.GetValue(demos), result.GetValue(gamma), result.GetValue(steps), learningRate, seed, distribution)
-                        : Irl(Enumerable.Range(0, levels).Select(l => (IEnumerableEnvironment<KeysAndChestsState>)KcOf(distribution, size).Level(l)).ToArray(), referenceCard, result.GetValue(demos), result.GetValue(gamma), result.GetValue(steps), learningRate, seed, distribution);
+                        ? Irl(Enumerable.Range(0, levels).Select(l => (IEnumerableEnvironment<MazeState>)MazeOf(distribution, size, region).Level(l)).ToArray(), referenceCard, result.GetValue(demos), optimal, result.GetValue(gamma), result.GetValue(steps), learningRate, seed, distribution)
+                        : Irl(Enumerable.Range(0, levels).Select(l => (IEnumerableEnvironment<KeysAndChestsState>)KcOf(distribution, size).Level(l)).ToArray(), referenceCard, result.GetValue(demos), optimal, result.GetValue(gamma), result.GetValue(steps), learningRate, seed, distribution);
                     module = null;
                     break;
                 }
@@ -427,7 +434,12 @@ public sealed class ObjectiveCommands : ICommandGroup
         return new LoadedObjective(truth, null, "the maze's true reward");
     }
 
-    private static ObjectiveCard Irl<TState>(IReadOnlyList<IEnumerableEnvironment<TState>> levels, LoadedObjective reference, int perLevel, double gamma, int iterations, double lr, long seed, string on)
+    /// <summary>
+    /// MaxEnt IRL against demonstrations of <paramref name="reference"/>: soft (Boltzmann-rational, τ = 1,
+    /// <paramref name="perLevel"/> from each level's start) or optimal (exact finite-horizon Q* with the
+    /// fit's γ and H, ties broken by the seed, one from every state that is not absorbing).
+    /// </summary>
+    private static ObjectiveCard Irl<TState>(IReadOnlyList<IEnumerableEnvironment<TState>> levels, LoadedObjective reference, int perLevel, bool optimal, double gamma, int iterations, double lr, long seed, string on)
         where TState : struct
     {
         var features = levels[0].Features.Names.ToImmutableArray();
@@ -439,6 +451,18 @@ public sealed class ObjectiveCommands : ICommandGroup
         {
             var mdp = TabularMdp.FromEnvironment(levels[l]);
             var reward = TabularMdp.EvaluateStates(levels[l], reference.Evaluator(levels[l]));
+            if (optimal)
+            {
+                var q = MaxEntIrl.OptimalActionValues(mdp, reward, gamma, horizon);
+                for (var s = 0; s < mdp.StateCount; s++)
+                {
+                    if (!Absorbing(mdp, s))
+                    {
+                        demos.Add(MaxEntIrl.OptimalDemonstration(mdp, q, l, s, ref rng));
+                    }
+                }
+                continue;
+            }
             var solution = ValueIteration.SolveSoft(mdp, reward, gamma, 1.0, horizon);
             var start = levels[l].IndexOf(levels[l].Initial);
             for (var k = 0; k < perLevel; k++)
@@ -448,6 +472,20 @@ public sealed class ObjectiveCommands : ICommandGroup
         }
         var (card, _) = MaxEntIrl.Fit(levels, demos, features, options);
         return card with { Provenance = card.Provenance with { On = on, Seed = seed } };
+    }
+
+    /// <summary>Every legal action of <paramref name="state"/> ends the episode where it is (the maze's cheese): nothing to demonstrate.</summary>
+    private static bool Absorbing(TabularMdp mdp, int state)
+    {
+        for (var a = 0; a < mdp.ActionCount; a++)
+        {
+            var next = mdp.Next(state, a);
+            if (next >= 0 && (next != state || !mdp.Ends(state, a)))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static (double[] X, double[] Y) Labels(string[] labels, string distribution, int? size, int region, ObjectiveCard card)

@@ -11,8 +11,12 @@ namespace Telos.Learning.Objectives;
 /// <param name="Temperature">τ of soft value iteration.</param>
 /// <param name="Horizon">H: steps of the finite-horizon soft value iteration and of the feature counts.</param>
 /// <param name="Iterations">Gradient steps on θ.</param>
-/// <param name="LearningRate">Adam step size on θ.</param>
-public sealed record MaxEntIrlOptions(double Discount = 0.95, double Temperature = 1.0, int Horizon = 40, int Iterations = 150, double LearningRate = 0.1);
+/// <param name="LearningRate">Adam step size on θ (in scaled feature units when <paramref name="ScaleFeatures"/>).</param>
+/// <param name="ScaleFeatures">Fit over features divided by their root mean square over all states of all
+/// levels, and report the weights in the original units. A 0/1 indicator and a distance in moves then
+/// move at the same pace under Adam. Features are scaled, never centred: a constant added to every
+/// state's reward is a living reward, which changes behaviour where episodes end.</param>
+public sealed record MaxEntIrlOptions(double Discount = 0.95, double Temperature = 1.0, int Horizon = 40, int Iterations = 150, double LearningRate = 0.1, bool ScaleFeatures = true);
 
 /// <summary>One demonstration: state indices of one level, start first.</summary>
 /// <param name="Level">Index into the levels list.</param>
@@ -28,7 +32,16 @@ public sealed record Demonstration(int Level, int[] States);
 /// </summary>
 public static class MaxEntIrl
 {
-    /// <summary>Fits θ; returns a linear card (provenance signal "demos") and the final gradient norm.</summary>
+    /// <summary>
+    /// Fits θ; returns a linear card (provenance signal "demos", weights in the features' own units) and
+    /// the fit metrics: <c>feature_count_gap</c> = ‖μ_demo − μ_θ‖ at the last step (in scaled feature units
+    /// when <see cref="MaxEntIrlOptions.ScaleFeatures"/>) and <c>demonstrations</c>.
+    /// </summary>
+    /// <remarks>
+    /// Deterministic optimal demonstrations have no finite maximum-likelihood θ: the scale grows with the
+    /// steps while the direction settles, so compare directions (cosine), not magnitudes. What the
+    /// direction can be depends on the demonstrations revealing it; see docs/objectives.md.
+    /// </remarks>
     public static (ObjectiveCard Card, FitReport Report) Fit<TState>(IReadOnlyList<IEnumerableEnvironment<TState>> levels, IReadOnlyList<Demonstration> demonstrations, ImmutableArray<string> features, MaxEntIrlOptions options)
         where TState : struct
     {
@@ -39,6 +52,14 @@ public static class MaxEntIrl
         var f = features.Length;
         var mdps = levels.Select(TabularMdp.FromEnvironment).ToArray();
         var phi = levels.Select(l => FeatureMatrix(l, features)).ToArray();
+        var scale = options.ScaleFeatures ? RootMeanSquares(phi, f) : Enumerable.Repeat(1.0, f).ToArray();
+        foreach (var matrix in phi)
+        {
+            for (var i = 0; i < matrix.Length; i++)
+            {
+                matrix[i] /= scale[i % f];
+            }
+        }
         var demo = new double[f];
         foreach (var d in demonstrations)
         {
@@ -76,7 +97,7 @@ public static class MaxEntIrl
         {
             Form = ObjectiveForm.Linear,
             Features = features,
-            Weights = [.. theta],
+            Weights = [.. theta.Select((w, k) => w / scale[k])],
             Provenance = new Provenance("demos", "", "", options.Iterations, 0,
                 ImmutableSortedDictionary<string, double>.Empty.Add("feature_count_gap", gradientNorm).Add("demonstrations", demonstrations.Count)),
         };
@@ -84,23 +105,102 @@ public static class MaxEntIrl
     }
 
     /// <summary>
-    /// Optimal demonstrations under a state reward: from each start, follow hard value iteration's
-    /// greedy policy until a terminal transition or <paramref name="horizon"/> steps.
+    /// Exact finite-horizon optimal action values under an arrival reward, for every number of steps
+    /// to go: Q_k(s, a) = r[s′] + γ · (end(s, a) ? 0 : maxₐ′ Q_{k−1}(s′, a′)), Q_0 = 0 — the hard
+    /// counterpart of the soft value iteration <see cref="Fit{TState}"/> runs, with the same γ and H,
+    /// so an optimal demonstrator and the IRL model agree on what "optimal" means.
     /// </summary>
-    public static Demonstration OptimalDemonstration(TabularMdp mdp, TabularSolution solution, int level, int start, int horizon)
+    /// <param name="mdp">The level's transition table.</param>
+    /// <param name="reward">r [S]: the value earned on arriving in each state.</param>
+    /// <param name="discount">γ in [0, 1].</param>
+    /// <param name="horizon">H ≥ 1.</param>
+    /// <returns>[H, S, A] row-major; block k holds Q with k + 1 steps to go (a rollout uses block H − 1 − t at step t); illegal actions hold −∞.</returns>
+    public static double[] OptimalActionValues(TabularMdp mdp, ReadOnlySpan<double> reward, double discount, int horizon)
     {
+        ArgumentNullException.ThrowIfNull(mdp);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(horizon);
+        var s = mdp.StateCount;
+        var a = mdp.ActionCount;
+        if (reward.Length != s)
+        {
+            throw new ArgumentException($"reward has {reward.Length} entries; the MDP has {s} states", nameof(reward));
+        }
+        var next = mdp.NextStates;
+        var ends = mdp.Terminations;
+        var q = new double[horizon * s * a];
+        var values = new double[s];
+        var fresh = new double[s];
+        for (var k = 0; k < horizon; k++)
+        {
+            var block = q.AsSpan(k * s * a, s * a);
+            for (var i = 0; i < s; i++)
+            {
+                var best = double.NegativeInfinity;
+                for (var action = 0; action < a; action++)
+                {
+                    var j = next[i * a + action];
+                    var value = j < 0 ? double.NegativeInfinity : reward[j] + discount * (ends[i * a + action] ? 0.0 : values[j]);
+                    block[i * a + action] = value;
+                    best = Math.Max(best, value);
+                }
+                fresh[i] = double.IsNegativeInfinity(best) ? 0.0 : best;
+            }
+            (values, fresh) = (fresh, values);
+        }
+        return q;
+    }
+
+    /// <summary>
+    /// An optimal demonstration: from <paramref name="start"/>, take at step t an action that is optimal
+    /// with H − t steps to go (block H − 1 − t of <paramref name="optimalActionValues"/>), choosing
+    /// uniformly at random among actions tied within <see cref="ValueIteration.TieTolerance"/>
+    /// (relative), until a terminating transition or the horizon.
+    /// </summary>
+    /// <param name="mdp">The level's transition table.</param>
+    /// <param name="optimalActionValues">[H, S, A] from <see cref="OptimalActionValues"/>.</param>
+    /// <param name="level">Index of the level in the list given to <see cref="Fit{TState}"/>.</param>
+    /// <param name="start">Start state index.</param>
+    /// <param name="rng">Breaks ties; advanced.</param>
+    /// <remarks>Random tie-breaking matters: a fixed rule (lowest index) is a preference the reward does
+    /// not have, and MaxEnt IRL would try to explain it with the reward.</remarks>
+    public static Demonstration OptimalDemonstration(TabularMdp mdp, ReadOnlySpan<double> optimalActionValues, int level, int start, ref Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(mdp);
+        var a = mdp.ActionCount;
+        var block = mdp.StateCount * a;
+        if (optimalActionValues.Length == 0 || optimalActionValues.Length % block != 0)
+        {
+            throw new ArgumentException($"expected [H, {mdp.StateCount}, {a}] action values; got {optimalActionValues.Length} entries", nameof(optimalActionValues));
+        }
+        var horizon = optimalActionValues.Length / block;
+        Span<int> tied = stackalloc int[a];
         var states = new List<int> { start };
         var s = start;
         for (var t = 0; t < horizon; t++)
         {
-            var a = solution.GreedyAction(s);
-            if (a < 0)
+            var row = optimalActionValues.Slice((horizon - 1 - t) * block + s * a, a);
+            var best = double.NegativeInfinity;
+            foreach (var x in row)
+            {
+                best = Math.Max(best, x);
+            }
+            if (double.IsNegativeInfinity(best))
             {
                 break;
             }
-            var next = mdp.Next(s, a);
+            var slack = ValueIteration.TieTolerance * Math.Max(1.0, Math.Abs(best));
+            var count = 0;
+            for (var k = 0; k < a; k++)
+            {
+                if (row[k] >= best - slack)
+                {
+                    tied[count++] = k;
+                }
+            }
+            var action = tied[count == 1 ? 0 : rng.NextInt(count)];
+            var next = mdp.Next(s, action);
             states.Add(next);
-            if (mdp.Ends(s, a))
+            if (mdp.Ends(s, action))
             {
                 break;
             }
@@ -206,6 +306,22 @@ public static class MaxEntIrl
         }
         Scale(expected, 1.0 / demonstrations.Count);
         return expected;
+    }
+
+    /// <summary>Per-feature √(mean φ²) over every state of every level; 1 for a feature that is 0 everywhere.</summary>
+    private static double[] RootMeanSquares(double[][] phi, int f)
+    {
+        var sums = new double[f];
+        var count = 0;
+        foreach (var matrix in phi)
+        {
+            for (var i = 0; i < matrix.Length; i++)
+            {
+                sums[i % f] += matrix[i] * matrix[i];
+            }
+            count += matrix.Length / f;
+        }
+        return [.. sums.Select(x => x > 0 ? Math.Sqrt(x / count) : 1.0)];
     }
 
     private static void Accumulate(double[] into, double[] phi, int state, double weight)

@@ -13,8 +13,7 @@ public sealed class SignalTests
     /// <remarks>
     /// Demonstrations come from the Boltzmann-rational (soft-optimal, τ = 1) policy of the true
     /// reward: the demonstrator MaxEnt IRL models. With deterministic shortest-path demonstrations
-    /// on the same features the fit matches the feature counts but the direction is not identified
-    /// (cosine 0.53 measured; see docs/objectives.md).
+    /// of this reward the direction is not identified (see the tests below and docs/objectives.md).
     /// </remarks>
     [Fact]
     public void MaxEntIrlRecoversTheTrueMazeRewardUpToScaleFromSoftOptimalDemosWithCosineAtLeast0_95()
@@ -42,6 +41,147 @@ public sealed class SignalTests
         var cosine = w.Zip(truth, (a, b) => a * b).Sum() / Math.Sqrt(w.Sum(a => a * a) * truth.Sum(b => b * b));
         Assert.True(cosine >= 0.95, $"cosine {cosine:F4} < 0.95; learned [{string.Join(", ", w.Select(x => x.ToString("F3")))}]");
         Assert.Equal("demos", card.Provenance.Signal);
+    }
+
+    private const double IrlDiscount = 0.95;
+    private const int IrlHorizon = 40;
+
+    /// <summary>Cheese +1 (ends the episode) against the corner +0.3 on every arrival, over <see cref="IrlFeatures"/>.</summary>
+    private static readonly double[] CheeseOrCorner = [1.0, 0.0, 0.3, 0.0, 0.0];
+
+    /// <summary>The maze's own reward shape: the cheese and a pull towards it; optimal paths are shortest paths.</summary>
+    private static readonly double[] ShortestPath = [1.0, -0.2, 0.0, 0.0, 0.0];
+
+    /// <remarks>
+    /// The issue's test proper: deterministic optimal demonstrations (exact finite-horizon Q*, ties broken
+    /// by a seeded RNG) from every open cell of 8 maze/test levels. The true reward trades the cheese
+    /// against the corner, which is worth circling: whether a start heads for the cheese or the corner
+    /// depends on the ratio, and 8 layouts with the cheese in different places pin it down (4 levels:
+    /// cosine 0.91). A reward whose optimal paths are only shortest paths to the cheese is not
+    /// identified from optimal demonstrations; see the next test.
+    /// </remarks>
+    [Fact]
+    public void MaxEntIrlRecoversTheTrueMazeRewardUpToScaleFromOptimalDemosWithCosineAtLeast0_95()
+    {
+        var (levels, demos) = OptimalDemos(CheeseOrCorner, levelCount: 8);
+        // Both goals must be in play, or the ratio would not be revealed.
+        Assert.Contains(demos, d => levels[d.Level].StateAt(d.States[^1]).Cell == levels[d.Level].Cheese);
+        Assert.Contains(demos, d => d.States.Skip(1).Any(i => levels[d.Level].StateAt(i).Cell == levels[d.Level].Corner));
+
+        var (card, _) = MaxEntIrl.Fit<MazeState>(levels, demos, IrlFeatures, new MaxEntIrlOptions(Discount: IrlDiscount, Temperature: 1.0, Horizon: IrlHorizon, Iterations: 300, LearningRate: 0.2));
+        var w = card.Weights.ToArray();
+        var cosine = Cosine(w, CheeseOrCorner);
+        Assert.True(cosine >= 0.95, $"cosine {cosine:F4} < 0.95 between learned and true weights over [{string.Join(", ", IrlFeatures)}]; learned [{string.Join(", ", w.Select(x => x.ToString("F3")))}]");
+    }
+
+    /// <remarks>
+    /// Why the test above uses a reward with a trade-off: 400 random directions θ over the same 5
+    /// features, kept when every demonstrated action is optimal under θ. For shortest-path
+    /// demonstrations many are kept, some pointing nearly opposite the truth (no method can recover
+    /// the direction from these demonstrations alone); for cheese-or-corner none is.
+    /// </remarks>
+    [Fact]
+    public void ShortestPathDemosAreExplainedByOppositeRewardsButCheeseOrCornerDemosAreNot()
+    {
+        var rng = new Telos.Randomness.Rng(7);
+        var directions = Enumerable.Range(0, 400).Select(_ => Enumerable.Range(0, IrlFeatures.Length).Select(_ => rng.NextGaussian()).ToArray()).ToArray();
+
+        var (levels, demos) = OptimalDemos(ShortestPath, levelCount: 8);
+        var explaining = directions.Where(u => Explains(levels, demos, u)).ToArray();
+        Assert.True(explaining.Length >= 20, $"only {explaining.Length} of 400 random rewards reproduce the shortest paths");
+        var worst = explaining.Min(u => Cosine(u, ShortestPath));
+        Assert.True(worst < 0, $"every random reward that reproduces the shortest paths has cosine ≥ {worst:F3} with the truth");
+
+        (levels, demos) = OptimalDemos(CheeseOrCorner, levelCount: 8);
+        Assert.DoesNotContain(directions, u => Explains(levels, demos, u));
+    }
+
+    /// <summary>One optimal demonstration from every open non-cheese cell of maze/test levels 0..n−1 (size 7), ties broken with seed 1.</summary>
+    private static (Maze[] Levels, List<Demonstration> Demos) OptimalDemos(double[] truth, int levelCount)
+    {
+        var distribution = TaskDistributions.Maze("maze/test", size: 7);
+        var levels = Enumerable.Range(0, levelCount).Select(s => distribution.Level(s)).ToArray();
+        var demos = new List<Demonstration>();
+        var rng = new Telos.Randomness.Rng(1);
+        for (var l = 0; l < levels.Length; l++)
+        {
+            var mdp = TabularMdp.FromEnvironment(levels[l]);
+            var q = MaxEntIrl.OptimalActionValues(mdp, Reward(levels[l], truth), IrlDiscount, IrlHorizon);
+            for (var s = 0; s < mdp.StateCount; s++)
+            {
+                if (levels[l].StateAt(s).Cell != levels[l].Cheese)
+                {
+                    demos.Add(MaxEntIrl.OptimalDemonstration(mdp, q, l, s, ref rng));
+                }
+            }
+        }
+        return (levels, demos);
+    }
+
+    private static double[] Reward(Maze level, double[] theta) =>
+        [.. MaxEntIrl.FeatureMatrix(level, IrlFeatures).Chunk(IrlFeatures.Length).Select(row => row.Select((v, k) => v * theta[k]).Sum())];
+
+    /// <summary>Whether every demonstrated step is an optimal action (within the tie tolerance) under reward θ with the steps still to go.</summary>
+    private static bool Explains(Maze[] levels, List<Demonstration> demos, double[] theta)
+    {
+        var mdps = levels.Select(TabularMdp.FromEnvironment).ToArray();
+        var q = levels.Select((l, i) => MaxEntIrl.OptimalActionValues(mdps[i], Reward(l, theta), IrlDiscount, IrlHorizon)).ToArray();
+        foreach (var d in demos)
+        {
+            var mdp = mdps[d.Level];
+            var a = mdp.ActionCount;
+            for (var t = 0; t + 1 < d.States.Length; t++)
+            {
+                var row = q[d.Level].AsSpan(((IrlHorizon - 1 - t) * mdp.StateCount + d.States[t]) * a, a);
+                var best = double.NegativeInfinity;
+                foreach (var x in row)
+                {
+                    best = Math.Max(best, x);
+                }
+                var slack = ValueIteration.TieTolerance * Math.Max(1.0, Math.Abs(best));
+                var taken = false;
+                for (var k = 0; k < a; k++)
+                {
+                    taken |= mdp.Next(d.States[t], k) == d.States[t + 1] && row[k] >= best - slack;
+                }
+                if (!taken)
+                {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static double Cosine(double[] a, double[] b) => a.Zip(b, (x, y) => x * y).Sum() / Math.Sqrt(a.Sum(x => x * x) * b.Sum(y => y * y));
+
+    [Fact]
+    public void OptimalDemonstrationsEarnTheOptimalValueAndBreakTiesBySeed()
+    {
+        var level = Maze.Parse("""
+            ...C
+            ....
+            ....
+            M...
+            """);
+        var mdp = TabularMdp.FromEnvironment(level);
+        var reward = MaxEntIrl.FeatureMatrix(level, ["at_cheese"]);
+        const double gamma = 0.9;
+        const int horizon = 12;
+        var q = MaxEntIrl.OptimalActionValues(mdp, reward, gamma, horizon);
+        var start = level.IndexOf(level.Initial);
+        var best = Enumerable.Range(0, mdp.ActionCount).Max(a => q[((horizon - 1) * mdp.StateCount + start) * mdp.ActionCount + a]);
+        var paths = new HashSet<string>();
+        for (ulong seed = 1; seed <= 20; seed++)
+        {
+            var rng = new Telos.Randomness.Rng(seed);
+            var demo = MaxEntIrl.OptimalDemonstration(mdp, q, 0, start, ref rng);
+            var earned = demo.States.Skip(1).Select((s, t) => Math.Pow(gamma, t) * reward[s]).Sum();
+            Assert.Equal(best, earned, 12);
+            paths.Add(string.Join(",", demo.States));
+        }
+        // Bottom-left to top-right of an open 4×4 grid: 20 shortest paths; seeded tie-breaking must visit several.
+        Assert.True(paths.Count >= 3, $"only {paths.Count} distinct optimal paths from 20 seeds");
     }
 
     [Fact]
