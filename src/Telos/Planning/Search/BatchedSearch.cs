@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -321,7 +322,7 @@ public sealed class BatchedSearch<TEmbedding>
             {
                 return (node, -1);
             }
-            var child = _tree.ChildIndex[_tree.ChildOffset(b, node) + action];
+            var child = Unsafe.Add(ref _tree.BlockRef(_tree.NodeOffset(b, node)), action);
             depth++;
             if (child == SearchTree.Unvisited || depth >= _maxDepth)
             {
@@ -333,6 +334,10 @@ public sealed class BatchedSearch<TEmbedding>
 
     private int Select(int b, int node, int depth)
     {
+        if (_kind == 1 && !float.IsNaN(_fusedEpsilon))
+        {
+            return SelectPuctFused(b, node); // checks for no legal action itself, after the row is loaded
+        }
         if (_tree.ValidCounts[_tree.NodeOffset(b, node)] == 0)
         {
             return -1;
@@ -340,7 +345,7 @@ public sealed class BatchedSearch<TEmbedding>
         return _kind switch
         {
             0 => SelectUct(b, node),
-            1 => float.IsNaN(_fusedEpsilon) ? SelectPuct(b, node) : SelectPuctFused(b, node),
+            1 => SelectPuct(b, node),
             _ => depth == 0 ? SelectGumbelRoot(b)
                 : _fusedCompleted is null ? SelectGumbelInterior(b, node) : SelectGumbelInteriorFused(b, node),
         };
@@ -350,7 +355,7 @@ public sealed class BatchedSearch<TEmbedding>
     {
         var a = ActionCount;
         var o = _tree.ChildOffset(b, node);
-        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
+        var visits = _tree.VisitRow(_tree.NodeOffset(b, node));
         var valid = _tree.ChildValid.AsSpan(o, a);
         var q = _scratchA.AsSpan();
         var scores = _scratchB.AsSpan();
@@ -380,10 +385,10 @@ public sealed class BatchedSearch<TEmbedding>
         var tree = _tree;
         var a = tree.ActionCount;
         var n = tree.NodeOffset(b, node);
-        var o = n * a;
-        ref var visits = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildVisitCounts), o);
-        ref var qValues = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildQValues), o);
-        ref var priors = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildPriorScores), o);
+        ref var block = ref tree.BlockRef(n);
+        ref var visits = ref Unsafe.Add(ref block, a);
+        ref var qValues = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 2 * a));
+        ref var priors = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 3 * a));
         ref var scores = ref MemoryMarshal.GetArrayDataReference(_scratchB);
         var nodeValue = tree.NodeValues[n];
         var explore = _exploreByVisits[tree.NodeVisitCounts[n]];
@@ -449,6 +454,11 @@ public sealed class BatchedSearch<TEmbedding>
             Unsafe.Add(ref scores, i) = score;
             best = MathF.Max(best, score);
         }
+        // All scores are −∞ only when no action is legal (explore > 0 keeps legal scores finite).
+        if (best == float.NegativeInfinity && tree.ValidCounts[n] == 0)
+        {
+            return -1;
+        }
         return ArgmaxWithTies(ref scores, a, best, ref _rngs[b]);
     }
 
@@ -475,7 +485,25 @@ public sealed class BatchedSearch<TEmbedding>
     {
         var first = -1;
         var ties = 0;
-        for (var i = 0; i < a; i++)
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            // Eight compares a step; the mask's bits give the first tie and their count.
+            var bestV = Vector256.Create(best);
+            for (; i + Vector256<float>.Count <= a; i += Vector256<float>.Count)
+            {
+                var mask = Vector256.Equals(Vector256.LoadUnsafe(ref scores, (nuint)i), bestV).ExtractMostSignificantBits();
+                if (mask != 0)
+                {
+                    if (ties == 0)
+                    {
+                        first = i + BitOperations.TrailingZeroCount(mask);
+                    }
+                    ties += BitOperations.PopCount(mask);
+                }
+            }
+        }
+        for (; i < a; i++)
         {
             if (Unsafe.Add(ref scores, i) == best)
             {
@@ -490,11 +518,11 @@ public sealed class BatchedSearch<TEmbedding>
             return first;
         }
         var pick = rng.NextInt(ties);
-        for (var i = first; i < a; i++)
+        for (var j = first; j < a; j++)
         {
-            if (Unsafe.Add(ref scores, i) == best && pick-- == 0)
+            if (Unsafe.Add(ref scores, j) == best && pick-- == 0)
             {
-                return i;
+                return j;
             }
         }
         return first;
@@ -504,10 +532,9 @@ public sealed class BatchedSearch<TEmbedding>
     private int SelectPuct(int b, int node)
     {
         var a = ActionCount;
-        var o = _tree.ChildOffset(b, node);
-        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
+        var visits = _tree.VisitRow(_tree.NodeOffset(b, node));
         // Masked priors: −∞ on illegal actions, and explore > 0 keeps them at −∞.
-        var priors = _tree.ChildPriorScores.AsSpan(o, a);
+        var priors = _tree.PriorScoreRow(_tree.NodeOffset(b, node));
         var q = _scratchA.AsSpan();
         var scores = _scratchB.AsSpan();
         _qTransform.Transform(_tree, b, node, q);
@@ -527,8 +554,7 @@ public sealed class BatchedSearch<TEmbedding>
     private int SelectGumbelRoot(int b)
     {
         var a = ActionCount;
-        var o = _tree.ChildOffset(b, SearchTree.RootIndex);
-        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
+        var visits = _tree.VisitRow(_tree.NodeOffset(b, SearchTree.RootIndex));
         var q = _scratchA.AsSpan();
         _qTransform.Transform(_tree, b, SearchTree.RootIndex, q);
         var simulationIndex = 0;
@@ -546,7 +572,7 @@ public sealed class BatchedSearch<TEmbedding>
     {
         var a = ActionCount;
         var o = _tree.ChildOffset(b, SearchTree.RootIndex);
-        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
+        var visits = _tree.VisitRow(_tree.NodeOffset(b, SearchTree.RootIndex));
         var logits = _tree.ChildLogits.AsSpan(o, a);
         var valid = _tree.ChildValid.AsSpan(o, a);
         var gumbel = _gumbel.AsSpan(b * a, a);
@@ -589,8 +615,9 @@ public sealed class BatchedSearch<TEmbedding>
         var a = tree.ActionCount;
         var n = tree.NodeOffset(b, node);
         var o = n * a;
-        ref var visits = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildVisitCounts), o);
-        ref var qValues = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildQValues), o);
+        ref var block = ref tree.BlockRef(n);
+        ref var visits = ref Unsafe.Add(ref block, a);
+        ref var qValues = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 2 * a));
         ref var priors = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildPriors), o);
         ref var logits = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildLogits), o);
         ref var valid = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildValid), o);
@@ -686,7 +713,7 @@ public sealed class BatchedSearch<TEmbedding>
     {
         var a = ActionCount;
         var o = _tree.ChildOffset(b, node);
-        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
+        var visits = _tree.VisitRow(_tree.NodeOffset(b, node));
         var logits = _tree.ChildLogits.AsSpan(o, a);
         var valid = _tree.ChildValid.AsSpan(o, a);
         var q = _scratchA.AsSpan();
@@ -738,8 +765,8 @@ public sealed class BatchedSearch<TEmbedding>
         var a = ActionCount;
         var parent = _rowParents[row];
         var action = _rowActions[row];
-        var edge = _tree.ChildOffset(b, parent) + action;
-        var node = _tree.ChildIndex[edge];
+        ref var childIndex = ref Unsafe.Add(ref _tree.BlockRef(_tree.NodeOffset(b, parent)), action);
+        var node = childIndex;
         var logits = _rowLogits.AsSpan(row * a, a);
         var valid = _rowValid.AsSpan(row * a, a);
         var value = _rowValues[row];
@@ -757,9 +784,7 @@ public sealed class BatchedSearch<TEmbedding>
             _tree.InitializeNode(b, node, parent, action, logits, valid, value);
             _tree.NodeVisitCounts[n] = visits + 1;
         }
-        _tree.ChildIndex[edge] = node;
-        _tree.ChildRewardValues[edge] = _rowRewards[row];
-        _tree.ChildDiscountValues[edge] = _rowDiscounts[row];
+        childIndex = node;
         _tree.Edges[_tree.NodeOffset(b, node)] = new NodeEdge(parent, action, _rowRewards[row], _rowDiscounts[row]);
         _tree.Embeddings[_tree.NodeOffset(b, node)] = _rowNext[row];
         return node;
@@ -774,8 +799,8 @@ public sealed class BatchedSearch<TEmbedding>
         ref var edges = ref MemoryMarshal.GetArrayDataReference(tree.Edges);
         ref var nodeValues = ref MemoryMarshal.GetArrayDataReference(tree.NodeValues);
         ref var nodeVisits = ref MemoryMarshal.GetArrayDataReference(tree.NodeVisitCounts);
-        ref var childQ = ref MemoryMarshal.GetArrayDataReference(tree.ChildQValues);
-        ref var childVisits = ref MemoryMarshal.GetArrayDataReference(tree.ChildVisitCounts);
+        ref var blocks = ref MemoryMarshal.GetArrayDataReference(tree.ChildBlocks);
+        var stride = tree.BlockStride;
         var leafValue = tree.NodeValues[baseNode + leaf];
         var index = leaf;
         while (index != SearchTree.RootIndex)
@@ -783,14 +808,14 @@ public sealed class BatchedSearch<TEmbedding>
             // Indices come from the tree itself, so they are in range; skip the bounds checks.
             var edge = Unsafe.Add(ref edges, baseNode + index);
             var p = baseNode + edge.Parent;
-            var e = p * a + edge.Action;
+            ref var child = ref Unsafe.Add(ref blocks, (nint)p * stride + edge.Action);
             ref var count = ref Unsafe.Add(ref nodeVisits, p);
             ref var parentValue = ref Unsafe.Add(ref nodeValues, p);
             leafValue = edge.Reward + edge.Discount * leafValue;
             parentValue = (parentValue * count + leafValue) / (count + 1);
             count++;
-            Unsafe.Add(ref childQ, e) = edge.Reward + edge.Discount * Unsafe.Add(ref nodeValues, baseNode + index);
-            Unsafe.Add(ref childVisits, e)++;
+            Unsafe.As<int, float>(ref Unsafe.Add(ref child, 2 * a)) = edge.Reward + edge.Discount * Unsafe.Add(ref nodeValues, baseNode + index);
+            Unsafe.Add(ref child, a)++;
             index = edge.Parent;
         }
     }
@@ -799,7 +824,7 @@ public sealed class BatchedSearch<TEmbedding>
     {
         var a = ActionCount;
         var o = _tree.ChildOffset(b, SearchTree.RootIndex);
-        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
+        var visits = _tree.VisitRow(_tree.NodeOffset(b, SearchTree.RootIndex));
         var valid = _tree.ChildValid.AsSpan(o, a);
         var weights = _weights.AsSpan(b * a, a);
         visits.CopyTo(_visits.AsSpan(b * a, a));

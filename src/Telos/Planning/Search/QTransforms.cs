@@ -45,10 +45,9 @@ public sealed class MinMaxQTransform : IQTransform
     /// <inheritdoc/>
     public void Transform(SearchTree tree, int root, int node, Span<float> output)
     {
-        var o = tree.ChildOffset(root, node);
         var n = tree.ActionCount;
-        var visits = tree.ChildVisitCounts.AsSpan(o, n);
-        var qValues = tree.ChildQValues.AsSpan(o, n);
+        var visits = tree.VisitRow(tree.NodeOffset(root, node));
+        var qValues = tree.QRow(tree.NodeOffset(root, node));
         output = output[..n];
         for (var a = 0; a < output.Length; a++)
         {
@@ -77,10 +76,9 @@ public sealed class ParentAndSiblingsQTransform : IQTransform
     /// <inheritdoc/>
     public void Transform(SearchTree tree, int root, int node, Span<float> output)
     {
-        var o = tree.ChildOffset(root, node);
         var n = tree.ActionCount;
-        var visits = tree.ChildVisitCounts.AsSpan(o, n);
-        var qValues = tree.ChildQValues.AsSpan(o, n);
+        var visits = tree.VisitRow(tree.NodeOffset(root, node));
+        var qValues = tree.QRow(tree.NodeOffset(root, node));
         var nodeValue = tree.NodeValues[tree.NodeOffset(root, node)];
         output = output[..n];
         var min = nodeValue;
@@ -144,8 +142,8 @@ public sealed class CompletedByMixValueQTransform : IQTransform
     {
         var o = tree.ChildOffset(root, node);
         var n = tree.ActionCount;
-        var visits = tree.ChildVisitCounts.AsSpan(o, n);
-        var qValues = tree.ChildQValues.AsSpan(o, n);
+        var visits = tree.VisitRow(tree.NodeOffset(root, node));
+        var qValues = tree.QRow(tree.NodeOffset(root, node));
         var priors = tree.ChildPriors.AsSpan(o, n);
         var valid = tree.ChildValid.AsSpan(o, n);
         output = output[..n];

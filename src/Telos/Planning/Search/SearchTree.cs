@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Telos.Planning.Search;
 
 /// <summary>
@@ -20,16 +23,17 @@ public class SearchTree
     /// <summary>Parent of the root.</summary>
     public const int NoParent = -1;
 
-    internal readonly int[] ChildIndex;          // [B, N+1, A]
-    internal readonly int[] ChildVisitCounts;    // [B, N+1, A]
+    // [B, N+1, 4, A]: per node, four adjacent rows of A: child index, visit counts, Q = reward + discount·value
+    // (float bits, kept by backup) and PUCT's masked prior (float bits: prior for legal, −∞ for illegal).
+    // Selection and backup touch one contiguous block per node instead of four scattered rows.
+    internal readonly int[] ChildBlocks;
+    internal readonly int BlockStride;           // 4A
     internal readonly float[] ChildValueArray;    // [B, N+1, A] the child node's NodeValue, not Q; filled when a search ends
-    internal readonly float[] ChildRewardValues; // [B, N+1, A]
-    internal readonly float[] ChildDiscountValues; // [B, N+1, A]
-    internal readonly float[] ChildQValues;      // [B, N+1, A] reward + discount·value, kept by backup so selection reads one row
+    internal readonly float[] ChildRewardValues; // [B, N+1, A] filled when a search ends (backup reads NodeEdge)
+    internal readonly float[] ChildDiscountValues; // [B, N+1, A] filled when a search ends
     internal readonly float[] ChildLogits;       // [B, N+1, A] max-subtracted, −∞ for invalid actions
     internal readonly float[] ChildPriors;       // [B, N+1, A] softmax of ChildLogits over valid actions
     internal readonly bool[] ChildValid;         // [B, N+1, A]
-    internal readonly float[] ChildPriorScores;  // [B, N+1, A] prior for legal, −∞ for illegal: PUCT's masked prior in one row
     internal readonly int[] NodeVisitCounts;     // [B, N+1]
     internal readonly float[] NodeValues;        // [B, N+1]
     internal readonly float[] RawNodeValues;     // [B, N+1]
@@ -49,16 +53,14 @@ public class SearchTree
         ActionCount = actionCount;
         var nodes = batchSize * Capacity;
         var children = nodes * actionCount;
-        ChildIndex = new int[children];
-        ChildVisitCounts = new int[children];
+        BlockStride = 4 * actionCount;
+        ChildBlocks = new int[children * 4];
         ChildValueArray = new float[children];
         ChildRewardValues = new float[children];
         ChildDiscountValues = new float[children];
-        ChildQValues = new float[children];
         ChildLogits = new float[children];
         ChildPriors = new float[children];
         ChildValid = new bool[children];
-        ChildPriorScores = new float[children];
         NodeVisitCounts = new int[nodes];
         NodeValues = new float[nodes];
         RawNodeValues = new float[nodes];
@@ -83,10 +85,10 @@ public class SearchTree
     public int NodeCount(int root) => Counts[root];
 
     /// <summary>Child node index per action, <see cref="Unvisited"/> when not expanded. Length A.</summary>
-    public ReadOnlySpan<int> ChildIndices(int root, int node) => ChildIndex.AsSpan(ChildOffset(root, node), ActionCount);
+    public ReadOnlySpan<int> ChildIndices(int root, int node) => ChildIndexRow(NodeOffset(root, node));
 
     /// <summary>Visit count of each child. Length A.</summary>
-    public ReadOnlySpan<int> ChildVisits(int root, int node) => ChildVisitCounts.AsSpan(ChildOffset(root, node), ActionCount);
+    public ReadOnlySpan<int> ChildVisits(int root, int node) => VisitRow(NodeOffset(root, node));
 
     /// <summary>
     /// Value estimate of each child node (from the child's player's view; 0 when unvisited). Length A.
@@ -94,10 +96,10 @@ public class SearchTree
     /// </summary>
     public ReadOnlySpan<float> ChildValues(int root, int node) => ChildValueArray.AsSpan(ChildOffset(root, node), ActionCount);
 
-    /// <summary>Reward of each transition from this node (0 when unvisited). Length A.</summary>
+    /// <summary>Reward of each transition from this node (0 when unvisited). Length A. Filled when a search ends.</summary>
     public ReadOnlySpan<float> ChildRewards(int root, int node) => ChildRewardValues.AsSpan(ChildOffset(root, node), ActionCount);
 
-    /// <summary>Discount of each transition (−1 in alternating two-player games; 0 when unvisited). Length A.</summary>
+    /// <summary>Discount of each transition (−1 in alternating two-player games; 0 when unvisited). Length A. Filled when a search ends.</summary>
     public ReadOnlySpan<float> ChildDiscounts(int root, int node) => ChildDiscountValues.AsSpan(ChildOffset(root, node), ActionCount);
 
     /// <summary>Prior logits of the node's actions, shifted so the largest valid one is 0; −∞ for invalid actions. Length A.</summary>
@@ -125,15 +127,18 @@ public class SearchTree
     public int ActionFromParent(int root, int node) => Edges[NodeOffset(root, node)].Action;
 
     /// <summary>Q(node, a) = reward + discount · value(child), mctx's <c>tree.qvalues</c>; 0 for unvisited children.</summary>
-    public float QValue(int root, int node, int action) => ChildQValues[ChildOffset(root, node) + action];
+    public float QValue(int root, int node, int action) => QRow(NodeOffset(root, node))[action];
 
     /// <summary>Writes Q(node, a) for every action into <paramref name="q"/> (length A).</summary>
     public void QValues(int root, int node, Span<float> q)
     {
-        ChildQValues.AsSpan(ChildOffset(root, node), ActionCount).CopyTo(q);
+        QRow(NodeOffset(root, node)).CopyTo(q);
     }
 
-    /// <summary>Writes <see cref="ChildValues"/> of every node of <paramref name="root"/> from the children's node values.</summary>
+    /// <summary>
+    /// Writes <see cref="ChildValues"/>, <see cref="ChildRewards"/> and <see cref="ChildDiscounts"/> of every
+    /// node of <paramref name="root"/> from the children's node values and edges (the search itself never reads them).
+    /// </summary>
     internal void FillChildValues(int root)
     {
         var a = ActionCount;
@@ -141,13 +146,41 @@ public class SearchTree
         for (var node = 0; node < Counts[root]; node++)
         {
             var o = (baseNode + node) * a;
+            var children = ChildIndexRow(baseNode + node);
             for (var i = 0; i < a; i++)
             {
-                var child = ChildIndex[o + i];
-                ChildValueArray[o + i] = child == Unvisited ? 0f : NodeValues[baseNode + child];
+                var child = children[i];
+                if (child == Unvisited)
+                {
+                    ChildValueArray[o + i] = 0f;
+                    ChildRewardValues[o + i] = 0f;
+                    ChildDiscountValues[o + i] = 0f;
+                }
+                else
+                {
+                    var edge = Edges[baseNode + child];
+                    ChildValueArray[o + i] = NodeValues[baseNode + child];
+                    ChildRewardValues[o + i] = edge.Reward;
+                    ChildDiscountValues[o + i] = edge.Discount;
+                }
             }
         }
     }
+
+    /// <summary>Child indices of node slot <paramref name="n"/> (= <see cref="NodeOffset"/>). Length A.</summary>
+    internal Span<int> ChildIndexRow(int n) => ChildBlocks.AsSpan(n * BlockStride, ActionCount);
+
+    /// <summary>Child visit counts of node slot <paramref name="n"/>. Length A.</summary>
+    internal Span<int> VisitRow(int n) => ChildBlocks.AsSpan(n * BlockStride + ActionCount, ActionCount);
+
+    /// <summary>Child Q values of node slot <paramref name="n"/>. Length A.</summary>
+    internal Span<float> QRow(int n) => MemoryMarshal.Cast<int, float>(ChildBlocks.AsSpan(n * BlockStride + 2 * ActionCount, ActionCount));
+
+    /// <summary>Masked priors of node slot <paramref name="n"/> (−∞ when illegal). Length A.</summary>
+    internal Span<float> PriorScoreRow(int n) => MemoryMarshal.Cast<int, float>(ChildBlocks.AsSpan(n * BlockStride + 3 * ActionCount, ActionCount));
+
+    /// <summary>First element of node slot <paramref name="n"/>'s block, unchecked: child index at +0, visits at +A, Q at +2A, priors at +3A.</summary>
+    internal ref int BlockRef(int n) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ChildBlocks), (nint)n * BlockStride);
 
     internal int NodeOffset(int root, int node) => root * Capacity + node;
 
@@ -163,17 +196,13 @@ public class SearchTree
         var n = NodeOffset(root, node);
         var o = n * ActionCount;
         var a = ActionCount;
-        ChildIndex.AsSpan(o, a).Fill(Unvisited);
-        ChildVisitCounts.AsSpan(o, a).Clear();
-        ChildValueArray.AsSpan(o, a).Clear();
-        ChildRewardValues.AsSpan(o, a).Clear();
-        ChildDiscountValues.AsSpan(o, a).Clear();
-        ChildQValues.AsSpan(o, a).Clear();
+        ChildIndexRow(n).Fill(Unvisited);
+        ChildBlocks.AsSpan(n * BlockStride + a, 2 * a).Clear(); // visits and Q
         var storedValid = ChildValid.AsSpan(o, a);
         valid[..a].CopyTo(storedValid);
         var priors = ChildPriors.AsSpan(o, a);
         var validCount = StorePrior(ChildLogits.AsSpan(o, a), priors, logits, storedValid);
-        var priorScores = ChildPriorScores.AsSpan(o, a);
+        var priorScores = PriorScoreRow(n);
         for (var i = 0; i < priorScores.Length; i++)
         {
             priorScores[i] = storedValid[i] ? priors[i] : float.NegativeInfinity;
