@@ -223,7 +223,7 @@ public sealed class BatchedSearch<TEmbedding>
                 if (action < 0)
                 {
                     // The selected node has no legal action (terminal): visit it again, back up its value.
-                    _tree.NodeVisitCounts[_tree.NodeOffset(b, parent)]++;
+                    _tree.VisitsAt(_tree.NodeOffset(b, parent))++;
                     Backward(b, parent);
                     continue;
                 }
@@ -306,7 +306,7 @@ public sealed class BatchedSearch<TEmbedding>
         }
         _tree.Counts[b] = 1;
         _tree.InitializeNode(b, SearchTree.RootIndex, SearchTree.NoParent, -1, logits, valid, root.Values[b]);
-        _tree.NodeVisitCounts[_tree.NodeOffset(b, SearchTree.RootIndex)] = 1;
+        _tree.VisitsAt(_tree.NodeOffset(b, SearchTree.RootIndex)) = 1;
         _tree.Embeddings[_tree.NodeOffset(b, SearchTree.RootIndex)] = root.Embeddings[b];
     }
 
@@ -338,7 +338,7 @@ public sealed class BatchedSearch<TEmbedding>
         {
             return SelectPuctFused(b, node); // checks for no legal action itself, after the row is loaded
         }
-        if (_tree.ValidCounts[_tree.NodeOffset(b, node)] == 0)
+        if (_tree.ValidCountAt(_tree.NodeOffset(b, node)) == 0)
         {
             return -1;
         }
@@ -360,7 +360,7 @@ public sealed class BatchedSearch<TEmbedding>
         var q = _scratchA.AsSpan();
         var scores = _scratchB.AsSpan();
         _qTransform.Transform(_tree, b, node, q);
-        var logN = MathF.Log(_tree.NodeVisitCounts[_tree.NodeOffset(b, node)]);
+        var logN = MathF.Log(_tree.VisitsAt(_tree.NodeOffset(b, node)));
         var c = ((UctPolicy)_policy).Exploration;
         var best = float.NegativeInfinity;
         for (var i = 0; i < a; i++)
@@ -390,8 +390,8 @@ public sealed class BatchedSearch<TEmbedding>
         ref var qValues = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 2 * a));
         ref var priors = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 3 * a));
         ref var scores = ref MemoryMarshal.GetArrayDataReference(_scratchB);
-        var nodeValue = tree.NodeValues[n];
-        var explore = _exploreByVisits[tree.NodeVisitCounts[n]];
+        var nodeValue = tree.ValueAt(n);
+        var explore = _exploreByVisits[tree.VisitsAt(n)];
         var vectorEnd = Vector256.IsHardwareAccelerated ? a - a % Vector256<float>.Count : 0;
 
         // Pass 1: Q = r + γ·v, and the min/max over the parent value and the visited children.
@@ -455,7 +455,7 @@ public sealed class BatchedSearch<TEmbedding>
             best = MathF.Max(best, score);
         }
         // All scores are −∞ only when no action is legal (explore > 0 keeps legal scores finite).
-        if (best == float.NegativeInfinity && tree.ValidCounts[n] == 0)
+        if (best == float.NegativeInfinity && tree.ValidCountAt(n) == 0)
         {
             return -1;
         }
@@ -539,7 +539,7 @@ public sealed class BatchedSearch<TEmbedding>
         var scores = _scratchB.AsSpan();
         _qTransform.Transform(_tree, b, node, q);
         var policy = (PuctPolicy)_policy;
-        float nodeVisits = _tree.NodeVisitCounts[_tree.NodeOffset(b, node)];
+        float nodeVisits = _tree.VisitsAt(_tree.NodeOffset(b, node));
         var explore = MathF.Sqrt(nodeVisits) * (policy.PbCInit + MathF.Log((nodeVisits + policy.PbCBase + 1f) / policy.PbCBase));
         var best = float.NegativeInfinity;
         for (var i = 0; i < a; i++)
@@ -562,7 +562,7 @@ public sealed class BatchedSearch<TEmbedding>
         {
             simulationIndex += visits[i];
         }
-        var considered = Math.Min(_maxConsidered, _tree.ValidCounts[_tree.NodeOffset(b, SearchTree.RootIndex)]);
+        var considered = Math.Min(_maxConsidered, _tree.ValidCountAt(_tree.NodeOffset(b, SearchTree.RootIndex)));
         var consideredVisit = _halvingTable![considered * Simulations + Math.Min(simulationIndex, Simulations - 1)];
         return ArgmaxConsidered(b, consideredVisit, q);
     }
@@ -641,7 +641,7 @@ public sealed class BatchedSearch<TEmbedding>
                 weightedQ += p * qi;
             }
         }
-        var rawValue = tree.RawNodeValues[n];
+        var rawValue = tree.RawValueAt(n);
         var mixed = rawValue;
         if (transform.UseMixedValue && visitSum > 0)
         {
@@ -774,15 +774,15 @@ public sealed class BatchedSearch<TEmbedding>
         {
             node = _tree.Counts[b]++;
             _tree.InitializeNode(b, node, parent, action, logits, valid, value);
-            _tree.NodeVisitCounts[_tree.NodeOffset(b, node)] = 1;
+            _tree.VisitsAt(_tree.NodeOffset(b, node)) = 1;
         }
         else
         {
             // Re-expansion at max depth (mctx update_tree_node): fresh prior and value, one more visit.
             var n = _tree.NodeOffset(b, node);
-            var visits = _tree.NodeVisitCounts[n];
+            var visits = _tree.VisitsAt(n);
             _tree.InitializeNode(b, node, parent, action, logits, valid, value);
-            _tree.NodeVisitCounts[n] = visits + 1;
+            _tree.VisitsAt(n) = visits + 1;
         }
         childIndex = node;
         _tree.Edges[_tree.NodeOffset(b, node)] = new NodeEdge(parent, action, _rowRewards[row], _rowDiscounts[row]);
@@ -796,26 +796,28 @@ public sealed class BatchedSearch<TEmbedding>
         var tree = _tree;
         var baseNode = b * tree.Capacity;
         var a = tree.ActionCount;
-        ref var edges = ref MemoryMarshal.GetArrayDataReference(tree.Edges);
-        ref var nodeValues = ref MemoryMarshal.GetArrayDataReference(tree.NodeValues);
-        ref var nodeVisits = ref MemoryMarshal.GetArrayDataReference(tree.NodeVisitCounts);
-        ref var blocks = ref MemoryMarshal.GetArrayDataReference(tree.ChildBlocks);
         var stride = tree.BlockStride;
-        var leafValue = tree.NodeValues[baseNode + leaf];
+        ref var edges = ref MemoryMarshal.GetArrayDataReference(tree.Edges);
+        // Block of node slot n starts at n·stride: header (visits, value, ...) then child rows.
+        ref var blocks = ref MemoryMarshal.GetArrayDataReference(tree.ChildBlocks);
+        ref var nodeBlock = ref Unsafe.Add(ref blocks, (nint)(baseNode + leaf) * stride);
+        var nodeValue = Unsafe.As<int, float>(ref Unsafe.Add(ref nodeBlock, 1));
+        var leafValue = nodeValue;
         var index = leaf;
         while (index != SearchTree.RootIndex)
         {
             // Indices come from the tree itself, so they are in range; skip the bounds checks.
             var edge = Unsafe.Add(ref edges, baseNode + index);
-            var p = baseNode + edge.Parent;
-            ref var child = ref Unsafe.Add(ref blocks, (nint)p * stride + edge.Action);
-            ref var count = ref Unsafe.Add(ref nodeVisits, p);
-            ref var parentValue = ref Unsafe.Add(ref nodeValues, p);
+            ref var parentBlock = ref Unsafe.Add(ref blocks, (nint)(baseNode + edge.Parent) * stride);
+            ref var count = ref parentBlock;
+            ref var parentValue = ref Unsafe.As<int, float>(ref Unsafe.Add(ref parentBlock, 1));
             leafValue = edge.Reward + edge.Discount * leafValue;
             parentValue = (parentValue * count + leafValue) / (count + 1);
             count++;
-            Unsafe.As<int, float>(ref Unsafe.Add(ref child, 2 * a)) = edge.Reward + edge.Discount * Unsafe.Add(ref nodeValues, baseNode + index);
+            ref var child = ref Unsafe.Add(ref parentBlock, SearchTree.HeaderSize + edge.Action);
+            Unsafe.As<int, float>(ref Unsafe.Add(ref child, 2 * a)) = edge.Reward + edge.Discount * nodeValue;
             Unsafe.Add(ref child, a)++;
+            nodeValue = parentValue;
             index = edge.Parent;
         }
     }
@@ -828,7 +830,7 @@ public sealed class BatchedSearch<TEmbedding>
         var valid = _tree.ChildValid.AsSpan(o, a);
         var weights = _weights.AsSpan(b * a, a);
         visits.CopyTo(_visits.AsSpan(b * a, a));
-        _rootValues[b] = _tree.NodeValues[_tree.NodeOffset(b, SearchTree.RootIndex)];
+        _rootValues[b] = _tree.ValueAt(_tree.NodeOffset(b, SearchTree.RootIndex));
         ref var rng = ref _rngs[b];
 
         if (_kind == 2)

@@ -79,7 +79,7 @@ public sealed class ParentAndSiblingsQTransform : IQTransform
         var n = tree.ActionCount;
         var visits = tree.VisitRow(tree.NodeOffset(root, node));
         var qValues = tree.QRow(tree.NodeOffset(root, node));
-        var nodeValue = tree.NodeValues[tree.NodeOffset(root, node)];
+        var nodeValue = tree.ValueAt(tree.NodeOffset(root, node));
         output = output[..n];
         var min = nodeValue;
         var max = nodeValue;
@@ -167,7 +167,7 @@ public sealed class CompletedByMixValueQTransform : IQTransform
                 weightedQ += p * q;
             }
         }
-        var rawValue = tree.RawNodeValues[tree.NodeOffset(root, node)];
+        var rawValue = tree.RawValueAt(tree.NodeOffset(root, node));
         var mixed = rawValue;
         if (UseMixedValue && visitSum > 0)
         {

@@ -23,22 +23,20 @@ public class SearchTree
     /// <summary>Parent of the root.</summary>
     public const int NoParent = -1;
 
-    // [B, N+1, 4, A]: per node, four adjacent rows of A: child index, visit counts, Q = reward + discount·value
-    // (float bits, kept by backup) and PUCT's masked prior (float bits: prior for legal, −∞ for illegal).
-    // Selection and backup touch one contiguous block per node instead of four scattered rows.
+    // [B, N+1, 4 + 4A]: per node, a header (visits, value, raw model value, valid-action count; floats as bits)
+    // then four adjacent rows of A: child index, child visit counts, Q = reward + discount·value (kept by
+    // backup) and PUCT's masked prior (prior for legal, −∞ for illegal). Selection and backup read one
+    // contiguous block per node instead of eight scattered rows.
     internal readonly int[] ChildBlocks;
-    internal readonly int BlockStride;           // 4A
+    internal readonly int BlockStride;           // 4 + 4A
+    internal const int HeaderSize = 4;
     internal readonly float[] ChildValueArray;    // [B, N+1, A] the child node's NodeValue, not Q; filled when a search ends
     internal readonly float[] ChildRewardValues; // [B, N+1, A] filled when a search ends (backup reads NodeEdge)
     internal readonly float[] ChildDiscountValues; // [B, N+1, A] filled when a search ends
     internal readonly float[] ChildLogits;       // [B, N+1, A] max-subtracted, −∞ for invalid actions
     internal readonly float[] ChildPriors;       // [B, N+1, A] softmax of ChildLogits over valid actions
     internal readonly bool[] ChildValid;         // [B, N+1, A]
-    internal readonly int[] NodeVisitCounts;     // [B, N+1]
-    internal readonly float[] NodeValues;        // [B, N+1]
-    internal readonly float[] RawNodeValues;     // [B, N+1]
     internal readonly NodeEdge[] Edges;          // [B, N+1] parent, action, reward and discount into each node: backup reads one line per step
-    internal readonly int[] ValidCounts;         // [B, N+1]
     internal readonly int[] Counts;              // [B] nodes created
 
     /// <summary>Allocates trees for <paramref name="batchSize"/> roots, <paramref name="simulations"/> simulations and <paramref name="actionCount"/> actions.</summary>
@@ -53,19 +51,15 @@ public class SearchTree
         ActionCount = actionCount;
         var nodes = batchSize * Capacity;
         var children = nodes * actionCount;
-        BlockStride = 4 * actionCount;
-        ChildBlocks = new int[children * 4];
+        BlockStride = HeaderSize + 4 * actionCount;
+        ChildBlocks = new int[nodes * BlockStride];
         ChildValueArray = new float[children];
         ChildRewardValues = new float[children];
         ChildDiscountValues = new float[children];
         ChildLogits = new float[children];
         ChildPriors = new float[children];
         ChildValid = new bool[children];
-        NodeVisitCounts = new int[nodes];
-        NodeValues = new float[nodes];
-        RawNodeValues = new float[nodes];
         Edges = new NodeEdge[nodes];
-        ValidCounts = new int[nodes];
         Counts = new int[batchSize];
     }
 
@@ -112,13 +106,13 @@ public class SearchTree
     public ReadOnlySpan<bool> ValidActions(int root, int node) => ChildValid.AsSpan(ChildOffset(root, node), ActionCount);
 
     /// <summary>Visits of the node: 1 for its expansion plus one per simulation through it.</summary>
-    public int NodeVisits(int root, int node) => NodeVisitCounts[NodeOffset(root, node)];
+    public int NodeVisits(int root, int node) => VisitsAt(NodeOffset(root, node));
 
     /// <summary>Running mean of the backed-up values through the node (from the node's player's view).</summary>
-    public float NodeValue(int root, int node) => NodeValues[NodeOffset(root, node)];
+    public float NodeValue(int root, int node) => ValueAt(NodeOffset(root, node));
 
     /// <summary>The value the model gave the node when it was expanded.</summary>
-    public float RawValue(int root, int node) => RawNodeValues[NodeOffset(root, node)];
+    public float RawValue(int root, int node) => RawValueAt(NodeOffset(root, node));
 
     /// <summary>The node's parent, <see cref="NoParent"/> for the root.</summary>
     public int Parent(int root, int node) => Edges[NodeOffset(root, node)].Parent;
@@ -159,7 +153,7 @@ public class SearchTree
                 else
                 {
                     var edge = Edges[baseNode + child];
-                    ChildValueArray[o + i] = NodeValues[baseNode + child];
+                    ChildValueArray[o + i] = ValueAt(baseNode + child);
                     ChildRewardValues[o + i] = edge.Reward;
                     ChildDiscountValues[o + i] = edge.Discount;
                 }
@@ -168,19 +162,31 @@ public class SearchTree
     }
 
     /// <summary>Child indices of node slot <paramref name="n"/> (= <see cref="NodeOffset"/>). Length A.</summary>
-    internal Span<int> ChildIndexRow(int n) => ChildBlocks.AsSpan(n * BlockStride, ActionCount);
+    internal Span<int> ChildIndexRow(int n) => ChildBlocks.AsSpan(n * BlockStride + HeaderSize, ActionCount);
 
     /// <summary>Child visit counts of node slot <paramref name="n"/>. Length A.</summary>
-    internal Span<int> VisitRow(int n) => ChildBlocks.AsSpan(n * BlockStride + ActionCount, ActionCount);
+    internal Span<int> VisitRow(int n) => ChildBlocks.AsSpan(n * BlockStride + HeaderSize + ActionCount, ActionCount);
 
     /// <summary>Child Q values of node slot <paramref name="n"/>. Length A.</summary>
-    internal Span<float> QRow(int n) => MemoryMarshal.Cast<int, float>(ChildBlocks.AsSpan(n * BlockStride + 2 * ActionCount, ActionCount));
+    internal Span<float> QRow(int n) => MemoryMarshal.Cast<int, float>(ChildBlocks.AsSpan(n * BlockStride + HeaderSize + (2 * ActionCount), ActionCount));
 
     /// <summary>Masked priors of node slot <paramref name="n"/> (−∞ when illegal). Length A.</summary>
-    internal Span<float> PriorScoreRow(int n) => MemoryMarshal.Cast<int, float>(ChildBlocks.AsSpan(n * BlockStride + 3 * ActionCount, ActionCount));
+    internal Span<float> PriorScoreRow(int n) => MemoryMarshal.Cast<int, float>(ChildBlocks.AsSpan(n * BlockStride + HeaderSize + (3 * ActionCount), ActionCount));
 
-    /// <summary>First element of node slot <paramref name="n"/>'s block, unchecked: child index at +0, visits at +A, Q at +2A, priors at +3A.</summary>
-    internal ref int BlockRef(int n) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ChildBlocks), (nint)n * BlockStride);
+    /// <summary>Child-index row of node slot <paramref name="n"/>'s block, unchecked: child index at +0, visits at +A, Q at +2A, priors at +3A; header at −4.</summary>
+    internal ref int BlockRef(int n) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ChildBlocks), ((nint)n * BlockStride) + HeaderSize);
+
+    /// <summary>Visits of node slot <paramref name="n"/>: 1 for its expansion plus one per simulation through it.</summary>
+    internal ref int VisitsAt(int n) => ref ChildBlocks[n * BlockStride];
+
+    /// <summary>Backed-up mean value of node slot <paramref name="n"/>.</summary>
+    internal ref float ValueAt(int n) => ref Unsafe.As<int, float>(ref ChildBlocks[(n * BlockStride) + 1]);
+
+    /// <summary>The model's value of node slot <paramref name="n"/> when it was expanded.</summary>
+    internal ref float RawValueAt(int n) => ref Unsafe.As<int, float>(ref ChildBlocks[(n * BlockStride) + 2]);
+
+    /// <summary>Number of legal actions at node slot <paramref name="n"/>.</summary>
+    internal ref int ValidCountAt(int n) => ref ChildBlocks[(n * BlockStride) + 3];
 
     internal int NodeOffset(int root, int node) => root * Capacity + node;
 
@@ -197,7 +203,7 @@ public class SearchTree
         var o = n * ActionCount;
         var a = ActionCount;
         ChildIndexRow(n).Fill(Unvisited);
-        ChildBlocks.AsSpan(n * BlockStride + a, 2 * a).Clear(); // visits and Q
+        ChildBlocks.AsSpan(n * BlockStride + HeaderSize + a, 2 * a).Clear(); // visits and Q
         var storedValid = ChildValid.AsSpan(o, a);
         valid[..a].CopyTo(storedValid);
         var priors = ChildPriors.AsSpan(o, a);
@@ -207,10 +213,10 @@ public class SearchTree
         {
             priorScores[i] = storedValid[i] ? priors[i] : float.NegativeInfinity;
         }
-        ValidCounts[n] = validCount;
-        NodeVisitCounts[n] = 0;
-        NodeValues[n] = value;
-        RawNodeValues[n] = value;
+        ValidCountAt(n) = validCount;
+        VisitsAt(n) = 0;
+        ValueAt(n) = value;
+        RawValueAt(n) = value;
         Edges[n] = new NodeEdge(parent, action, 0f, 0f);
         return validCount;
     }
