@@ -260,9 +260,9 @@ public sealed class BatchedSearch<TEmbedding>
             }
         }
 
+        _tree.InvalidateChildValues();
         for (var b = 0; b < n; b++)
         {
-            _tree.FillChildValues(b);
             Summarize(b);
         }
         var total = Stopwatch.GetTimestamp() - start;

@@ -30,14 +30,17 @@ public class SearchTree
     internal readonly int[] ChildBlocks;
     internal readonly int BlockStride;           // 4 + 4A
     internal const int HeaderSize = 4;
-    internal readonly float[] ChildValueArray;    // [B, N+1, A] the child node's NodeValue, not Q; filled when a search ends
-    internal readonly float[] ChildRewardValues; // [B, N+1, A] filled when a search ends (backup reads NodeEdge)
-    internal readonly float[] ChildDiscountValues; // [B, N+1, A] filled when a search ends
+    internal readonly float[] ChildValueArray;    // [B, N+1, A] the child node's NodeValue, not Q; filled lazily after a search
+    internal readonly float[] ChildRewardValues; // [B, N+1, A] filled lazily after a search (backup reads NodeEdge)
+    internal readonly float[] ChildDiscountValues; // [B, N+1, A] filled lazily after a search
     internal readonly float[] ChildLogits;       // [B, N+1, A] max-subtracted, −∞ for invalid actions
     internal readonly float[] ChildPriors;       // [B, N+1, A] softmax of ChildLogits over valid actions
     internal readonly bool[] ChildValid;         // [B, N+1, A]
     internal readonly NodeEdge[] Edges;          // [B, N+1] parent, action, reward and discount into each node: backup reads one line per step
-    internal readonly int[] Counts;              // [B] nodes created
+    internal readonly int[] Counts;
+    // Per root: whether ChildValueArray/ChildRewardValues/ChildDiscountValues are current. The search never
+    // reads them, so they are filled on first access after a search instead of on every search.
+    private readonly bool[] _childValuesFilled;              // [B] nodes created
 
     /// <summary>Allocates trees for <paramref name="batchSize"/> roots, <paramref name="simulations"/> simulations and <paramref name="actionCount"/> actions.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
@@ -61,6 +64,7 @@ public class SearchTree
         ChildValid = new bool[children];
         Edges = new NodeEdge[nodes];
         Counts = new int[batchSize];
+        _childValuesFilled = new bool[batchSize];
     }
 
     /// <summary>B, the number of independent roots.</summary>
@@ -73,7 +77,11 @@ public class SearchTree
     public int ActionCount { get; }
 
     /// <summary>Forgets every tree (O(B)); storage is kept for the next search.</summary>
-    public void Reset() => Array.Clear(Counts);
+    public void Reset()
+    {
+        Array.Clear(Counts);
+        Array.Clear(_childValuesFilled);
+    }
 
     /// <summary>Nodes created so far in the tree of <paramref name="root"/> (1 after the root is set, at most N+1).</summary>
     public int NodeCount(int root) => Counts[root];
@@ -86,15 +94,27 @@ public class SearchTree
 
     /// <summary>
     /// Value estimate of each child node (from the child's player's view; 0 when unvisited). Length A.
-    /// Filled when a search ends (during a search, Q-transforms read <see cref="QValue"/>, which backup keeps current).
+    /// Computed on first read after a search (during a search, Q-transforms read <see cref="QValue"/>, which backup keeps current).
     /// </summary>
-    public ReadOnlySpan<float> ChildValues(int root, int node) => ChildValueArray.AsSpan(ChildOffset(root, node), ActionCount);
+    public ReadOnlySpan<float> ChildValues(int root, int node)
+    {
+        EnsureChildValues(root);
+        return ChildValueArray.AsSpan(ChildOffset(root, node), ActionCount);
+    }
 
-    /// <summary>Reward of each transition from this node (0 when unvisited). Length A. Filled when a search ends.</summary>
-    public ReadOnlySpan<float> ChildRewards(int root, int node) => ChildRewardValues.AsSpan(ChildOffset(root, node), ActionCount);
+    /// <summary>Reward of each transition from this node (0 when unvisited). Length A. Computed on first read after a search.</summary>
+    public ReadOnlySpan<float> ChildRewards(int root, int node)
+    {
+        EnsureChildValues(root);
+        return ChildRewardValues.AsSpan(ChildOffset(root, node), ActionCount);
+    }
 
-    /// <summary>Discount of each transition (−1 in alternating two-player games; 0 when unvisited). Length A. Filled when a search ends.</summary>
-    public ReadOnlySpan<float> ChildDiscounts(int root, int node) => ChildDiscountValues.AsSpan(ChildOffset(root, node), ActionCount);
+    /// <summary>Discount of each transition (−1 in alternating two-player games; 0 when unvisited). Length A. Computed on first read after a search.</summary>
+    public ReadOnlySpan<float> ChildDiscounts(int root, int node)
+    {
+        EnsureChildValues(root);
+        return ChildDiscountValues.AsSpan(ChildOffset(root, node), ActionCount);
+    }
 
     /// <summary>Prior logits of the node's actions, shifted so the largest valid one is 0; −∞ for invalid actions. Length A.</summary>
     public ReadOnlySpan<float> ChildPriorLogits(int root, int node) => ChildLogits.AsSpan(ChildOffset(root, node), ActionCount);
@@ -133,7 +153,19 @@ public class SearchTree
     /// Writes <see cref="ChildValues"/>, <see cref="ChildRewards"/> and <see cref="ChildDiscounts"/> of every
     /// node of <paramref name="root"/> from the children's node values and edges (the search itself never reads them).
     /// </summary>
-    internal void FillChildValues(int root)
+    /// <summary>Marks the lazily filled child values stale (the search calls it when it ends).</summary>
+    internal void InvalidateChildValues() => Array.Clear(_childValuesFilled);
+
+    private void EnsureChildValues(int root)
+    {
+        if (!_childValuesFilled[root])
+        {
+            FillChildValues(root);
+            _childValuesFilled[root] = true;
+        }
+    }
+
+    private void FillChildValues(int root)
     {
         var a = ActionCount;
         var baseNode = root * Capacity;
