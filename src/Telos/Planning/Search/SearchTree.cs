@@ -149,10 +149,6 @@ public class SearchTree
         QRow(NodeOffset(root, node)).CopyTo(q);
     }
 
-    /// <summary>
-    /// Writes <see cref="ChildValues"/>, <see cref="ChildRewards"/> and <see cref="ChildDiscounts"/> of every
-    /// node of <paramref name="root"/> from the children's node values and edges (the search itself never reads them).
-    /// </summary>
     /// <summary>Marks the lazily filled child values stale (the search calls it when it ends).</summary>
     internal void InvalidateChildValues() => Array.Clear(_childValuesFilled);
 
@@ -165,6 +161,10 @@ public class SearchTree
         }
     }
 
+    /// <summary>
+    /// Writes <see cref="ChildValues"/>, <see cref="ChildRewards"/> and <see cref="ChildDiscounts"/> of every
+    /// node of <paramref name="root"/> from the children's node values and edges (the search itself never reads them).
+    /// </summary>
     private void FillChildValues(int root)
     {
         var a = ActionCount;
