@@ -354,9 +354,9 @@ public sealed class BatchedSearch<TEmbedding>
     private int SelectUct(int b, int node)
     {
         var a = ActionCount;
-        var o = _tree.ChildOffset(b, node);
+        var o = _tree.NodeOffset(b, node);
         var visits = _tree.VisitRow(_tree.NodeOffset(b, node));
-        var valid = _tree.ChildValid.AsSpan(o, a);
+        var valid = _tree.ValidRow(o);
         var q = _scratchA.AsSpan();
         var scores = _scratchB.AsSpan();
         _qTransform.Transform(_tree, b, node, q);
@@ -571,10 +571,10 @@ public sealed class BatchedSearch<TEmbedding>
     private int ArgmaxConsidered(int b, int consideredVisit, ReadOnlySpan<float> completedQ)
     {
         var a = ActionCount;
-        var o = _tree.ChildOffset(b, SearchTree.RootIndex);
+        var o = _tree.NodeOffset(b, SearchTree.RootIndex);
         var visits = _tree.VisitRow(_tree.NodeOffset(b, SearchTree.RootIndex));
-        var logits = _tree.ChildLogits.AsSpan(o, a);
-        var valid = _tree.ChildValid.AsSpan(o, a);
+        var logits = _tree.LogitRow(o);
+        var valid = _tree.ValidRow(o);
         var gumbel = _gumbel.AsSpan(b * a, a);
         var best = float.NegativeInfinity;
         var bestAction = -1;
@@ -614,13 +614,12 @@ public sealed class BatchedSearch<TEmbedding>
         var transform = _fusedCompleted!;
         var a = tree.ActionCount;
         var n = tree.NodeOffset(b, node);
-        var o = n * a;
         ref var block = ref tree.BlockRef(n);
         ref var visits = ref Unsafe.Add(ref block, a);
         ref var qValues = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 2 * a));
-        ref var priors = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildPriors), o);
-        ref var logits = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildLogits), o);
-        ref var valid = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildValid), o);
+        ref var priors = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 5 * a));
+        ref var logits = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 4 * a));
+        ref var valid = ref Unsafe.As<int, bool>(ref Unsafe.Add(ref block, 6 * a));
         ref var q = ref MemoryMarshal.GetArrayDataReference(_scratchA);
 
         var visitSum = 0;
@@ -712,10 +711,10 @@ public sealed class BatchedSearch<TEmbedding>
     private int SelectGumbelInterior(int b, int node)
     {
         var a = ActionCount;
-        var o = _tree.ChildOffset(b, node);
+        var o = _tree.NodeOffset(b, node);
         var visits = _tree.VisitRow(_tree.NodeOffset(b, node));
-        var logits = _tree.ChildLogits.AsSpan(o, a);
-        var valid = _tree.ChildValid.AsSpan(o, a);
+        var logits = _tree.LogitRow(o);
+        var valid = _tree.ValidRow(o);
         var q = _scratchA.AsSpan();
         _qTransform.Transform(_tree, b, node, q);
         // π' = softmax(logits + completed Q) over valid actions; argmax π'(a) − n(a)/(1 + Σn).
@@ -825,9 +824,9 @@ public sealed class BatchedSearch<TEmbedding>
     private void Summarize(int b)
     {
         var a = ActionCount;
-        var o = _tree.ChildOffset(b, SearchTree.RootIndex);
+        var o = _tree.NodeOffset(b, SearchTree.RootIndex);
         var visits = _tree.VisitRow(_tree.NodeOffset(b, SearchTree.RootIndex));
-        var valid = _tree.ChildValid.AsSpan(o, a);
+        var valid = _tree.ValidRow(o);
         var weights = _weights.AsSpan(b * a, a);
         visits.CopyTo(_visits.AsSpan(b * a, a));
         _rootValues[b] = _tree.ValueAt(_tree.NodeOffset(b, SearchTree.RootIndex));
@@ -844,7 +843,7 @@ public sealed class BatchedSearch<TEmbedding>
             }
             _actions[b] = ArgmaxConsidered(b, maxVisit, q);
             // Policy target: softmax(logits + σ(completed Q)) over legal actions.
-            var logits = _tree.ChildLogits.AsSpan(o, a);
+            var logits = _tree.LogitRow(o);
             var max = float.NegativeInfinity;
             for (var i = 0; i < a; i++)
             {

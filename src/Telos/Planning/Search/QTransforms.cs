@@ -140,12 +140,12 @@ public sealed class CompletedByMixValueQTransform : IQTransform
     /// <inheritdoc/>
     public void Transform(SearchTree tree, int root, int node, Span<float> output)
     {
-        var o = tree.ChildOffset(root, node);
+        var o = tree.NodeOffset(root, node);
         var n = tree.ActionCount;
-        var visits = tree.VisitRow(tree.NodeOffset(root, node));
-        var qValues = tree.QRow(tree.NodeOffset(root, node));
-        var priors = tree.ChildPriors.AsSpan(o, n);
-        var valid = tree.ChildValid.AsSpan(o, n);
+        var visits = tree.VisitRow(o);
+        var qValues = tree.QRow(o);
+        var priors = tree.PriorRow(o);
+        var valid = tree.ValidRow(o);
         output = output[..n];
 
         var visitSum = 0;

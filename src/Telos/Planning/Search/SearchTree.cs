@@ -23,19 +23,17 @@ public class SearchTree
     /// <summary>Parent of the root.</summary>
     public const int NoParent = -1;
 
-    // [B, N+1, 4 + 4A]: per node, a header (visits, value, raw model value, valid-action count; floats as bits)
-    // then four adjacent rows of A: child index, child visit counts, Q = reward + discount·value (kept by
-    // backup) and PUCT's masked prior (prior for legal, −∞ for illegal). Selection and backup read one
-    // contiguous block per node instead of eight scattered rows.
+    // [B, N+1, stride]: per node, a header (visits, value, raw model value, valid-action count; floats as bits)
+    // then adjacent rows of A: child index, child visit counts, Q = reward + discount·value (kept by backup),
+    // PUCT's masked prior (prior for legal, −∞ for illegal), prior logits (max-shifted, −∞ when illegal),
+    // prior probabilities (softmax over legal actions), and the legal mask (A bools, padded to whole ints).
+    // Selection, expansion and backup touch one contiguous block per node instead of scattered rows.
     internal readonly int[] ChildBlocks;
-    internal readonly int BlockStride;           // 4 + 4A
+    internal readonly int BlockStride;           // 4 + 6A + ⌈A/4⌉
     internal const int HeaderSize = 4;
     internal readonly float[] ChildValueArray;    // [B, N+1, A] the child node's NodeValue, not Q; filled lazily after a search
     internal readonly float[] ChildRewardValues; // [B, N+1, A] filled lazily after a search (backup reads NodeEdge)
     internal readonly float[] ChildDiscountValues; // [B, N+1, A] filled lazily after a search
-    internal readonly float[] ChildLogits;       // [B, N+1, A] max-subtracted, −∞ for invalid actions
-    internal readonly float[] ChildPriors;       // [B, N+1, A] softmax of ChildLogits over valid actions
-    internal readonly bool[] ChildValid;         // [B, N+1, A]
     internal readonly NodeEdge[] Edges;          // [B, N+1] parent, action, reward and discount into each node: backup reads one line per step
     internal readonly int[] Counts;
     // Per root: whether ChildValueArray/ChildRewardValues/ChildDiscountValues are current. The search never
@@ -54,14 +52,11 @@ public class SearchTree
         ActionCount = actionCount;
         var nodes = batchSize * Capacity;
         var children = nodes * actionCount;
-        BlockStride = HeaderSize + 4 * actionCount;
+        BlockStride = HeaderSize + (6 * actionCount) + ((actionCount + 3) / 4);
         ChildBlocks = new int[nodes * BlockStride];
         ChildValueArray = new float[children];
         ChildRewardValues = new float[children];
         ChildDiscountValues = new float[children];
-        ChildLogits = new float[children];
-        ChildPriors = new float[children];
-        ChildValid = new bool[children];
         Edges = new NodeEdge[nodes];
         Counts = new int[batchSize];
         _childValuesFilled = new bool[batchSize];
@@ -117,13 +112,13 @@ public class SearchTree
     }
 
     /// <summary>Prior logits of the node's actions, shifted so the largest valid one is 0; −∞ for invalid actions. Length A.</summary>
-    public ReadOnlySpan<float> ChildPriorLogits(int root, int node) => ChildLogits.AsSpan(ChildOffset(root, node), ActionCount);
+    public ReadOnlySpan<float> ChildPriorLogits(int root, int node) => LogitRow(NodeOffset(root, node));
 
     /// <summary>Prior probabilities (softmax over valid actions; 0 for invalid). Length A.</summary>
-    public ReadOnlySpan<float> ChildPriorProbabilities(int root, int node) => ChildPriors.AsSpan(ChildOffset(root, node), ActionCount);
+    public ReadOnlySpan<float> ChildPriorProbabilities(int root, int node) => PriorRow(NodeOffset(root, node));
 
     /// <summary>Which actions are legal at the node. Length A.</summary>
-    public ReadOnlySpan<bool> ValidActions(int root, int node) => ChildValid.AsSpan(ChildOffset(root, node), ActionCount);
+    public ReadOnlySpan<bool> ValidActions(int root, int node) => ValidRow(NodeOffset(root, node));
 
     /// <summary>Visits of the node: 1 for its expansion plus one per simulation through it.</summary>
     public int NodeVisits(int root, int node) => VisitsAt(NodeOffset(root, node));
@@ -205,7 +200,19 @@ public class SearchTree
     /// <summary>Masked priors of node slot <paramref name="n"/> (−∞ when illegal). Length A.</summary>
     internal Span<float> PriorScoreRow(int n) => MemoryMarshal.Cast<int, float>(ChildBlocks.AsSpan(n * BlockStride + HeaderSize + (3 * ActionCount), ActionCount));
 
-    /// <summary>Child-index row of node slot <paramref name="n"/>'s block, unchecked: child index at +0, visits at +A, Q at +2A, priors at +3A; header at −4.</summary>
+    /// <summary>Prior logits of node slot <paramref name="n"/> (max-shifted, −∞ when illegal). Length A.</summary>
+    internal Span<float> LogitRow(int n) => MemoryMarshal.Cast<int, float>(ChildBlocks.AsSpan(n * BlockStride + HeaderSize + (4 * ActionCount), ActionCount));
+
+    /// <summary>Prior probabilities of node slot <paramref name="n"/> (0 when illegal). Length A.</summary>
+    internal Span<float> PriorRow(int n) => MemoryMarshal.Cast<int, float>(ChildBlocks.AsSpan(n * BlockStride + HeaderSize + (5 * ActionCount), ActionCount));
+
+    /// <summary>Legal mask of node slot <paramref name="n"/>. Length A.</summary>
+    internal Span<bool> ValidRow(int n) => MemoryMarshal.Cast<int, bool>(ChildBlocks.AsSpan(n * BlockStride + HeaderSize + (6 * ActionCount), (ActionCount + 3) / 4))[..ActionCount];
+
+    /// <summary>
+    /// Child-index row of node slot <paramref name="n"/>'s block, unchecked: child index at +0, visits at +A,
+    /// Q at +2A, masked priors at +3A, logits at +4A, priors at +5A, legal mask (bools) at +6A; header at −4.
+    /// </summary>
     internal ref int BlockRef(int n) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ChildBlocks), ((nint)n * BlockStride) + HeaderSize);
 
     /// <summary>Visits of node slot <paramref name="n"/>: 1 for its expansion plus one per simulation through it.</summary>
@@ -232,14 +239,13 @@ public class SearchTree
     internal int InitializeNode(int root, int node, int parent, int action, ReadOnlySpan<float> logits, ReadOnlySpan<bool> valid, float value)
     {
         var n = NodeOffset(root, node);
-        var o = n * ActionCount;
         var a = ActionCount;
         ChildIndexRow(n).Fill(Unvisited);
         ChildBlocks.AsSpan(n * BlockStride + HeaderSize + a, 2 * a).Clear(); // visits and Q
-        var storedValid = ChildValid.AsSpan(o, a);
+        var storedValid = ValidRow(n);
         valid[..a].CopyTo(storedValid);
-        var priors = ChildPriors.AsSpan(o, a);
-        var validCount = StorePrior(ChildLogits.AsSpan(o, a), priors, logits, storedValid);
+        var priors = PriorRow(n);
+        var validCount = StorePrior(LogitRow(n), priors, logits, storedValid);
         var priorScores = PriorScoreRow(n);
         for (var i = 0; i < priorScores.Length; i++)
         {
