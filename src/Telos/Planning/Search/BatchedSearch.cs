@@ -217,22 +217,19 @@ public sealed class BatchedSearch<TEmbedding>
         for (var simulation = 0; simulation < Simulations; simulation++)
         {
             var rows = 0;
-            for (var b = 0; b < n; b++)
+            for (var b = 0; b < n; b += 2)
             {
-                var (parent, action) = Simulate(b);
-                if (action < 0)
+                // Two roots descend in lock-step: their trees are independent, so the CPU overlaps one
+                // root's cache misses with the other's selection arithmetic. Rows keep root order.
+                var pair = b + 1 < n;
+                var parent1 = 0;
+                var action1 = 0;
+                var (parent, action) = pair ? SimulatePair(b, out parent1, out action1) : Simulate(b);
+                rows = AddRow(b, parent, action, rows);
+                if (pair)
                 {
-                    // The selected node has no legal action (terminal): visit it again, back up its value.
-                    _tree.VisitsAt(_tree.NodeOffset(b, parent))++;
-                    Backward(b, parent);
-                    continue;
+                    rows = AddRow(b + 1, parent1, action1, rows);
                 }
-                _rowRoots[rows] = b;
-                _rowParents[rows] = parent;
-                _rowActions[rows] = action;
-                _rowEmbeddings[rows] = _tree.Embeddings[_tree.NodeOffset(b, parent)];
-                _rowRngs[rows] = _rngs[b];
-                rows++;
             }
             if (rows == 0)
             {
@@ -308,6 +305,70 @@ public sealed class BatchedSearch<TEmbedding>
         _tree.InitializeNode(b, SearchTree.RootIndex, SearchTree.NoParent, -1, logits, valid, root.Values[b]);
         _tree.VisitsAt(_tree.NodeOffset(b, SearchTree.RootIndex)) = 1;
         _tree.Embeddings[_tree.NodeOffset(b, SearchTree.RootIndex)] = root.Embeddings[b];
+    }
+
+    /// <summary>Queues root <paramref name="b"/>'s expansion as model row <paramref name="rows"/>, or backs up a dead end at once; returns the new row count.</summary>
+    private int AddRow(int b, int parent, int action, int rows)
+    {
+        if (action < 0)
+        {
+            // The selected node has no legal action (terminal): visit it again, back up its value.
+            _tree.VisitsAt(_tree.NodeOffset(b, parent))++;
+            Backward(b, parent);
+            return rows;
+        }
+        _rowRoots[rows] = b;
+        _rowParents[rows] = parent;
+        _rowActions[rows] = action;
+        _rowEmbeddings[rows] = _tree.Embeddings[_tree.NodeOffset(b, parent)];
+        _rowRngs[rows] = _rngs[b];
+        return rows + 1;
+    }
+
+    /// <summary>
+    /// <see cref="Simulate"/> for roots <paramref name="b"/> and b + 1, one level of each in turn;
+    /// returns root b's result and puts root b + 1's in the out parameters.
+    /// </summary>
+    private (int Parent, int Action) SimulatePair(int b, out int parent1, out int action1)
+    {
+        var b1 = b + 1;
+        int node0 = SearchTree.RootIndex, depth0 = 0, action0 = 0;
+        int node1 = SearchTree.RootIndex, depth1 = 0;
+        var done0 = false;
+        var done1 = false;
+        action1 = 0;
+        while (!done0 || !done1)
+        {
+            if (!done0)
+            {
+                done0 = Descend(b, ref node0, ref depth0, out action0);
+            }
+            if (!done1)
+            {
+                done1 = Descend(b1, ref node1, ref depth1, out action1);
+            }
+        }
+        parent1 = node1;
+        return (node0, action0);
+    }
+
+    /// <summary>One level of <see cref="Simulate"/>: true when <paramref name="node"/> is the node to expand from (action −1 at a dead end).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Descend(int b, ref int node, ref int depth, out int action)
+    {
+        action = Select(b, node, depth);
+        if (action < 0)
+        {
+            return true;
+        }
+        var child = Unsafe.Add(ref _tree.BlockRef(_tree.NodeOffset(b, node)), action);
+        depth++;
+        if (child == SearchTree.Unvisited || depth >= _maxDepth)
+        {
+            return true;
+        }
+        node = child;
+        return false;
     }
 
     /// <summary>Descends from the root; returns the node to expand from and the action (−1 at a dead end).</summary>
