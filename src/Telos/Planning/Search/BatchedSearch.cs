@@ -56,6 +56,10 @@ public sealed class BatchedSearch<TEmbedding>
     private readonly bool[] _rowValid;
     private readonly TEmbedding[] _rowNext;
 
+    private const int Lanes = 4;
+    private readonly int[] _laneNode = new int[Lanes];
+    private readonly int[] _laneDepth = new int[Lanes];
+    private readonly int[] _laneAction = new int[Lanes];
     private readonly int[] _actions;       // [B]
     private readonly float[] _weights;     // [B, A]
     private readonly int[] _visits;        // [B, A]
@@ -217,18 +221,15 @@ public sealed class BatchedSearch<TEmbedding>
         for (var simulation = 0; simulation < Simulations; simulation++)
         {
             var rows = 0;
-            for (var b = 0; b < n; b += 2)
+            for (var b = 0; b < n; b += Lanes)
             {
-                // Two roots descend in lock-step: their trees are independent, so the CPU overlaps one
-                // root's cache misses with the other's selection arithmetic. Rows keep root order.
-                var pair = b + 1 < n;
-                var parent1 = 0;
-                var action1 = 0;
-                var (parent, action) = pair ? SimulatePair(b, out parent1, out action1) : Simulate(b);
-                rows = AddRow(b, parent, action, rows);
-                if (pair)
+                // Up to four roots descend in lock-step: their trees are independent, so the CPU overlaps
+                // one root's cache misses with the others' selection arithmetic. Rows keep root order.
+                var lanes = Math.Min(Lanes, n - b);
+                SimulateLanes(b, lanes);
+                for (var lane = 0; lane < lanes; lane++)
                 {
-                    rows = AddRow(b + 1, parent1, action1, rows);
+                    rows = AddRow(b + lane, _laneNode[lane], _laneAction[lane], rows);
                 }
             }
             if (rows == 0)
@@ -326,30 +327,27 @@ public sealed class BatchedSearch<TEmbedding>
     }
 
     /// <summary>
-    /// <see cref="Simulate"/> for roots <paramref name="b"/> and b + 1, one level of each in turn;
-    /// returns root b's result and puts root b + 1's in the out parameters.
+    /// <see cref="Simulate"/> for roots b .. b + <paramref name="lanes"/> − 1, one level of each in turn;
+    /// leaves each lane's node to expand from and action (−1 at a dead end) in <c>_laneNode</c>/<c>_laneAction</c>.
     /// </summary>
-    private (int Parent, int Action) SimulatePair(int b, out int parent1, out int action1)
+    private void SimulateLanes(int b, int lanes)
     {
-        var b1 = b + 1;
-        int node0 = SearchTree.RootIndex, depth0 = 0, action0 = 0;
-        int node1 = SearchTree.RootIndex, depth1 = 0;
-        var done0 = false;
-        var done1 = false;
-        action1 = 0;
-        while (!done0 || !done1)
+        var node = _laneNode.AsSpan(0, lanes);
+        var depth = _laneDepth.AsSpan(0, lanes);
+        var action = _laneAction.AsSpan(0, lanes);
+        node.Clear();
+        depth.Clear();
+        var active = (1 << lanes) - 1; // bit per lane still descending
+        while (active != 0)
         {
-            if (!done0)
+            for (var lane = 0; lane < lanes; lane++)
             {
-                done0 = Descend(b, ref node0, ref depth0, out action0);
-            }
-            if (!done1)
-            {
-                done1 = Descend(b1, ref node1, ref depth1, out action1);
+                if ((active & (1 << lane)) != 0 && Descend(b + lane, ref node[lane], ref depth[lane], out action[lane]))
+                {
+                    active &= ~(1 << lane);
+                }
             }
         }
-        parent1 = node1;
-        return (node0, action0);
     }
 
     /// <summary>One level of <see cref="Simulate"/>: true when <paramref name="node"/> is the node to expand from (action −1 at a dead end).</summary>
