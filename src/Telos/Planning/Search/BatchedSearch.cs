@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -55,6 +56,10 @@ public sealed class BatchedSearch<TEmbedding>
     private readonly bool[] _rowValid;
     private readonly TEmbedding[] _rowNext;
 
+    private const int Lanes = 4;
+    private readonly int[] _laneNode = new int[Lanes];
+    private readonly int[] _laneDepth = new int[Lanes];
+    private readonly int[] _laneAction = new int[Lanes];
     private readonly int[] _actions;       // [B]
     private readonly float[] _weights;     // [B, A]
     private readonly int[] _visits;        // [B, A]
@@ -216,22 +221,16 @@ public sealed class BatchedSearch<TEmbedding>
         for (var simulation = 0; simulation < Simulations; simulation++)
         {
             var rows = 0;
-            for (var b = 0; b < n; b++)
+            for (var b = 0; b < n; b += Lanes)
             {
-                var (parent, action) = Simulate(b);
-                if (action < 0)
+                // Up to four roots descend in lock-step: their trees are independent, so the CPU overlaps
+                // one root's cache misses with the others' selection arithmetic. Rows keep root order.
+                var lanes = Math.Min(Lanes, n - b);
+                SimulateLanes(b, lanes);
+                for (var lane = 0; lane < lanes; lane++)
                 {
-                    // The selected node has no legal action (terminal): visit it again, back up its value.
-                    _tree.NodeVisitCounts[_tree.NodeOffset(b, parent)]++;
-                    Backward(b, parent);
-                    continue;
+                    rows = AddRow(b + lane, _laneNode[lane], _laneAction[lane], rows);
                 }
-                _rowRoots[rows] = b;
-                _rowParents[rows] = parent;
-                _rowActions[rows] = action;
-                _rowEmbeddings[rows] = _tree.Embeddings[_tree.NodeOffset(b, parent)];
-                _rowRngs[rows] = _rngs[b];
-                rows++;
             }
             if (rows == 0)
             {
@@ -259,9 +258,9 @@ public sealed class BatchedSearch<TEmbedding>
             }
         }
 
+        _tree.InvalidateChildValues();
         for (var b = 0; b < n; b++)
         {
-            _tree.FillChildValues(b);
             Summarize(b);
         }
         var total = Stopwatch.GetTimestamp() - start;
@@ -305,8 +304,69 @@ public sealed class BatchedSearch<TEmbedding>
         }
         _tree.Counts[b] = 1;
         _tree.InitializeNode(b, SearchTree.RootIndex, SearchTree.NoParent, -1, logits, valid, root.Values[b]);
-        _tree.NodeVisitCounts[_tree.NodeOffset(b, SearchTree.RootIndex)] = 1;
+        _tree.VisitsAt(_tree.NodeOffset(b, SearchTree.RootIndex)) = 1;
         _tree.Embeddings[_tree.NodeOffset(b, SearchTree.RootIndex)] = root.Embeddings[b];
+    }
+
+    /// <summary>Queues root <paramref name="b"/>'s expansion as model row <paramref name="rows"/>, or backs up a dead end at once; returns the new row count.</summary>
+    private int AddRow(int b, int parent, int action, int rows)
+    {
+        if (action < 0)
+        {
+            // The selected node has no legal action (terminal): visit it again, back up its value.
+            _tree.VisitsAt(_tree.NodeOffset(b, parent))++;
+            Backward(b, parent);
+            return rows;
+        }
+        _rowRoots[rows] = b;
+        _rowParents[rows] = parent;
+        _rowActions[rows] = action;
+        _rowEmbeddings[rows] = _tree.Embeddings[_tree.NodeOffset(b, parent)];
+        _rowRngs[rows] = _rngs[b];
+        return rows + 1;
+    }
+
+    /// <summary>
+    /// <see cref="Simulate"/> for roots b .. b + <paramref name="lanes"/> − 1, one level of each in turn;
+    /// leaves each lane's node to expand from and action (−1 at a dead end) in <c>_laneNode</c>/<c>_laneAction</c>.
+    /// </summary>
+    private void SimulateLanes(int b, int lanes)
+    {
+        var node = _laneNode.AsSpan(0, lanes);
+        var depth = _laneDepth.AsSpan(0, lanes);
+        var action = _laneAction.AsSpan(0, lanes);
+        node.Clear();
+        depth.Clear();
+        var active = (1 << lanes) - 1; // bit per lane still descending
+        while (active != 0)
+        {
+            for (var lane = 0; lane < lanes; lane++)
+            {
+                if ((active & (1 << lane)) != 0 && Descend(b + lane, ref node[lane], ref depth[lane], out action[lane]))
+                {
+                    active &= ~(1 << lane);
+                }
+            }
+        }
+    }
+
+    /// <summary>One level of <see cref="Simulate"/>: true when <paramref name="node"/> is the node to expand from (action −1 at a dead end).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Descend(int b, ref int node, ref int depth, out int action)
+    {
+        action = Select(b, node, depth);
+        if (action < 0)
+        {
+            return true;
+        }
+        var child = Unsafe.Add(ref _tree.BlockRef(_tree.NodeOffset(b, node)), action);
+        depth++;
+        if (child == SearchTree.Unvisited || depth >= _maxDepth)
+        {
+            return true;
+        }
+        node = child;
+        return false;
     }
 
     /// <summary>Descends from the root; returns the node to expand from and the action (−1 at a dead end).</summary>
@@ -321,7 +381,7 @@ public sealed class BatchedSearch<TEmbedding>
             {
                 return (node, -1);
             }
-            var child = _tree.ChildIndex[_tree.ChildOffset(b, node) + action];
+            var child = Unsafe.Add(ref _tree.BlockRef(_tree.NodeOffset(b, node)), action);
             depth++;
             if (child == SearchTree.Unvisited || depth >= _maxDepth)
             {
@@ -333,14 +393,18 @@ public sealed class BatchedSearch<TEmbedding>
 
     private int Select(int b, int node, int depth)
     {
-        if (_tree.ValidCounts[_tree.NodeOffset(b, node)] == 0)
+        if (_kind == 1 && !float.IsNaN(_fusedEpsilon))
+        {
+            return SelectPuctFused(b, node); // checks for no legal action itself, after the row is loaded
+        }
+        if (_tree.ValidCountAt(_tree.NodeOffset(b, node)) == 0)
         {
             return -1;
         }
         return _kind switch
         {
             0 => SelectUct(b, node),
-            1 => float.IsNaN(_fusedEpsilon) ? SelectPuct(b, node) : SelectPuctFused(b, node),
+            1 => SelectPuct(b, node),
             _ => depth == 0 ? SelectGumbelRoot(b)
                 : _fusedCompleted is null ? SelectGumbelInterior(b, node) : SelectGumbelInteriorFused(b, node),
         };
@@ -349,13 +413,13 @@ public sealed class BatchedSearch<TEmbedding>
     private int SelectUct(int b, int node)
     {
         var a = ActionCount;
-        var o = _tree.ChildOffset(b, node);
-        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
-        var valid = _tree.ChildValid.AsSpan(o, a);
+        var o = _tree.NodeOffset(b, node);
+        var visits = _tree.VisitRow(_tree.NodeOffset(b, node));
+        var valid = _tree.ValidRow(o);
         var q = _scratchA.AsSpan();
         var scores = _scratchB.AsSpan();
         _qTransform.Transform(_tree, b, node, q);
-        var logN = MathF.Log(_tree.NodeVisitCounts[_tree.NodeOffset(b, node)]);
+        var logN = MathF.Log(_tree.VisitsAt(_tree.NodeOffset(b, node)));
         var c = ((UctPolicy)_policy).Exploration;
         var best = float.NegativeInfinity;
         for (var i = 0; i < a; i++)
@@ -380,13 +444,13 @@ public sealed class BatchedSearch<TEmbedding>
         var tree = _tree;
         var a = tree.ActionCount;
         var n = tree.NodeOffset(b, node);
-        var o = n * a;
-        ref var visits = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildVisitCounts), o);
-        ref var qValues = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildQValues), o);
-        ref var priors = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildPriorScores), o);
+        ref var block = ref tree.BlockRef(n);
+        ref var visits = ref Unsafe.Add(ref block, a);
+        ref var qValues = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 2 * a));
+        ref var priors = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 3 * a));
         ref var scores = ref MemoryMarshal.GetArrayDataReference(_scratchB);
-        var nodeValue = tree.NodeValues[n];
-        var explore = _exploreByVisits[tree.NodeVisitCounts[n]];
+        var nodeValue = tree.ValueAt(n);
+        var explore = _exploreByVisits[tree.VisitsAt(n)];
         var vectorEnd = Vector256.IsHardwareAccelerated ? a - a % Vector256<float>.Count : 0;
 
         // Pass 1: Q = r + γ·v, and the min/max over the parent value and the visited children.
@@ -449,6 +513,11 @@ public sealed class BatchedSearch<TEmbedding>
             Unsafe.Add(ref scores, i) = score;
             best = MathF.Max(best, score);
         }
+        // All scores are −∞ only when no action is legal (explore > 0 keeps legal scores finite).
+        if (best == float.NegativeInfinity && tree.ValidCountAt(n) == 0)
+        {
+            return -1;
+        }
         return ArgmaxWithTies(ref scores, a, best, ref _rngs[b]);
     }
 
@@ -475,7 +544,25 @@ public sealed class BatchedSearch<TEmbedding>
     {
         var first = -1;
         var ties = 0;
-        for (var i = 0; i < a; i++)
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            // Eight compares a step; the mask's bits give the first tie and their count.
+            var bestV = Vector256.Create(best);
+            for (; i + Vector256<float>.Count <= a; i += Vector256<float>.Count)
+            {
+                var mask = Vector256.Equals(Vector256.LoadUnsafe(ref scores, (nuint)i), bestV).ExtractMostSignificantBits();
+                if (mask != 0)
+                {
+                    if (ties == 0)
+                    {
+                        first = i + BitOperations.TrailingZeroCount(mask);
+                    }
+                    ties += BitOperations.PopCount(mask);
+                }
+            }
+        }
+        for (; i < a; i++)
         {
             if (Unsafe.Add(ref scores, i) == best)
             {
@@ -490,11 +577,11 @@ public sealed class BatchedSearch<TEmbedding>
             return first;
         }
         var pick = rng.NextInt(ties);
-        for (var i = first; i < a; i++)
+        for (var j = first; j < a; j++)
         {
-            if (Unsafe.Add(ref scores, i) == best && pick-- == 0)
+            if (Unsafe.Add(ref scores, j) == best && pick-- == 0)
             {
-                return i;
+                return j;
             }
         }
         return first;
@@ -504,15 +591,14 @@ public sealed class BatchedSearch<TEmbedding>
     private int SelectPuct(int b, int node)
     {
         var a = ActionCount;
-        var o = _tree.ChildOffset(b, node);
-        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
+        var visits = _tree.VisitRow(_tree.NodeOffset(b, node));
         // Masked priors: −∞ on illegal actions, and explore > 0 keeps them at −∞.
-        var priors = _tree.ChildPriorScores.AsSpan(o, a);
+        var priors = _tree.PriorScoreRow(_tree.NodeOffset(b, node));
         var q = _scratchA.AsSpan();
         var scores = _scratchB.AsSpan();
         _qTransform.Transform(_tree, b, node, q);
         var policy = (PuctPolicy)_policy;
-        float nodeVisits = _tree.NodeVisitCounts[_tree.NodeOffset(b, node)];
+        float nodeVisits = _tree.VisitsAt(_tree.NodeOffset(b, node));
         var explore = MathF.Sqrt(nodeVisits) * (policy.PbCInit + MathF.Log((nodeVisits + policy.PbCBase + 1f) / policy.PbCBase));
         var best = float.NegativeInfinity;
         for (var i = 0; i < a; i++)
@@ -527,8 +613,7 @@ public sealed class BatchedSearch<TEmbedding>
     private int SelectGumbelRoot(int b)
     {
         var a = ActionCount;
-        var o = _tree.ChildOffset(b, SearchTree.RootIndex);
-        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
+        var visits = _tree.VisitRow(_tree.NodeOffset(b, SearchTree.RootIndex));
         var q = _scratchA.AsSpan();
         _qTransform.Transform(_tree, b, SearchTree.RootIndex, q);
         var simulationIndex = 0;
@@ -536,7 +621,7 @@ public sealed class BatchedSearch<TEmbedding>
         {
             simulationIndex += visits[i];
         }
-        var considered = Math.Min(_maxConsidered, _tree.ValidCounts[_tree.NodeOffset(b, SearchTree.RootIndex)]);
+        var considered = Math.Min(_maxConsidered, _tree.ValidCountAt(_tree.NodeOffset(b, SearchTree.RootIndex)));
         var consideredVisit = _halvingTable![considered * Simulations + Math.Min(simulationIndex, Simulations - 1)];
         return ArgmaxConsidered(b, consideredVisit, q);
     }
@@ -545,10 +630,10 @@ public sealed class BatchedSearch<TEmbedding>
     private int ArgmaxConsidered(int b, int consideredVisit, ReadOnlySpan<float> completedQ)
     {
         var a = ActionCount;
-        var o = _tree.ChildOffset(b, SearchTree.RootIndex);
-        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
-        var logits = _tree.ChildLogits.AsSpan(o, a);
-        var valid = _tree.ChildValid.AsSpan(o, a);
+        var o = _tree.NodeOffset(b, SearchTree.RootIndex);
+        var visits = _tree.VisitRow(_tree.NodeOffset(b, SearchTree.RootIndex));
+        var logits = _tree.LogitRow(o);
+        var valid = _tree.ValidRow(o);
         var gumbel = _gumbel.AsSpan(b * a, a);
         var best = float.NegativeInfinity;
         var bestAction = -1;
@@ -588,12 +673,12 @@ public sealed class BatchedSearch<TEmbedding>
         var transform = _fusedCompleted!;
         var a = tree.ActionCount;
         var n = tree.NodeOffset(b, node);
-        var o = n * a;
-        ref var visits = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildVisitCounts), o);
-        ref var qValues = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildQValues), o);
-        ref var priors = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildPriors), o);
-        ref var logits = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildLogits), o);
-        ref var valid = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(tree.ChildValid), o);
+        ref var block = ref tree.BlockRef(n);
+        ref var visits = ref Unsafe.Add(ref block, a);
+        ref var qValues = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 2 * a));
+        ref var priors = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 5 * a));
+        ref var logits = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 4 * a));
+        ref var valid = ref Unsafe.As<int, bool>(ref Unsafe.Add(ref block, 6 * a));
         ref var q = ref MemoryMarshal.GetArrayDataReference(_scratchA);
 
         var visitSum = 0;
@@ -614,7 +699,7 @@ public sealed class BatchedSearch<TEmbedding>
                 weightedQ += p * qi;
             }
         }
-        var rawValue = tree.RawNodeValues[n];
+        var rawValue = tree.RawValueAt(n);
         var mixed = rawValue;
         if (transform.UseMixedValue && visitSum > 0)
         {
@@ -685,10 +770,10 @@ public sealed class BatchedSearch<TEmbedding>
     private int SelectGumbelInterior(int b, int node)
     {
         var a = ActionCount;
-        var o = _tree.ChildOffset(b, node);
-        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
-        var logits = _tree.ChildLogits.AsSpan(o, a);
-        var valid = _tree.ChildValid.AsSpan(o, a);
+        var o = _tree.NodeOffset(b, node);
+        var visits = _tree.VisitRow(_tree.NodeOffset(b, node));
+        var logits = _tree.LogitRow(o);
+        var valid = _tree.ValidRow(o);
         var q = _scratchA.AsSpan();
         _qTransform.Transform(_tree, b, node, q);
         // π' = softmax(logits + completed Q) over valid actions; argmax π'(a) − n(a)/(1 + Σn).
@@ -738,8 +823,8 @@ public sealed class BatchedSearch<TEmbedding>
         var a = ActionCount;
         var parent = _rowParents[row];
         var action = _rowActions[row];
-        var edge = _tree.ChildOffset(b, parent) + action;
-        var node = _tree.ChildIndex[edge];
+        ref var childIndex = ref Unsafe.Add(ref _tree.BlockRef(_tree.NodeOffset(b, parent)), action);
+        var node = childIndex;
         var logits = _rowLogits.AsSpan(row * a, a);
         var valid = _rowValid.AsSpan(row * a, a);
         var value = _rowValues[row];
@@ -747,19 +832,17 @@ public sealed class BatchedSearch<TEmbedding>
         {
             node = _tree.Counts[b]++;
             _tree.InitializeNode(b, node, parent, action, logits, valid, value);
-            _tree.NodeVisitCounts[_tree.NodeOffset(b, node)] = 1;
+            _tree.VisitsAt(_tree.NodeOffset(b, node)) = 1;
         }
         else
         {
             // Re-expansion at max depth (mctx update_tree_node): fresh prior and value, one more visit.
             var n = _tree.NodeOffset(b, node);
-            var visits = _tree.NodeVisitCounts[n];
+            var visits = _tree.VisitsAt(n);
             _tree.InitializeNode(b, node, parent, action, logits, valid, value);
-            _tree.NodeVisitCounts[n] = visits + 1;
+            _tree.VisitsAt(n) = visits + 1;
         }
-        _tree.ChildIndex[edge] = node;
-        _tree.ChildRewardValues[edge] = _rowRewards[row];
-        _tree.ChildDiscountValues[edge] = _rowDiscounts[row];
+        childIndex = node;
         _tree.Edges[_tree.NodeOffset(b, node)] = new NodeEdge(parent, action, _rowRewards[row], _rowDiscounts[row]);
         _tree.Embeddings[_tree.NodeOffset(b, node)] = _rowNext[row];
         return node;
@@ -771,26 +854,28 @@ public sealed class BatchedSearch<TEmbedding>
         var tree = _tree;
         var baseNode = b * tree.Capacity;
         var a = tree.ActionCount;
+        var stride = tree.BlockStride;
         ref var edges = ref MemoryMarshal.GetArrayDataReference(tree.Edges);
-        ref var nodeValues = ref MemoryMarshal.GetArrayDataReference(tree.NodeValues);
-        ref var nodeVisits = ref MemoryMarshal.GetArrayDataReference(tree.NodeVisitCounts);
-        ref var childQ = ref MemoryMarshal.GetArrayDataReference(tree.ChildQValues);
-        ref var childVisits = ref MemoryMarshal.GetArrayDataReference(tree.ChildVisitCounts);
-        var leafValue = tree.NodeValues[baseNode + leaf];
+        // Block of node slot n starts at n·stride: header (visits, value, ...) then child rows.
+        ref var blocks = ref MemoryMarshal.GetArrayDataReference(tree.ChildBlocks);
+        ref var nodeBlock = ref Unsafe.Add(ref blocks, (nint)(baseNode + leaf) * stride);
+        var nodeValue = Unsafe.As<int, float>(ref Unsafe.Add(ref nodeBlock, 1));
+        var leafValue = nodeValue;
         var index = leaf;
         while (index != SearchTree.RootIndex)
         {
             // Indices come from the tree itself, so they are in range; skip the bounds checks.
             var edge = Unsafe.Add(ref edges, baseNode + index);
-            var p = baseNode + edge.Parent;
-            var e = p * a + edge.Action;
-            ref var count = ref Unsafe.Add(ref nodeVisits, p);
-            ref var parentValue = ref Unsafe.Add(ref nodeValues, p);
+            ref var parentBlock = ref Unsafe.Add(ref blocks, (nint)(baseNode + edge.Parent) * stride);
+            ref var count = ref parentBlock;
+            ref var parentValue = ref Unsafe.As<int, float>(ref Unsafe.Add(ref parentBlock, 1));
             leafValue = edge.Reward + edge.Discount * leafValue;
             parentValue = (parentValue * count + leafValue) / (count + 1);
             count++;
-            Unsafe.Add(ref childQ, e) = edge.Reward + edge.Discount * Unsafe.Add(ref nodeValues, baseNode + index);
-            Unsafe.Add(ref childVisits, e)++;
+            ref var child = ref Unsafe.Add(ref parentBlock, SearchTree.HeaderSize + edge.Action);
+            Unsafe.As<int, float>(ref Unsafe.Add(ref child, 2 * a)) = edge.Reward + edge.Discount * nodeValue;
+            Unsafe.Add(ref child, a)++;
+            nodeValue = parentValue;
             index = edge.Parent;
         }
     }
@@ -798,12 +883,12 @@ public sealed class BatchedSearch<TEmbedding>
     private void Summarize(int b)
     {
         var a = ActionCount;
-        var o = _tree.ChildOffset(b, SearchTree.RootIndex);
-        var visits = _tree.ChildVisitCounts.AsSpan(o, a);
-        var valid = _tree.ChildValid.AsSpan(o, a);
+        var o = _tree.NodeOffset(b, SearchTree.RootIndex);
+        var visits = _tree.VisitRow(_tree.NodeOffset(b, SearchTree.RootIndex));
+        var valid = _tree.ValidRow(o);
         var weights = _weights.AsSpan(b * a, a);
         visits.CopyTo(_visits.AsSpan(b * a, a));
-        _rootValues[b] = _tree.NodeValues[_tree.NodeOffset(b, SearchTree.RootIndex)];
+        _rootValues[b] = _tree.ValueAt(_tree.NodeOffset(b, SearchTree.RootIndex));
         ref var rng = ref _rngs[b];
 
         if (_kind == 2)
@@ -817,7 +902,7 @@ public sealed class BatchedSearch<TEmbedding>
             }
             _actions[b] = ArgmaxConsidered(b, maxVisit, q);
             // Policy target: softmax(logits + σ(completed Q)) over legal actions.
-            var logits = _tree.ChildLogits.AsSpan(o, a);
+            var logits = _tree.LogitRow(o);
             var max = float.NegativeInfinity;
             for (var i = 0; i < a; i++)
             {

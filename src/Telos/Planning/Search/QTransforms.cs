@@ -45,10 +45,9 @@ public sealed class MinMaxQTransform : IQTransform
     /// <inheritdoc/>
     public void Transform(SearchTree tree, int root, int node, Span<float> output)
     {
-        var o = tree.ChildOffset(root, node);
         var n = tree.ActionCount;
-        var visits = tree.ChildVisitCounts.AsSpan(o, n);
-        var qValues = tree.ChildQValues.AsSpan(o, n);
+        var visits = tree.VisitRow(tree.NodeOffset(root, node));
+        var qValues = tree.QRow(tree.NodeOffset(root, node));
         output = output[..n];
         for (var a = 0; a < output.Length; a++)
         {
@@ -77,11 +76,10 @@ public sealed class ParentAndSiblingsQTransform : IQTransform
     /// <inheritdoc/>
     public void Transform(SearchTree tree, int root, int node, Span<float> output)
     {
-        var o = tree.ChildOffset(root, node);
         var n = tree.ActionCount;
-        var visits = tree.ChildVisitCounts.AsSpan(o, n);
-        var qValues = tree.ChildQValues.AsSpan(o, n);
-        var nodeValue = tree.NodeValues[tree.NodeOffset(root, node)];
+        var visits = tree.VisitRow(tree.NodeOffset(root, node));
+        var qValues = tree.QRow(tree.NodeOffset(root, node));
+        var nodeValue = tree.ValueAt(tree.NodeOffset(root, node));
         output = output[..n];
         var min = nodeValue;
         var max = nodeValue;
@@ -142,12 +140,12 @@ public sealed class CompletedByMixValueQTransform : IQTransform
     /// <inheritdoc/>
     public void Transform(SearchTree tree, int root, int node, Span<float> output)
     {
-        var o = tree.ChildOffset(root, node);
+        var o = tree.NodeOffset(root, node);
         var n = tree.ActionCount;
-        var visits = tree.ChildVisitCounts.AsSpan(o, n);
-        var qValues = tree.ChildQValues.AsSpan(o, n);
-        var priors = tree.ChildPriors.AsSpan(o, n);
-        var valid = tree.ChildValid.AsSpan(o, n);
+        var visits = tree.VisitRow(o);
+        var qValues = tree.QRow(o);
+        var priors = tree.PriorRow(o);
+        var valid = tree.ValidRow(o);
         output = output[..n];
 
         var visitSum = 0;
@@ -169,7 +167,7 @@ public sealed class CompletedByMixValueQTransform : IQTransform
                 weightedQ += p * q;
             }
         }
-        var rawValue = tree.RawNodeValues[tree.NodeOffset(root, node)];
+        var rawValue = tree.RawValueAt(tree.NodeOffset(root, node));
         var mixed = rawValue;
         if (UseMixedValue && visitSum > 0)
         {

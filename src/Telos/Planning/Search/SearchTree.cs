@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Telos.Planning.Search;
 
 /// <summary>
@@ -20,22 +23,22 @@ public class SearchTree
     /// <summary>Parent of the root.</summary>
     public const int NoParent = -1;
 
-    internal readonly int[] ChildIndex;          // [B, N+1, A]
-    internal readonly int[] ChildVisitCounts;    // [B, N+1, A]
-    internal readonly float[] ChildValueArray;    // [B, N+1, A] the child node's NodeValue, not Q; filled when a search ends
-    internal readonly float[] ChildRewardValues; // [B, N+1, A]
-    internal readonly float[] ChildDiscountValues; // [B, N+1, A]
-    internal readonly float[] ChildQValues;      // [B, N+1, A] reward + discount·value, kept by backup so selection reads one row
-    internal readonly float[] ChildLogits;       // [B, N+1, A] max-subtracted, −∞ for invalid actions
-    internal readonly float[] ChildPriors;       // [B, N+1, A] softmax of ChildLogits over valid actions
-    internal readonly bool[] ChildValid;         // [B, N+1, A]
-    internal readonly float[] ChildPriorScores;  // [B, N+1, A] prior for legal, −∞ for illegal: PUCT's masked prior in one row
-    internal readonly int[] NodeVisitCounts;     // [B, N+1]
-    internal readonly float[] NodeValues;        // [B, N+1]
-    internal readonly float[] RawNodeValues;     // [B, N+1]
+    // [B, N+1, stride]: per node, a header (visits, value, raw model value, valid-action count; floats as bits)
+    // then adjacent rows of A: child index, child visit counts, Q = reward + discount·value (kept by backup),
+    // PUCT's masked prior (prior for legal, −∞ for illegal), prior logits (max-shifted, −∞ when illegal),
+    // prior probabilities (softmax over legal actions), and the legal mask (A bools, padded to whole ints).
+    // Selection, expansion and backup touch one contiguous block per node instead of scattered rows.
+    internal readonly int[] ChildBlocks;
+    internal readonly int BlockStride;           // 4 + 6A + ⌈A/4⌉
+    internal const int HeaderSize = 4;
+    internal readonly float[] ChildValueArray;    // [B, N+1, A] the child node's NodeValue, not Q; filled lazily after a search
+    internal readonly float[] ChildRewardValues; // [B, N+1, A] filled lazily after a search (backup reads NodeEdge)
+    internal readonly float[] ChildDiscountValues; // [B, N+1, A] filled lazily after a search
     internal readonly NodeEdge[] Edges;          // [B, N+1] parent, action, reward and discount into each node: backup reads one line per step
-    internal readonly int[] ValidCounts;         // [B, N+1]
-    internal readonly int[] Counts;              // [B] nodes created
+    internal readonly int[] Counts;
+    // Per root: whether ChildValueArray/ChildRewardValues/ChildDiscountValues are current. The search never
+    // reads them, so they are filled on first access after a search instead of on every search.
+    private readonly bool[] _childValuesFilled;              // [B] nodes created
 
     /// <summary>Allocates trees for <paramref name="batchSize"/> roots, <paramref name="simulations"/> simulations and <paramref name="actionCount"/> actions.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
@@ -49,22 +52,14 @@ public class SearchTree
         ActionCount = actionCount;
         var nodes = batchSize * Capacity;
         var children = nodes * actionCount;
-        ChildIndex = new int[children];
-        ChildVisitCounts = new int[children];
+        BlockStride = HeaderSize + (6 * actionCount) + ((actionCount + 3) / 4);
+        ChildBlocks = new int[nodes * BlockStride];
         ChildValueArray = new float[children];
         ChildRewardValues = new float[children];
         ChildDiscountValues = new float[children];
-        ChildQValues = new float[children];
-        ChildLogits = new float[children];
-        ChildPriors = new float[children];
-        ChildValid = new bool[children];
-        ChildPriorScores = new float[children];
-        NodeVisitCounts = new int[nodes];
-        NodeValues = new float[nodes];
-        RawNodeValues = new float[nodes];
         Edges = new NodeEdge[nodes];
-        ValidCounts = new int[nodes];
         Counts = new int[batchSize];
+        _childValuesFilled = new bool[batchSize];
     }
 
     /// <summary>B, the number of independent roots.</summary>
@@ -77,46 +72,62 @@ public class SearchTree
     public int ActionCount { get; }
 
     /// <summary>Forgets every tree (O(B)); storage is kept for the next search.</summary>
-    public void Reset() => Array.Clear(Counts);
+    public void Reset()
+    {
+        Array.Clear(Counts);
+        Array.Clear(_childValuesFilled);
+    }
 
     /// <summary>Nodes created so far in the tree of <paramref name="root"/> (1 after the root is set, at most N+1).</summary>
     public int NodeCount(int root) => Counts[root];
 
     /// <summary>Child node index per action, <see cref="Unvisited"/> when not expanded. Length A.</summary>
-    public ReadOnlySpan<int> ChildIndices(int root, int node) => ChildIndex.AsSpan(ChildOffset(root, node), ActionCount);
+    public ReadOnlySpan<int> ChildIndices(int root, int node) => ChildIndexRow(NodeOffset(root, node));
 
     /// <summary>Visit count of each child. Length A.</summary>
-    public ReadOnlySpan<int> ChildVisits(int root, int node) => ChildVisitCounts.AsSpan(ChildOffset(root, node), ActionCount);
+    public ReadOnlySpan<int> ChildVisits(int root, int node) => VisitRow(NodeOffset(root, node));
 
     /// <summary>
     /// Value estimate of each child node (from the child's player's view; 0 when unvisited). Length A.
-    /// Filled when a search ends (during a search, Q-transforms read <see cref="QValue"/>, which backup keeps current).
+    /// Computed on first read after a search (during a search, Q-transforms read <see cref="QValue"/>, which backup keeps current).
     /// </summary>
-    public ReadOnlySpan<float> ChildValues(int root, int node) => ChildValueArray.AsSpan(ChildOffset(root, node), ActionCount);
+    public ReadOnlySpan<float> ChildValues(int root, int node)
+    {
+        EnsureChildValues(root);
+        return ChildValueArray.AsSpan(ChildOffset(root, node), ActionCount);
+    }
 
-    /// <summary>Reward of each transition from this node (0 when unvisited). Length A.</summary>
-    public ReadOnlySpan<float> ChildRewards(int root, int node) => ChildRewardValues.AsSpan(ChildOffset(root, node), ActionCount);
+    /// <summary>Reward of each transition from this node (0 when unvisited). Length A. Computed on first read after a search.</summary>
+    public ReadOnlySpan<float> ChildRewards(int root, int node)
+    {
+        EnsureChildValues(root);
+        return ChildRewardValues.AsSpan(ChildOffset(root, node), ActionCount);
+    }
 
-    /// <summary>Discount of each transition (−1 in alternating two-player games; 0 when unvisited). Length A.</summary>
-    public ReadOnlySpan<float> ChildDiscounts(int root, int node) => ChildDiscountValues.AsSpan(ChildOffset(root, node), ActionCount);
+    /// <summary>Discount of each transition (−1 in alternating two-player games; 0 when unvisited). Length A. Computed on first read after a search.</summary>
+    public ReadOnlySpan<float> ChildDiscounts(int root, int node)
+    {
+        EnsureChildValues(root);
+        return ChildDiscountValues.AsSpan(ChildOffset(root, node), ActionCount);
+    }
 
     /// <summary>Prior logits of the node's actions, shifted so the largest valid one is 0; −∞ for invalid actions. Length A.</summary>
-    public ReadOnlySpan<float> ChildPriorLogits(int root, int node) => ChildLogits.AsSpan(ChildOffset(root, node), ActionCount);
+    public ReadOnlySpan<float> ChildPriorLogits(int root, int node) => LogitRow(NodeOffset(root, node));
 
     /// <summary>Prior probabilities (softmax over valid actions; 0 for invalid). Length A.</summary>
-    public ReadOnlySpan<float> ChildPriorProbabilities(int root, int node) => ChildPriors.AsSpan(ChildOffset(root, node), ActionCount);
+    public ReadOnlySpan<float> ChildPriorProbabilities(int root, int node) => PriorRow(NodeOffset(root, node));
 
     /// <summary>Which actions are legal at the node. Length A.</summary>
-    public ReadOnlySpan<bool> ValidActions(int root, int node) => ChildValid.AsSpan(ChildOffset(root, node), ActionCount);
+    public ReadOnlySpan<bool> ValidActions(int root, int node) => ValidRow(NodeOffset(root, node));
 
     /// <summary>Visits of the node: 1 for its expansion plus one per simulation through it.</summary>
-    public int NodeVisits(int root, int node) => NodeVisitCounts[NodeOffset(root, node)];
+    public int NodeVisits(int root, int node) => VisitsAt(NodeOffset(root, node));
 
     /// <summary>Running mean of the backed-up values through the node (from the node's player's view).</summary>
-    public float NodeValue(int root, int node) => NodeValues[NodeOffset(root, node)];
+    public float NodeValue(int root, int node) => ValueAt(NodeOffset(root, node));
 
     /// <summary>The value the model gave the node when it was expanded.</summary>
-    public float RawValue(int root, int node) => RawNodeValues[NodeOffset(root, node)];
+    public float RawValue(int root, int node) => RawValueAt(NodeOffset(root, node));
 
     /// <summary>The node's parent, <see cref="NoParent"/> for the root.</summary>
     public int Parent(int root, int node) => Edges[NodeOffset(root, node)].Parent;
@@ -125,29 +136,96 @@ public class SearchTree
     public int ActionFromParent(int root, int node) => Edges[NodeOffset(root, node)].Action;
 
     /// <summary>Q(node, a) = reward + discount · value(child), mctx's <c>tree.qvalues</c>; 0 for unvisited children.</summary>
-    public float QValue(int root, int node, int action) => ChildQValues[ChildOffset(root, node) + action];
+    public float QValue(int root, int node, int action) => QRow(NodeOffset(root, node))[action];
 
     /// <summary>Writes Q(node, a) for every action into <paramref name="q"/> (length A).</summary>
     public void QValues(int root, int node, Span<float> q)
     {
-        ChildQValues.AsSpan(ChildOffset(root, node), ActionCount).CopyTo(q);
+        QRow(NodeOffset(root, node)).CopyTo(q);
     }
 
-    /// <summary>Writes <see cref="ChildValues"/> of every node of <paramref name="root"/> from the children's node values.</summary>
-    internal void FillChildValues(int root)
+    /// <summary>Marks the lazily filled child values stale (the search calls it when it ends).</summary>
+    internal void InvalidateChildValues() => Array.Clear(_childValuesFilled);
+
+    private void EnsureChildValues(int root)
+    {
+        if (!_childValuesFilled[root])
+        {
+            FillChildValues(root);
+            _childValuesFilled[root] = true;
+        }
+    }
+
+    /// <summary>
+    /// Writes <see cref="ChildValues"/>, <see cref="ChildRewards"/> and <see cref="ChildDiscounts"/> of every
+    /// node of <paramref name="root"/> from the children's node values and edges (the search itself never reads them).
+    /// </summary>
+    private void FillChildValues(int root)
     {
         var a = ActionCount;
         var baseNode = root * Capacity;
         for (var node = 0; node < Counts[root]; node++)
         {
             var o = (baseNode + node) * a;
+            var children = ChildIndexRow(baseNode + node);
             for (var i = 0; i < a; i++)
             {
-                var child = ChildIndex[o + i];
-                ChildValueArray[o + i] = child == Unvisited ? 0f : NodeValues[baseNode + child];
+                var child = children[i];
+                if (child == Unvisited)
+                {
+                    ChildValueArray[o + i] = 0f;
+                    ChildRewardValues[o + i] = 0f;
+                    ChildDiscountValues[o + i] = 0f;
+                }
+                else
+                {
+                    var edge = Edges[baseNode + child];
+                    ChildValueArray[o + i] = ValueAt(baseNode + child);
+                    ChildRewardValues[o + i] = edge.Reward;
+                    ChildDiscountValues[o + i] = edge.Discount;
+                }
             }
         }
     }
+
+    /// <summary>Child indices of node slot <paramref name="n"/> (= <see cref="NodeOffset"/>). Length A.</summary>
+    internal Span<int> ChildIndexRow(int n) => ChildBlocks.AsSpan(n * BlockStride + HeaderSize, ActionCount);
+
+    /// <summary>Child visit counts of node slot <paramref name="n"/>. Length A.</summary>
+    internal Span<int> VisitRow(int n) => ChildBlocks.AsSpan(n * BlockStride + HeaderSize + ActionCount, ActionCount);
+
+    /// <summary>Child Q values of node slot <paramref name="n"/>. Length A.</summary>
+    internal Span<float> QRow(int n) => MemoryMarshal.Cast<int, float>(ChildBlocks.AsSpan(n * BlockStride + HeaderSize + (2 * ActionCount), ActionCount));
+
+    /// <summary>Masked priors of node slot <paramref name="n"/> (−∞ when illegal). Length A.</summary>
+    internal Span<float> PriorScoreRow(int n) => MemoryMarshal.Cast<int, float>(ChildBlocks.AsSpan(n * BlockStride + HeaderSize + (3 * ActionCount), ActionCount));
+
+    /// <summary>Prior logits of node slot <paramref name="n"/> (max-shifted, −∞ when illegal). Length A.</summary>
+    internal Span<float> LogitRow(int n) => MemoryMarshal.Cast<int, float>(ChildBlocks.AsSpan(n * BlockStride + HeaderSize + (4 * ActionCount), ActionCount));
+
+    /// <summary>Prior probabilities of node slot <paramref name="n"/> (0 when illegal). Length A.</summary>
+    internal Span<float> PriorRow(int n) => MemoryMarshal.Cast<int, float>(ChildBlocks.AsSpan(n * BlockStride + HeaderSize + (5 * ActionCount), ActionCount));
+
+    /// <summary>Legal mask of node slot <paramref name="n"/>. Length A.</summary>
+    internal Span<bool> ValidRow(int n) => MemoryMarshal.Cast<int, bool>(ChildBlocks.AsSpan(n * BlockStride + HeaderSize + (6 * ActionCount), (ActionCount + 3) / 4))[..ActionCount];
+
+    /// <summary>
+    /// Child-index row of node slot <paramref name="n"/>'s block, unchecked: child index at +0, visits at +A,
+    /// Q at +2A, masked priors at +3A, logits at +4A, priors at +5A, legal mask (bools) at +6A; header at −4.
+    /// </summary>
+    internal ref int BlockRef(int n) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ChildBlocks), ((nint)n * BlockStride) + HeaderSize);
+
+    /// <summary>Visits of node slot <paramref name="n"/>: 1 for its expansion plus one per simulation through it.</summary>
+    internal ref int VisitsAt(int n) => ref ChildBlocks[n * BlockStride];
+
+    /// <summary>Backed-up mean value of node slot <paramref name="n"/>.</summary>
+    internal ref float ValueAt(int n) => ref Unsafe.As<int, float>(ref ChildBlocks[(n * BlockStride) + 1]);
+
+    /// <summary>The model's value of node slot <paramref name="n"/> when it was expanded.</summary>
+    internal ref float RawValueAt(int n) => ref Unsafe.As<int, float>(ref ChildBlocks[(n * BlockStride) + 2]);
+
+    /// <summary>Number of legal actions at node slot <paramref name="n"/>.</summary>
+    internal ref int ValidCountAt(int n) => ref ChildBlocks[(n * BlockStride) + 3];
 
     internal int NodeOffset(int root, int node) => root * Capacity + node;
 
@@ -161,27 +239,22 @@ public class SearchTree
     internal int InitializeNode(int root, int node, int parent, int action, ReadOnlySpan<float> logits, ReadOnlySpan<bool> valid, float value)
     {
         var n = NodeOffset(root, node);
-        var o = n * ActionCount;
         var a = ActionCount;
-        ChildIndex.AsSpan(o, a).Fill(Unvisited);
-        ChildVisitCounts.AsSpan(o, a).Clear();
-        ChildValueArray.AsSpan(o, a).Clear();
-        ChildRewardValues.AsSpan(o, a).Clear();
-        ChildDiscountValues.AsSpan(o, a).Clear();
-        ChildQValues.AsSpan(o, a).Clear();
-        var storedValid = ChildValid.AsSpan(o, a);
+        ChildIndexRow(n).Fill(Unvisited);
+        ChildBlocks.AsSpan(n * BlockStride + HeaderSize + a, 2 * a).Clear(); // visits and Q
+        var storedValid = ValidRow(n);
         valid[..a].CopyTo(storedValid);
-        var priors = ChildPriors.AsSpan(o, a);
-        var validCount = StorePrior(ChildLogits.AsSpan(o, a), priors, logits, storedValid);
-        var priorScores = ChildPriorScores.AsSpan(o, a);
+        var priors = PriorRow(n);
+        var validCount = StorePrior(LogitRow(n), priors, logits, storedValid);
+        var priorScores = PriorScoreRow(n);
         for (var i = 0; i < priorScores.Length; i++)
         {
             priorScores[i] = storedValid[i] ? priors[i] : float.NegativeInfinity;
         }
-        ValidCounts[n] = validCount;
-        NodeVisitCounts[n] = 0;
-        NodeValues[n] = value;
-        RawNodeValues[n] = value;
+        ValidCountAt(n) = validCount;
+        VisitsAt(n) = 0;
+        ValueAt(n) = value;
+        RawValueAt(n) = value;
         Edges[n] = new NodeEdge(parent, action, 0f, 0f);
         return validCount;
     }
