@@ -8,9 +8,15 @@ Prints {"value": ms per meta-step, "unit": "ms/meta-step"}.
 """
 import json
 import math
+import os
 import time
 
-import torch
+# One thread everywhere, like Telos (TorchRuntime fixes LibTorch's intra-op threads to 1): Debian's
+# torch uses OpenBLAS, whose own thread pool torch.set_num_threads does not govern.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch  # noqa: E402
 
 torch.set_num_threads(1)
 torch.manual_seed(0)

@@ -22,7 +22,7 @@ public sealed class L2LQuadraticExperiment : Experiment<L2LSettings>
         var evaluation = L2LConfig.ReadEvaluation(config, defaultSteps: meta.Horizon, defaultTuning: 100, low: 1e-4, high: 10);
         var checkpointEvery = config.GetInt("checkpoint_every", 50, min: 1);
         var reuse = config.GetBool("reuse_trained", false);
-        return new L2LSettings(optimizer, meta, task, null, null, evaluation, checkpointEvery, reuse);
+        return new L2LSettings(optimizer, meta, task, null, null, evaluation, checkpointEvery, reuse, L2LConfig.ReadTrainedOptimizer(config));
     }
 
     public override int Run(ExperimentContext context, L2LSettings settings) =>
@@ -50,7 +50,7 @@ public sealed class L2LMlpExperiment : Experiment<L2LSettings>
         var evaluation = L2LConfig.ReadEvaluation(config, defaultSteps: meta.Horizon, defaultTuning: 32, low: 1e-3, high: 10);
         var checkpointEvery = config.GetInt("checkpoint_every", 10, min: 1);
         var reuse = config.GetBool("reuse_trained", true);
-        return new L2LSettings(optimizer, meta, null, train, eval, evaluation, checkpointEvery, reuse);
+        return new L2LSettings(optimizer, meta, null, train, eval, evaluation, checkpointEvery, reuse, L2LConfig.ReadTrainedOptimizer(config));
     }
 
     public override int Run(ExperimentContext context, L2LSettings settings)

@@ -34,6 +34,7 @@ public sealed record EvaluationSettings(int Steps, int TestProblems, int TuningP
 /// <param name="Evaluation">Comparison settings (<c>[evaluation]</c>).</param>
 /// <param name="CheckpointEvery">Checkpoint after every this many problem batches.</param>
 /// <param name="ReuseTrained">Reuse an optimizer meta-trained earlier with the same training settings and seed (kept in the runs folder's <c>l2l-cache/</c>).</param>
+/// <param name="TrainedOptimizer">A saved optimizer (<c>optimizer.l2l</c> of an earlier run) to evaluate instead of meta-training; empty = meta-train.</param>
 public sealed record L2LSettings(
     LstmOptimizerOptions Optimizer,
     MetaTrainingOptions Meta,
@@ -42,13 +43,24 @@ public sealed record L2LSettings(
     MlpSettings? EvalMlp,
     EvaluationSettings Evaluation,
     int CheckpointEvery,
-    bool ReuseTrained);
+    bool ReuseTrained,
+    string TrainedOptimizer = "");
 
 /// <summary>Reads <see cref="L2LSettings"/> through the validating config getters.</summary>
 internal static class L2LConfig
 {
     private static readonly string[] PreprocessingNames = ["log-sign", "deepmind-log-sign", "none"];
     private static readonly string[] BaselineNames = ["sgd", "nag", "rmsprop", "adam"];
+
+    public static string ReadTrainedOptimizer(ConfigTable config)
+    {
+        var path = config.GetString("trained_optimizer", "");
+        if (path.Length > 0 && !File.Exists(path))
+        {
+            throw config.Error("trained_optimizer", $"no such file: {path}");
+        }
+        return path;
+    }
 
     public static LstmOptimizerOptions ReadOptimizer(ConfigTable config, double defaultOutputScale)
     {

@@ -35,7 +35,18 @@ internal sealed class L2LStudy(ExperimentContext context, L2LSettings settings, 
         var network = new CoordinatewiseLstm(settings.Optimizer, context.DeriveSeed("l2l/init"));
         var cachePath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(run.Path))!, CacheFolder, TrainingKey() + ".l2l");
         using var optimizer = new LearnedOptimizer(network);
-        if (settings.ReuseTrained && File.Exists(cachePath))
+        if (settings.TrainedOptimizer.Length > 0)
+        {
+            using var saved = LearnedOptimizer.Load(settings.TrainedOptimizer);
+            if (saved.Network.Options != settings.Optimizer)
+            {
+                throw new TelosInputException($"{settings.TrainedOptimizer}: saved optimizer has {saved.Network.Options}, the config's [optimizer] says {settings.Optimizer}");
+            }
+            network.CopyWeightsFrom(saved.Network);
+            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(settings.TrainedOptimizer)));
+            run.Log($"evaluating the saved optimizer {Path.GetFullPath(settings.TrainedOptimizer)} (sha256 {hash}); no meta-training");
+        }
+        else if (settings.ReuseTrained && File.Exists(cachePath))
         {
             using var cached = LearnedOptimizer.Load(cachePath);
             network.CopyWeightsFrom(cached.Network);

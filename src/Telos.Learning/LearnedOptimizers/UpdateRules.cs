@@ -137,49 +137,74 @@ public sealed class BaselineRule : IUpdateRule
 
 /// <summary>
 /// A trained <see cref="CoordinatewiseLstm"/> used as an ordinary update rule (no graph): one LSTM
-/// state row per coordinate of the gradient, created on the first step.
+/// state row per coordinate of the gradient, created on the first step. Coordinates are processed in
+/// chunks of at most <see cref="ChunkSize"/> rows, because the LSTM's per-coordinate cost grows ~2–3×
+/// once its [N, 4H] gate tensors no longer fit in cache (measured: 5 µs/coordinate at N = 16k,
+/// 12 µs at N = 636k); rows never interact, so chunking does not change the math.
 /// </summary>
 public sealed class LstmRule : IUpdateRule
 {
+    /// <summary>Default coordinates per LSTM call.</summary>
+    public const int DefaultChunkSize = 1 << 14;
+
     private readonly CoordinatewiseLstm _network;
-    private LstmOptimizerState? _state;
+    private readonly List<LstmOptimizerState> _states = [];
+    private long _coordinates = -1;
 
     /// <param name="network">The optimizer network (not owned).</param>
     /// <param name="name">Name in results.</param>
-    public LstmRule(CoordinatewiseLstm network, string name = "lstm")
+    /// <param name="chunkSize">Coordinates per LSTM call (≥ 1).</param>
+    public LstmRule(CoordinatewiseLstm network, string name = "lstm", int chunkSize = DefaultChunkSize)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
         _network = network;
         Name = name;
+        ChunkSize = chunkSize;
     }
 
     public string Name { get; }
 
+    /// <summary>Coordinates per LSTM call.</summary>
+    public int ChunkSize { get; }
+
     public void Reset()
     {
-        _state?.Dispose();
-        _state = null;
+        foreach (var state in _states)
+        {
+            state.Dispose();
+        }
+        _states.Clear();
+        _coordinates = -1;
     }
 
     public Tensor Step(Tensor gradient)
     {
         using var noGrad = torch.no_grad();
         var flat = gradient.detach().reshape(-1);
-        if (_state is null || _state.Coordinates != flat.shape[0])
+        var n = flat.shape[0];
+        if (_coordinates != n)
         {
-            _state?.Dispose();
-            _state = Owned(_network.InitialState(flat.shape[0]));
+            Reset();
+            for (long start = 0; start < n; start += ChunkSize)
+            {
+                _states.Add(Owned(_network.InitialState(Math.Min(ChunkSize, n - start))));
+            }
+            _coordinates = n;
         }
-        Tensor update;
-        LstmOptimizerState next;
+        var updates = new Tensor[_states.Count];
         using (var scope = NewDisposeScope())
         {
-            (update, next) = _network.call(flat, _state);
-            update.MoveToOuterDisposeScope();
-            Owned(next);
+            for (var c = 0; c < _states.Count; c++)
+            {
+                var (update, next) = _network.call(flat.narrow(0, (long)c * ChunkSize, _states[c].Coordinates), _states[c]);
+                updates[c] = update.MoveToOuterDisposeScope();
+                Owned(next);
+                _states[c].Dispose();
+                _states[c] = next;
+            }
         }
-        _state.Dispose();
-        _state = next;
-        return update.view(gradient.shape);
+        var all = updates.Length == 1 ? updates[0] : torch.cat(updates, 0);
+        return all.view(gradient.shape);
     }
 
     public void Dispose() => Reset();

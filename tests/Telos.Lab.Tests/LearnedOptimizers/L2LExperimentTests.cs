@@ -168,6 +168,13 @@ public sealed class L2LExperimentTests : IDisposable
         var runner = Runner();
         foreach (var file in Directory.GetFiles(folder, "l2l-*.toml"))
         {
+            if (File.ReadAllText(file).Contains("trained_optimizer = ", StringComparison.Ordinal))
+            {
+                // Evaluation-only configs name a saved optimizer that a test checkout does not have.
+                var missing = Assert.Throws<TelosInputException>(() => runner.Prepare(file));
+                Assert.Contains("trained_optimizer", missing.Message);
+                continue;
+            }
             var prepared = runner.Prepare(file);
             Assert.StartsWith("l2l-", prepared.Experiment.Kind);
         }

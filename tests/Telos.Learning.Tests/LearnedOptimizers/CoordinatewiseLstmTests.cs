@@ -65,6 +65,25 @@ public sealed class CoordinatewiseLstmTests
     }
 
     [Fact]
+    public void ChunkedRuleEqualsOneCall()
+    {
+        TorchRuntime.EnsureInitialized();
+        using var scope = NewDisposeScope();
+        using var net = new CoordinatewiseLstm(LstmOptimizerOptions.Paper, seed: 6);
+        using var whole = new LstmRule(net, chunkSize: 1000);
+        using var chunked = new LstmRule(net, chunkSize: 7);
+        using var generator = new Generator(6);
+        for (var step = 0; step < 3; step++)
+        {
+            var g = randn([5, 10], generator: generator).mul(0.1);
+            var a = whole.Step(g);
+            var b = chunked.Step(g);
+            Assert.Equal(new long[] { 5, 10 }, b.shape);
+            Assert.True(a.allclose(b, rtol: 1e-5, atol: 1e-7), $"step {step}");
+        }
+    }
+
+    [Fact]
     public void InitIsAPureFunctionOfTheSeed()
     {
         // Uses its own generator, never LibTorch's global one, so parallel tests cannot disturb it.
