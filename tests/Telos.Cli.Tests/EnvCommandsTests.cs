@@ -1,19 +1,11 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Spectre.Console.Testing;
 
 namespace Telos.Cli.Tests;
 
 public sealed class EnvCommandsTests
 {
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var console = new TestConsole();
-        console.Profile.Width = 200;
-        var error = new StringWriter();
-        var code = TelosApp.Run(args, new CliContext(console, error, Path.GetTempPath()));
-        return (code, console.Output, error.ToString());
-    }
+    private static (int Code, string Output, string Error) Run(params string[] args) => CliHarness.RunIn(Path.GetTempPath(), args);
 
     [Fact]
     public void List_names_every_distribution()

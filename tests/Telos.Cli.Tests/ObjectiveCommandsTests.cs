@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Spectre.Console.Testing;
 
 namespace Telos.Cli.Tests;
 
@@ -11,14 +10,7 @@ public sealed class ObjectiveCommandsTests : IDisposable
 
     private string P(string name) => Path.Combine(_folder.FullName, name);
 
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var console = new TestConsole();
-        console.Profile.Width = 200;
-        var error = new StringWriter();
-        var code = TelosApp.Run(args, new CliContext(console, error, Path.GetTempPath()));
-        return (code, console.Output, error.ToString());
-    }
+    private static (int Code, string Output, string Error) Run(params string[] args) => CliHarness.RunIn(Path.GetTempPath(), args);
 
     private string TrainLinear(string name, string seed = "1")
     {

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Spectre.Console.Testing;
 using Telos.Environments;
 using Telos.Objectives;
 
@@ -11,14 +10,7 @@ public sealed class PlanCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var console = new TestConsole();
-        console.Profile.Width = 200;
-        var error = new StringWriter();
-        var code = TelosApp.Run(args, new CliContext(console, error, Path.Combine(_folder, "runs")));
-        return (code, console.Output, error.ToString());
-    }
+    private (int Code, string Output, string Error) Run(params string[] args) => CliHarness.RunIn(Path.Combine(_folder, "runs"), args);
 
     [Fact]
     public void Bfs_with_the_corner_proxy_ends_at_the_corner_by_a_shortest_path()

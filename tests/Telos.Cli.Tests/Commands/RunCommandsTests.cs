@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Spectre.Console.Testing;
 using Telos.Lab.Configuration;
 using Telos.Lab.Experiments;
 using Telos.Lab.Runs;
@@ -154,14 +153,7 @@ public sealed class RunCommandsTests : IDisposable
         }
     }
 
-    private (int Code, string Output, string Error) Telos(params string[] args)
-    {
-        var console = new TestConsole();
-        console.Profile.Width = 240;
-        var error = new StringWriter();
-        var code = TelosApp.Run(args, new CliContext(console, error, RunsRoot));
-        return (code, console.Output, error.ToString());
-    }
+    private (int Code, string Output, string Error) Telos(params string[] args) => CliHarness.RunIn(RunsRoot, args);
 
     private string Write(string name, string text)
     {
