@@ -136,8 +136,8 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
 
         Stage(3, $"planning ({settings.Planner}) with the learned objectives on maze/test");
         var (learnedTrain, learnedTest) = EpicOf(learned);
-        rows.Add(Evaluate("linear", maze => Linear(maze, learned), learned, "cheese", test, testSeeds, settings, learnedTrain, learnedTest, examples));
-        var trainRow = Evaluate("linear (maze/train)", maze => Linear(maze, learned), learned, "cheese", train, testSeeds, settings, null, null, null);
+        rows.Add(Evaluate("linear", maze => Linear(maze, learned), "cheese", test, testSeeds, settings, learnedTrain, learnedTest, examples));
+        var trainRow = Evaluate("linear (maze/train)", maze => Linear(maze, learned), "cheese", train, testSeeds, settings, null, null, null);
 
         // The opaque baseline: the same signal and data, a free network over one-hot observations.
         var observed = TransitionSample.Collect<MazeState>(s => train.Level(s), settings.NetLevels, settings.StepsPerLevel,
@@ -145,7 +145,7 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
         var (netCard, netModule) = ObjectiveTrainer.FitRewards(ObjectiveForm.Net, observed, "maze/train", new FormOptions(),
             new TrainingOptions(Steps: settings.FitSteps, LearningRate: 0.01, Seed: context.DeriveSeed("fit-net")));
         var net = LoadedObjective.Of(netCard, netModule);
-        rows.Insert(0, Evaluate("net (opaque)", maze => net.Evaluator(maze), netCard, "cheese", test, testSeeds, settings, null, null, examples));
+        rows.Insert(0, Evaluate("net (opaque)", maze => net.Evaluator(maze), "cheese", test, testSeeds, settings, null, null, examples));
 
         Stage(4, "goal regression on labelled maze/test states");
         // The programmer labels a few maze/test states: the cheese is worth 10, the corner and a few
@@ -173,19 +173,19 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
             settings.AnchorWeight, new TrainingOptions(Steps: 4 * settings.FitSteps, LearningRate: 0.05, Seed: context.DeriveSeed("goal")));
         run.WriteArtifact("objectives/regressed.json", ObjectiveCardFile.ToJson(regressed));
         var (regTrain, regTest) = EpicOf(regressed);
-        rows.Add(Evaluate("linear, regressed", maze => Linear(maze, regressed), regressed, "cheese", test, testSeeds, settings, regTrain, regTest, examples));
+        rows.Add(Evaluate("linear, regressed", maze => Linear(maze, regressed), "cheese", test, testSeeds, settings, regTrain, regTest, examples));
 
         Stage(5, "editing one weight by hand");
         var edited = learned.ZeroWeight("at_corner");
         run.WriteArtifact("objectives/edited.json", ObjectiveCardFile.ToJson(edited));
         var (editTrain, editTest) = EpicOf(edited);
-        rows.Add(Evaluate("linear, edited", maze => Linear(maze, edited), edited, "cheese", test, testSeeds, settings, editTrain, editTest, null));
+        rows.Add(Evaluate("linear, edited", maze => Linear(maze, edited), "cheese", test, testSeeds, settings, editTrain, editTest, null));
 
         Stage(6, "retargeting by swapping the objective (no training)");
         var bottomRight = ObjectiveCard.Linear([new("x", 1.0), new("y", -1.0)], provenance: Provenance.Manual);
         run.WriteArtifact("objectives/bottom-right.json", ObjectiveCardFile.ToJson(bottomRight));
-        rows.Add(Evaluate("swap: x − y", maze => Linear(maze, bottomRight), bottomRight, "SE corner", test, testSeeds, settings, null, null, examples));
-        rows.Add(Evaluate("true reward", maze => Linear(maze, trueReward), trueReward, "cheese", test, testSeeds, settings, 0, 0, null));
+        rows.Add(Evaluate("swap: x − y", maze => Linear(maze, bottomRight), "SE corner", test, testSeeds, settings, null, null, examples));
+        rows.Add(Evaluate("true reward", maze => Linear(maze, trueReward), "cheese", test, testSeeds, settings, 0, 0, null));
 
         // The pictured level shows the opaque objective's most common failure: the first level where it ended on the corner.
         var exampleSeed = examples.FirstSeed(rows[0].Objective, "corner") ?? testSeeds[0];
@@ -259,16 +259,15 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
 
     private static IStateEvaluator<MazeState> Linear(Maze maze, ObjectiveCard card) => new FeatureObjectiveEvaluator<MazeState>(maze, card.Compile());
 
-    private static DemoRow Evaluate(string name, Func<Maze, IStateEvaluator<MazeState>> evaluatorFor, ObjectiveCard card, string goal, MazeDistribution distribution, long[] seeds, DemoSettings settings,
+    private static DemoRow Evaluate(string name, Func<Maze, IStateEvaluator<MazeState>> evaluatorFor, string goal, MazeDistribution distribution, long[] seeds, DemoSettings settings,
         double? epicTrain, double? epicTest, ExamplePictures? examples)
     {
-        var weights = card.IsLinear ? card.Features.Zip(card.Weights).ToDictionary(p => p.First, p => p.Second) : null;
         int success = 0, corner = 0, cheeseElsewhere = 0, onCheese = 0, reachable = 0;
         long steps = 0;
         for (var i = 0; i < seeds.Length; i++)
         {
             var maze = distribution.Level(seeds[i]);
-            var outcome = MazePlanning.Plan(maze, evaluatorFor(maze), settings.Planner, weights: weights);
+            var outcome = MazePlanning.Plan(maze, evaluatorFor(maze), settings.Planner);
             var end = outcome.Cells[^1];
             var bottomRight = (maze.Size - 1) * maze.Size + maze.Size - 1;
             // The only other goal is the south-east (bottom-right) corner.
