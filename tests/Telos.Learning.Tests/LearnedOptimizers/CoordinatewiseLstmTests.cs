@@ -101,4 +101,56 @@ public sealed class CoordinatewiseLstmTests
         using var other = new CoordinatewiseLstm(LstmOptimizerOptions.Paper, seed: 43);
         Assert.NotEqual(ours, other.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray());
     }
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.1)]
+    public void FusedStepIsLibTorchsLstmCellStack(double outputScale)
+    {
+        // The hidden-major step (one product, one sigmoid, tanh as 2σ(2z) − 1) must be the same function
+        // as LibTorch's LSTMCell stack + Linear head, with the same weight gradients.
+        TorchRuntime.EnsureInitialized();
+        using var scope = NewDisposeScope();
+        using var net = new CoordinatewiseLstm(new LstmOptimizerOptions(OutputScale: outputScale), seed: 7);
+        var cells = net.children().OfType<TorchSharp.Modules.ModuleList<TorchSharp.Modules.LSTMCell>>().Single();
+        var head = net.children().OfType<TorchSharp.Modules.Linear>().Single();
+        const int n = 9;
+        using var generator = new Generator(7);
+        var gradients = Enumerable.Range(0, 3).Select(_ => randn([n], generator: generator).mul(pow(10.0, randn([n], generator: generator).mul(3)))).ToArray();
+
+        var state = net.InitialState(n);
+        var weights = net.GateWeights();
+        var fusedLoss = zeros(1);
+        var hidden = Enumerable.Range(0, cells.Count).Select(_ => zeros(n, 20)).ToArray();
+        var cell = Enumerable.Range(0, cells.Count).Select(_ => zeros(n, 20)).ToArray();
+        var referenceLoss = zeros(1);
+        foreach (var g in gradients)
+        {
+            var (update, next) = net.Step(g, state, weights);
+            state = next;
+            var x = GradientPreprocessor.Apply(g, GradientPreprocessing.LogSign, 10).t();
+            for (var l = 0; l < cells.Count; l++)
+            {
+                (hidden[l], cell[l]) = cells[l].call(x, (hidden[l], cell[l]));
+                x = hidden[l];
+            }
+            var referenceUpdate = head.call(x).squeeze(1).mul(outputScale);
+            Assert.True(update.allclose(referenceUpdate, rtol: 1e-4, atol: 1e-6), "updates differ");
+            for (var l = 0; l < cells.Count; l++)
+            {
+                Assert.True(state.Hidden[l].allclose(hidden[l].t(), rtol: 1e-4, atol: 1e-6), $"layer {l} hidden differs");
+                Assert.True(state.Cell[l].allclose(cell[l].t(), rtol: 1e-4, atol: 1e-6), $"layer {l} cell differs");
+            }
+            fusedLoss = fusedLoss.add(update.square().sum());
+            referenceLoss = referenceLoss.add(referenceUpdate.square().sum());
+        }
+        var parameters = net.parameters().ToArray();
+        var fusedGradients = autograd.grad([fusedLoss], parameters);
+        var referenceGradients = autograd.grad([referenceLoss], parameters);
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            Assert.True(fusedGradients[i].abs().sum().item<float>() > 0, $"parameter {i} gets no gradient");
+            Assert.True(fusedGradients[i].allclose(referenceGradients[i], rtol: 1e-3, atol: 1e-6), $"parameter {i}: weight gradients differ");
+        }
+    }
 }

@@ -66,7 +66,7 @@ public sealed class MetaTrainerTests
         var c = new Tensor[cells.Count];
         for (var l = 0; l < cells.Count; l++)
         {
-            (h[l], c[l]) = cells[l].call(x, (state.Hidden[l], state.Cell[l]));
+            (h[l], c[l]) = cells[l].call(x, (state.Hidden[l].t(), state.Cell[l].t()));
             x = h[l];
         }
         return (head.call(x).squeeze(1), state);
