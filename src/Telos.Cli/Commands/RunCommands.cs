@@ -19,12 +19,17 @@ public sealed class RunCommands : ICommandGroup
         var configArgument = new Argument<string>("config") { Description = "TOML config file naming its experiment (experiment = \"...\")" };
         var seedOption = new Option<long?>("--seed") { Description = "Root seed; overrides the config's seed" };
         var nameOption = new Option<string?>("--name") { Description = "Run name (default: the config file's name)" };
-        var run = new Command("run", "Validate a config, create a run directory and run the experiment") { configArgument, seedOption, nameOption };
+        var setOption = new Option<string[]>("--set")
+        {
+            Description = "Override a config value, KEY=VALUE with a dotted key and a TOML value (repeatable), e.g. --set evaluation.test_problems=100",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var run = new Command("run", "Validate a config, create a run directory and run the experiment") { configArgument, seedOption, nameOption, setOption };
         run.SetAction(result =>
         {
             var runner = Runner(context);
             // Everything is validated here, before any directory or index row exists.
-            var prepared = runner.Prepare(result.GetValue(configArgument)!, result.GetValue(seedOption), result.GetValue(nameOption));
+            var prepared = runner.Prepare(result.GetValue(configArgument)!, result.GetValue(seedOption), result.GetValue(nameOption), result.GetValue(setOption));
             return Execute(context, result, (progress, token) => runner.Start(prepared, progress, token));
         });
         yield return run;

@@ -149,6 +149,47 @@ public sealed class ConfigTable
     /// <inheritdoc cref="Override(string, long)"/>
     public void Override(string key, string value) => _node.Set(key, new ConfigScalar(value, "string", 0));
 
+    /// <summary>
+    /// Applies a command-line assignment <c>dotted.key=value</c> (<c>telos run --set</c>), the value
+    /// written as in TOML: <c>100</c>, <c>0.5</c>, <c>true</c>, <c>"text"</c> (bare text is taken as a
+    /// string), <c>[50, 100]</c>. Every table on the path must already exist in the file (a misspelt
+    /// table is an error here; a misspelt last key is caught by <see cref="EnsureAllKeysUsed"/>). The
+    /// value's type is checked later by the getter that reads it, whose errors then say "(command line)".
+    /// </summary>
+    /// <exception cref="TelosInputException"><c>--set evaluation.test_problems: ...</c>, one line.</exception>
+    public void Assign(string assignment)
+    {
+        var equals = assignment.IndexOf('=', StringComparison.Ordinal);
+        var key = equals > 0 ? assignment[..equals].Trim() : "";
+        if (key.Length == 0 || key.Split('.').Any(part => part.Length == 0))
+        {
+            throw new TelosInputException($"--set '{assignment}': expected KEY=VALUE with a dotted key, e.g. evaluation.test_problems=100");
+        }
+        var text = assignment[(equals + 1)..].Trim();
+        ConfigNode value;
+        try
+        {
+            value = ConfigFile.Parse($"value = {text}", "--set")._node.Find("value")!;
+        }
+        catch (TelosInputException)
+        {
+            // Not a TOML value: bare text is a string (--set task.data=mnist).
+            value = new ConfigScalar(text, "string", 0);
+        }
+        if (value is ConfigScalar scalar)
+        {
+            value = new ConfigScalar(scalar.Value, scalar.TypeName, 0);
+        }
+        var parts = key.Split('.');
+        var node = _node;
+        for (var i = 0; i < parts.Length - 1; i++)
+        {
+            node = node.Find(parts[i]) as ConfigTableNode
+                ?? throw new TelosInputException($"--set {key}: {SourceName} has no table [{string.Join('.', parts[..(i + 1)])}]");
+        }
+        node.Set(parts[^1], value);
+    }
+
     /// <summary>Throws for the first key (in file order) under this table that no getter read: a misspelt or unsupported setting.</summary>
     /// <exception cref="TelosInputException"><c>FILE:LINE: key 'model.hiden': unknown key (known here: hidden, layers)</c>.</exception>
     public void EnsureAllKeysUsed()

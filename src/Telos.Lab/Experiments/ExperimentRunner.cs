@@ -43,11 +43,19 @@ public sealed class ExperimentRunner
 
     public RunStore Store => _store;
 
-    /// <summary>Loads and validates a config file. The run name defaults to the file's stem.</summary>
+    /// <summary>
+    /// Loads and validates a config file, after applying command-line <paramref name="assignments"/>
+    /// (<c>key.path=value</c>, see <see cref="ConfigTable.Assign"/>; they are part of the run's resolved
+    /// config.toml). The run name defaults to the file's stem.
+    /// </summary>
     /// <exception cref="TelosInputException">One line naming file, line and key.</exception>
-    public PreparedRun Prepare(string configPath, long? seedOverride = null, string? name = null)
+    public PreparedRun Prepare(string configPath, long? seedOverride = null, string? name = null, IReadOnlyList<string>? assignments = null)
     {
         var config = ConfigFile.Load(configPath);
+        foreach (var assignment in assignments ?? [])
+        {
+            config.Assign(assignment);
+        }
         return Prepare(config, name ?? Path.GetFileNameWithoutExtension(configPath), seedOverride);
     }
 

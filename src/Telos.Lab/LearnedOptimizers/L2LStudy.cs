@@ -19,6 +19,12 @@ public sealed record StepSummary(int Step, double Mean, double CiLow, double CiH
 /// <param name="AtSteps">Mean and 95 % CI at the report steps.</param>
 public sealed record OptimizerSummary(string Optimizer, double? LearningRate, bool? BestIsInterior, IReadOnlyList<StepSummary> AtSteps);
 
+/// <summary>LSTM loss minus a baseline's at one step, paired over the same test problems (see <see cref="LossCurves.PairedDifference"/>).</summary>
+public sealed record PairedStep(int Step, double Mean, double CiLow, double CiHigh, double ShareLstmLower);
+
+/// <summary>The paired LSTM − baseline comparison at the report steps.</summary>
+public sealed record PairedSummary(string Baseline, IReadOnlyList<PairedStep> AtSteps);
+
 /// <summary>
 /// The shared body of the L2L experiments: meta-train (or reuse) the LSTM optimizer, tune the baselines'
 /// learning rates on tuning problems, run everything on the same fresh test problems, and write
@@ -141,9 +147,14 @@ internal sealed class L2LStudy(ExperimentContext context, L2LSettings settings, 
         }
         context.Progress.Report(new ProgressUpdate("evaluate", done, total, "writing"));
         run.WriteArtifact("curves.csv", CurvesCsv(curves));
-        run.WriteArtifact("summary.json", JsonSerializer.Serialize(new { title, task = evalTask.Name, test_problems = e.TestProblems, steps = e.Steps, optimizers = summaries, searches }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        var paired = curves.Skip(1).Select(baseline => new PairedSummary(baseline.Optimizer, e.ReportSteps.Select(t =>
+        {
+            var (mean, half, share) = curves[0].PairedDifference(baseline, t);
+            return new PairedStep(t, mean, mean - half, mean + half, share);
+        }).ToArray())).ToArray();
+        run.WriteArtifact("summary.json", JsonSerializer.Serialize(new { title, task = evalTask.Name, test_problems = e.TestProblems, steps = e.Steps, optimizers = summaries, lstm_minus_baseline = paired, searches }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         run.WriteArtifact("loss.png", LossCurvePlot.Png(title, curves));
-        run.WriteReport(Report(summaries, searches));
+        run.WriteReport(Report(summaries, paired, searches));
     }
 
     private OptimizerSummary Summarize(LossCurves c, double? lr, bool? interior) =>
@@ -185,7 +196,7 @@ internal sealed class L2LStudy(ExperimentContext context, L2LSettings settings, 
         return text.ToString();
     }
 
-    private string Report(IReadOnlyList<OptimizerSummary> summaries, IReadOnlyList<LearningRateSearchResult> searches)
+    private string Report(IReadOnlyList<OptimizerSummary> summaries, IReadOnlyList<PairedSummary> paired, IReadOnlyList<LearningRateSearchResult> searches)
     {
         var e = settings.Evaluation;
         var text = new StringBuilder();
@@ -206,6 +217,23 @@ internal sealed class L2LStudy(ExperimentContext context, L2LSettings settings, 
             foreach (var a in s.AtSteps)
             {
                 text.Append(CultureInfo.InvariantCulture, $" {a.Mean:G4} [{a.CiLow:G4}, {a.CiHigh:G4}] |");
+            }
+            text.Append('\n');
+        }
+        text.Append("\nPaired over the same test problems, LSTM loss minus the baseline's (negative: the LSTM is lower), mean [95% CI], and the share of problems where the LSTM is lower:\n\n| baseline |");
+        foreach (var t in e.ReportSteps)
+        {
+            text.Append(CultureInfo.InvariantCulture, $" step {t}: LSTM − baseline | LSTM lower |");
+        }
+        text.Append("\n|---|");
+        text.Append(string.Concat(e.ReportSteps.Select(_ => "---|---|")));
+        text.Append('\n');
+        foreach (var p in paired)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"| {p.Baseline} |");
+            foreach (var a in p.AtSteps)
+            {
+                text.Append(CultureInfo.InvariantCulture, $" {a.Mean:G4} [{a.CiLow:G4}, {a.CiHigh:G4}] | {a.ShareLstmLower:P0} |");
             }
             text.Append('\n');
         }

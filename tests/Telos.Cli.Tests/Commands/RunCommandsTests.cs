@@ -42,6 +42,37 @@ public sealed class RunCommandsTests : IDisposable
     }
 
     [Fact]
+    public void SetOverridesConfigValuesAndTheRunRecordsThem()
+    {
+        var config = Write("tiny.toml", Tiny);
+        var (code, output, _) = Telos("run", config, "--set", "steps=20", "--set", "checkpoint_every = 10");
+        Assert.Equal(0, code);
+        Assert.Contains(" completed", output, StringComparison.Ordinal);
+        var (_, listJson, _) = Telos("runs", "list", "--json");
+        var shortId = Assert.Single(JsonDocument.Parse(listJson).RootElement.EnumerateArray().ToList()).GetProperty("short_id").GetString()!;
+        var show = JsonDocument.Parse(Telos("runs", "show", shortId, "--json").Output).RootElement;
+        Assert.Equal(20, show.GetProperty("last_metrics").GetProperty("step").GetInt64());
+        Assert.Equal([10L, 20], show.GetProperty("checkpoints").EnumerateArray().Select(c => c.GetProperty("step").GetInt64()));
+        Assert.Contains("steps = 20", show.GetProperty("config").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("steps=many", "tiny.toml (command line): key 'steps': expected integer in [1, 10000000], got string \"many\"")]
+    [InlineData("model.width=3", "--set model.width: ")]
+    [InlineData("stpes=3", "tiny.toml (command line): key 'stpes': unknown key")]
+    [InlineData("=3", "--set '=3': expected KEY=VALUE")]
+    public void BadSetIsOneLineExitTwoAndWritesNothing(string assignment, string expected)
+    {
+        var config = Write("tiny.toml", Tiny);
+        var (code, output, error) = Telos("run", config, "--set", assignment);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(RunsRoot), "no run directory or index may be created");
+    }
+
+    [Fact]
     public void MissingConfigFileIsExitTwo()
     {
         var (code, _, error) = Telos("run", Path.Combine(_folder, "absent.toml"));
