@@ -138,7 +138,7 @@ public sealed class CoordinatewiseLstm : nn.Module<Tensor, LstmOptimizerState, (
     /// unroll: parameters change only between meta-steps, and reuse saves the concatenations per step,
     /// forwards and backwards. Tensors live in the caller's dispose scope.
     /// </summary>
-    public LstmGateWeights GateWeights()
+    public LstmStepWeights StepWeights()
     {
         var hiddenSize = _options.HiddenSize;
         var scale = torch.ones(4 * hiddenSize, 1);
@@ -156,7 +156,7 @@ public sealed class CoordinatewiseLstm : nn.Module<Tensor, LstmOptimizerState, (
         {
             (headWeight, headBias) = (headWeight.mul(_options.OutputScale), headBias.mul(_options.OutputScale));
         }
-        return new LstmGateWeights(weights, biases, headWeight, headBias);
+        return new LstmStepWeights(weights, biases, headWeight, headBias);
     }
 
     /// <summary>
@@ -164,10 +164,10 @@ public sealed class CoordinatewiseLstm : nn.Module<Tensor, LstmOptimizerState, (
     /// before use. Returns the update g of shape [N] (θ ← θ + g) and the next state.
     /// </summary>
     public override (Tensor Update, LstmOptimizerState State) forward(Tensor gradient, LstmOptimizerState state) =>
-        Step(gradient, state, GateWeights());
+        Step(gradient, state, StepWeights());
 
     /// <summary>
-    /// <see cref="forward"/> with the weights of <see cref="GateWeights"/> computed by the caller (once
+    /// <see cref="forward"/> with the weights of <see cref="StepWeights"/> computed by the caller (once
     /// per unroll). The LSTMCell equations, c' = f ⊙ c + i ⊙ tanh(g), h' = o ⊙ tanh(c'), computed
     /// hidden-major: activations are <c>[4H, N]</c> = W · [x; h] + b, so every gate is a contiguous
     /// <c>[H, N]</c> block and a bias's gradient is a row sum. One matrix product and one sigmoid per
@@ -176,8 +176,8 @@ public sealed class CoordinatewiseLstm : nn.Module<Tensor, LstmOptimizerState, (
     /// </summary>
     /// <param name="gradient">Gradients, [N] (any shape; flattened; detached before use).</param>
     /// <param name="state">State for the same N coordinates.</param>
-    /// <param name="weights">This network's <see cref="GateWeights"/>, current with its parameters.</param>
-    public (Tensor Update, LstmOptimizerState State) Step(Tensor gradient, LstmOptimizerState state, LstmGateWeights weights)
+    /// <param name="weights">This network's <see cref="StepWeights"/>, current with its parameters.</param>
+    public (Tensor Update, LstmOptimizerState State) Step(Tensor gradient, LstmOptimizerState state, LstmStepWeights weights)
     {
         var x = GradientPreprocessor.Apply(gradient, _options.Preprocessing, _options.PreprocessingParameter);
         var h = new Tensor[_options.Layers];
@@ -198,8 +198,8 @@ public sealed class CoordinatewiseLstm : nn.Module<Tensor, LstmOptimizerState, (
 }
 
 /// <summary>
-/// A <see cref="CoordinatewiseLstm"/>'s weights as <see cref="CoordinatewiseLstm.GateWeights"/> lays them
+/// A <see cref="CoordinatewiseLstm"/>'s weights as <see cref="CoordinatewiseLstm.StepWeights"/> lays them
 /// out: per layer gate weights <c>[4H, in + H]</c> and biases <c>[4H, 1]</c>, and the head <c>[1, H]</c>
 /// and <c>[1, 1]</c> with the output scale applied.
 /// </summary>
-public sealed record LstmGateWeights(IReadOnlyList<Tensor> Gates, IReadOnlyList<Tensor> GateBiases, Tensor Head, Tensor HeadBias);
+public sealed record LstmStepWeights(IReadOnlyList<Tensor> Gates, IReadOnlyList<Tensor> GateBiases, Tensor Head, Tensor HeadBias);

@@ -193,7 +193,7 @@ public sealed class MetaTrainer : IDisposable
             var state = _state!;
             var metaLoss = zeros(1).squeeze();
             var last = Math.Min(_step + _options.Unroll, _options.Horizon);
-            var weights = _network.GateWeights(); // the parameters change only at the meta-Adam step below
+            var weights = _network.StepWeights(); // the parameters change only at the meta-Adam step below
             while (_step < last)
             {
                 var (update, next) = _network.Step(gradient, state, weights);

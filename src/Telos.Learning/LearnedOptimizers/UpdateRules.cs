@@ -194,7 +194,7 @@ public sealed class LstmRule : IUpdateRule
         var updates = new Tensor[_states.Count];
         using (var scope = NewDisposeScope())
         {
-            var weights = _network.GateWeights();
+            var weights = _network.StepWeights();
             for (var c = 0; c < _states.Count; c++)
             {
                 var (update, next) = _network.Step(flat.narrow(0, (long)c * ChunkSize, _states[c].Coordinates), _states[c], weights);

@@ -119,7 +119,7 @@ public sealed class CoordinatewiseLstmTests
         var gradients = Enumerable.Range(0, 3).Select(_ => randn([n], generator: generator).mul(pow(10.0, randn([n], generator: generator).mul(3)))).ToArray();
 
         var state = net.InitialState(n);
-        var weights = net.GateWeights();
+        var weights = net.StepWeights();
         var fusedLoss = zeros(1);
         var hidden = Enumerable.Range(0, cells.Count).Select(_ => zeros(n, 20)).ToArray();
         var cell = Enumerable.Range(0, cells.Count).Select(_ => zeros(n, 20)).ToArray();
