@@ -1,3 +1,5 @@
+using System.Reflection;
+
 namespace Telos.Lab.Runs;
 
 /// <summary>Finds the commit a run starts from by reading <c>.git</c> directly (no git process needed).</summary>
@@ -34,6 +36,19 @@ public static class GitCommit
         {
         }
         return "unknown";
+    }
+
+    /// <summary>
+    /// The commit these binaries were built from (the SDK's SourceLink writes it into the informational
+    /// version as <c>version+sha</c>), or "unknown". Differs from <see cref="Find"/> when a run uses a
+    /// copied or stale build: the checkout says what the tree holds, this says what code ran. Neither
+    /// records uncommitted changes.
+    /// </summary>
+    public static string OfBuild()
+    {
+        var version = typeof(GitCommit).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+        var plus = version?.IndexOf('+', StringComparison.Ordinal) ?? -1;
+        return plus >= 0 && IsHash(version![(plus + 1)..]) ? version[(plus + 1)..] : "unknown";
     }
 
     private static string? Resolve(string gitDir)

@@ -82,7 +82,7 @@ public sealed partial class RunStore
             throw;
         }
         var run = new RunDirectory(record, _index);
-        run.Log($"created run {id} kind={kind} seed={seed} config_hash={record.ConfigHash} git={record.GitCommit}");
+        run.Log($"created run {id} kind={kind} seed={seed} config_hash={record.ConfigHash} git={record.GitCommit} build={GitCommit.OfBuild()}");
         return run;
     }
 

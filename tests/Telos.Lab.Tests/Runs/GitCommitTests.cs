@@ -8,6 +8,15 @@ public sealed class GitCommitTests
     private const string B = "2222222222222222222222222222222222222222";
 
     [Fact]
+    public void TheBuildCommitIsTheCheckoutThatBuiltTheseTests()
+    {
+        // The tests are built from this checkout, so the commit baked into Telos.Lab.dll is its HEAD.
+        var checkout = GitCommit.Find(AppContext.BaseDirectory);
+        Assert.Matches("^[0-9a-f]{40}$", checkout);
+        Assert.Equal(checkout, GitCommit.OfBuild());
+    }
+
+    [Fact]
     public void ReadsABranchRefFromASubdirectory()
     {
         using var temp = new TempFolder();
