@@ -43,18 +43,16 @@ public sealed class BatchedSearch<TEmbedding>
     private readonly bool[] _allValid;     // [A] all true
     private readonly ulong[] _seeds;       // [B]
 
-    // One wave of model rows, compacted over the roots that expand a node.
-    private readonly int[] _rowRoots;
-    private readonly int[] _rowParents;
-    private readonly int[] _rowActions;
-    private readonly TEmbedding[] _rowEmbeddings;
-    private readonly Rng[] _rowRngs;
-    private readonly float[] _rowRewards;
-    private readonly float[] _rowDiscounts;
-    private readonly float[] _rowLogits;
-    private readonly float[] _rowValues;
-    private readonly bool[] _rowValid;
-    private readonly TEmbedding[] _rowNext;
+    // Model rows of the wave being evaluated and of the next one, compacted over the roots that expand a
+    // node: the next wave's rows are built while this wave's are backed up, so two sets alternate.
+    private readonly ModelRows _wave;
+    private readonly ModelRows _nextWave;
+
+    // Per root, the nodes of the current simulation's path, root first ([B, N+2]); backup walks it
+    // instead of chasing parent links, so its loads do not wait on each other.
+    private readonly int[] _paths;
+    private readonly int[] _leafDepths;    // [B] index in the path of the node to back up from
+    private readonly int _pathStride;
 
     private const int Lanes = 4;
     private readonly int[] _laneNode = new int[Lanes];
@@ -124,17 +122,11 @@ public sealed class BatchedSearch<TEmbedding>
         _allValid = new bool[a];
         Array.Fill(_allValid, true);
         _seeds = new ulong[batchSize];
-        _rowRoots = new int[batchSize];
-        _rowParents = new int[batchSize];
-        _rowActions = new int[batchSize];
-        _rowEmbeddings = new TEmbedding[batchSize];
-        _rowRngs = new Rng[batchSize];
-        _rowRewards = new float[batchSize];
-        _rowDiscounts = new float[batchSize];
-        _rowLogits = new float[batchSize * a];
-        _rowValues = new float[batchSize];
-        _rowValid = new bool[batchSize * a];
-        _rowNext = new TEmbedding[batchSize];
+        _wave = new ModelRows(batchSize, a);
+        _nextWave = new ModelRows(batchSize, a);
+        _pathStride = simulations + 2;
+        _paths = new int[batchSize * _pathStride];
+        _leafDepths = new int[batchSize];
         _actions = new int[batchSize];
         _weights = new float[batchSize * a];
         _visits = new int[batchSize * a];
@@ -218,44 +210,48 @@ public sealed class BatchedSearch<TEmbedding>
 
         long modelTicks = 0;
         var modelCalls = 0;
+        var wave = _wave;
+        var next = _nextWave;
+        var rows = DescendAll(n, wave);
         for (var simulation = 0; simulation < Simulations; simulation++)
         {
-            var rows = 0;
+            if (rows > 0)
+            {
+                wave.ClearOutputs(rows, a);
+                var batch = new RecurrentBatch<TEmbedding>(
+                    a, wave.Roots.AsSpan(0, rows), wave.Actions.AsSpan(0, rows), wave.Embeddings.AsSpan(0, rows), wave.Rngs.AsSpan(0, rows),
+                    wave.Rewards.AsSpan(0, rows), wave.Discounts.AsSpan(0, rows), wave.Logits.AsSpan(0, rows * a), wave.Values.AsSpan(0, rows),
+                    wave.Valid.AsSpan(0, rows * a), wave.Next.AsSpan(0, rows));
+                var modelStart = Stopwatch.GetTimestamp();
+                model.Recurrent(batch);
+                modelTicks += Stopwatch.GetTimestamp() - modelStart;
+                modelCalls++;
+            }
+
+            // Each group of roots backs up this wave, then at once descends for the next simulation,
+            // while the paths it just walked are still in cache (the forward pass evicted them once
+            // already). Every root still does select → model → expand → backup in the same order,
+            // with its own stream, so results equal those of finishing the wave for all roots first.
+            var nextRows = 0;
+            var row = 0;
+            var hasNext = simulation + 1 < Simulations;
             for (var b = 0; b < n; b += Lanes)
             {
-                // Up to four roots descend in lock-step: their trees are independent, so the CPU overlaps
-                // one root's cache misses with the others' selection arithmetic. Rows keep root order.
                 var lanes = Math.Min(Lanes, n - b);
-                SimulateLanes(b, lanes);
-                for (var lane = 0; lane < lanes; lane++)
+                for (; row < rows && wave.Roots[row] < b + lanes; row++)
                 {
-                    rows = AddRow(b + lane, _laneNode[lane], _laneAction[lane], rows);
+                    var rowRoot = wave.Roots[row];
+                    _rngs[rowRoot] = wave.Rngs[row];
+                    Expand(rowRoot, row, wave);
+                    Backward(rowRoot);
+                }
+                if (hasNext)
+                {
+                    nextRows = DescendLanes(b, lanes, next, nextRows);
                 }
             }
-            if (rows == 0)
-            {
-                continue;
-            }
-            _rowRewards.AsSpan(0, rows).Clear();
-            _rowDiscounts.AsSpan(0, rows).Fill(1f);
-            _rowLogits.AsSpan(0, rows * a).Clear();
-            _rowValues.AsSpan(0, rows).Clear();
-            _rowValid.AsSpan(0, rows * a).Fill(true);
-            var batch = new RecurrentBatch<TEmbedding>(
-                a, _rowRoots.AsSpan(0, rows), _rowActions.AsSpan(0, rows), _rowEmbeddings.AsSpan(0, rows), _rowRngs.AsSpan(0, rows),
-                _rowRewards.AsSpan(0, rows), _rowDiscounts.AsSpan(0, rows), _rowLogits.AsSpan(0, rows * a), _rowValues.AsSpan(0, rows),
-                _rowValid.AsSpan(0, rows * a), _rowNext.AsSpan(0, rows));
-            var modelStart = Stopwatch.GetTimestamp();
-            model.Recurrent(batch);
-            modelTicks += Stopwatch.GetTimestamp() - modelStart;
-            modelCalls++;
-            for (var row = 0; row < rows; row++)
-            {
-                var b = _rowRoots[row];
-                _rngs[b] = _rowRngs[row];
-                var node = Expand(b, row);
-                Backward(b, node);
-            }
+            (wave, next) = (next, wave);
+            rows = nextRows;
         }
 
         _tree.InvalidateChildValues();
@@ -308,27 +304,54 @@ public sealed class BatchedSearch<TEmbedding>
         _tree.Embeddings[_tree.NodeOffset(b, SearchTree.RootIndex)] = root.Embeddings[b];
     }
 
-    /// <summary>Queues root <paramref name="b"/>'s expansion as model row <paramref name="rows"/>, or backs up a dead end at once; returns the new row count.</summary>
-    private int AddRow(int b, int parent, int action, int rows)
+    /// <summary>Descends every root for one simulation; returns the rows queued in <paramref name="wave"/>.</summary>
+    private int DescendAll(int n, ModelRows wave)
     {
+        var rows = 0;
+        for (var b = 0; b < n; b += Lanes)
+        {
+            rows = DescendLanes(b, Math.Min(Lanes, n - b), wave, rows);
+        }
+        return rows;
+    }
+
+    /// <summary>Descends roots b .. b + <paramref name="lanes"/> − 1 and queues their expansions (rows keep root order); returns the new row count.</summary>
+    private int DescendLanes(int b, int lanes, ModelRows wave, int rows)
+    {
+        // Up to four roots descend in lock-step: their trees are independent, so the CPU overlaps
+        // one root's cache misses with the others' selection arithmetic.
+        SimulateLanes(b, lanes);
+        for (var lane = 0; lane < lanes; lane++)
+        {
+            rows = AddRow(b + lane, _laneNode[lane], _laneAction[lane], _laneDepth[lane], wave, rows);
+        }
+        return rows;
+    }
+
+    /// <summary>Queues root <paramref name="b"/>'s expansion as model row <paramref name="rows"/>, or backs up a dead end at once; returns the new row count.</summary>
+    private int AddRow(int b, int parent, int action, int depth, ModelRows wave, int rows)
+    {
+        // A dead end's path ends at the node itself (index depth); a new node goes below the parent, also at index depth.
+        _leafDepths[b] = depth;
         if (action < 0)
         {
             // The selected node has no legal action (terminal): visit it again, back up its value.
             _tree.VisitsAt(_tree.NodeOffset(b, parent))++;
-            Backward(b, parent);
+            Backward(b);
             return rows;
         }
-        _rowRoots[rows] = b;
-        _rowParents[rows] = parent;
-        _rowActions[rows] = action;
-        _rowEmbeddings[rows] = _tree.Embeddings[_tree.NodeOffset(b, parent)];
-        _rowRngs[rows] = _rngs[b];
+        wave.Roots[rows] = b;
+        wave.Parents[rows] = parent;
+        wave.Actions[rows] = action;
+        wave.Embeddings[rows] = _tree.Embeddings[_tree.NodeOffset(b, parent)];
+        wave.Rngs[rows] = _rngs[b];
         return rows + 1;
     }
 
     /// <summary>
-    /// <see cref="Simulate"/> for roots b .. b + <paramref name="lanes"/> − 1, one level of each in turn;
-    /// leaves each lane's node to expand from and action (−1 at a dead end) in <c>_laneNode</c>/<c>_laneAction</c>.
+    /// Descends roots b .. b + <paramref name="lanes"/> − 1 from their roots, one level of each in turn;
+    /// leaves each lane's node to expand from, action (−1 at a dead end) and depth in
+    /// <c>_laneNode</c>/<c>_laneAction</c>/<c>_laneDepth</c>, and each root's path in <c>_paths</c>.
     /// </summary>
     private void SimulateLanes(int b, int lanes)
     {
@@ -350,10 +373,14 @@ public sealed class BatchedSearch<TEmbedding>
         }
     }
 
-    /// <summary>One level of <see cref="Simulate"/>: true when <paramref name="node"/> is the node to expand from (action −1 at a dead end).</summary>
+    /// <summary>
+    /// One level of descent: records <paramref name="node"/> in the path, selects; true when <paramref name="node"/>
+    /// is the node to expand from (action −1 at a dead end, where <paramref name="depth"/> stays the node's own depth).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Descend(int b, ref int node, ref int depth, out int action)
     {
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_paths), ((nint)b * _pathStride) + depth) = node;
         action = Select(b, node, depth);
         if (action < 0)
         {
@@ -367,28 +394,6 @@ public sealed class BatchedSearch<TEmbedding>
         }
         node = child;
         return false;
-    }
-
-    /// <summary>Descends from the root; returns the node to expand from and the action (−1 at a dead end).</summary>
-    private (int Parent, int Action) Simulate(int b)
-    {
-        var node = SearchTree.RootIndex;
-        var depth = 0;
-        while (true)
-        {
-            var action = Select(b, node, depth);
-            if (action < 0)
-            {
-                return (node, -1);
-            }
-            var child = Unsafe.Add(ref _tree.BlockRef(_tree.NodeOffset(b, node)), action);
-            depth++;
-            if (child == SearchTree.Unvisited || depth >= _maxDepth)
-            {
-                return (node, action);
-            }
-            node = child;
-        }
     }
 
     private int Select(int b, int node, int depth)
@@ -817,17 +822,17 @@ public sealed class BatchedSearch<TEmbedding>
         return bestAction;
     }
 
-    /// <summary>Stores the model's output for <paramref name="row"/> as a node; returns its index.</summary>
-    private int Expand(int b, int row)
+    /// <summary>Stores the model's output for <paramref name="row"/> as a node at the end of the root's path.</summary>
+    private void Expand(int b, int row, ModelRows wave)
     {
         var a = ActionCount;
-        var parent = _rowParents[row];
-        var action = _rowActions[row];
+        var parent = wave.Parents[row];
+        var action = wave.Actions[row];
         ref var childIndex = ref Unsafe.Add(ref _tree.BlockRef(_tree.NodeOffset(b, parent)), action);
         var node = childIndex;
-        var logits = _rowLogits.AsSpan(row * a, a);
-        var valid = _rowValid.AsSpan(row * a, a);
-        var value = _rowValues[row];
+        var logits = wave.Logits.AsSpan(row * a, a);
+        var valid = wave.Valid.AsSpan(row * a, a);
+        var value = wave.Values[row];
         if (node == SearchTree.Unvisited)
         {
             node = _tree.Counts[b]++;
@@ -843,30 +848,37 @@ public sealed class BatchedSearch<TEmbedding>
             _tree.VisitsAt(n) = visits + 1;
         }
         childIndex = node;
-        _tree.Edges[_tree.NodeOffset(b, node)] = new NodeEdge(parent, action, _rowRewards[row], _rowDiscounts[row]);
-        _tree.Embeddings[_tree.NodeOffset(b, node)] = _rowNext[row];
-        return node;
+        _tree.Edges[_tree.NodeOffset(b, node)] = new NodeEdge(parent, action, wave.Rewards[row], wave.Discounts[row]);
+        _tree.Embeddings[_tree.NodeOffset(b, node)] = wave.Next[row];
+        _paths[(b * _pathStride) + _leafDepths[b]] = node;
     }
 
-    /// <summary>mctx backward: folds the leaf value up to the root through rewards and discounts.</summary>
-    private void Backward(int b, int leaf)
+    /// <summary>
+    /// mctx backward: folds the value of the last node of root <paramref name="b"/>'s path up to the
+    /// root through rewards and discounts. The path comes from the descent, so every level's loads
+    /// are independent of the previous level's (the edge only supplies reward and discount).
+    /// </summary>
+    private void Backward(int b)
     {
         var tree = _tree;
         var baseNode = b * tree.Capacity;
         var a = tree.ActionCount;
         var stride = tree.BlockStride;
+        ref var path = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_paths), (nint)b * _pathStride);
         ref var edges = ref MemoryMarshal.GetArrayDataReference(tree.Edges);
         // Block of node slot n starts at n·stride: header (visits, value, ...) then child rows.
         ref var blocks = ref MemoryMarshal.GetArrayDataReference(tree.ChildBlocks);
-        ref var nodeBlock = ref Unsafe.Add(ref blocks, (nint)(baseNode + leaf) * stride);
+        var depth = _leafDepths[b];
+        ref var nodeBlock = ref Unsafe.Add(ref blocks, (nint)(baseNode + Unsafe.Add(ref path, depth)) * stride);
         var nodeValue = Unsafe.As<int, float>(ref Unsafe.Add(ref nodeBlock, 1));
         var leafValue = nodeValue;
-        var index = leaf;
-        while (index != SearchTree.RootIndex)
+        for (; depth > 0; depth--)
         {
             // Indices come from the tree itself, so they are in range; skip the bounds checks.
-            var edge = Unsafe.Add(ref edges, baseNode + index);
-            ref var parentBlock = ref Unsafe.Add(ref blocks, (nint)(baseNode + edge.Parent) * stride);
+            var edge = Unsafe.Add(ref edges, baseNode + Unsafe.Add(ref path, depth));
+            var parent = Unsafe.Add(ref path, depth - 1);
+            Debug.Assert(edge.Parent == parent, "the path follows the tree's edges");
+            ref var parentBlock = ref Unsafe.Add(ref blocks, (nint)(baseNode + parent) * stride);
             ref var count = ref parentBlock;
             ref var parentValue = ref Unsafe.As<int, float>(ref Unsafe.Add(ref parentBlock, 1));
             leafValue = edge.Reward + edge.Discount * leafValue;
@@ -876,7 +888,32 @@ public sealed class BatchedSearch<TEmbedding>
             Unsafe.As<int, float>(ref Unsafe.Add(ref child, 2 * a)) = edge.Reward + edge.Discount * nodeValue;
             Unsafe.Add(ref child, a)++;
             nodeValue = parentValue;
-            index = edge.Parent;
+        }
+    }
+
+    /// <summary>The model rows of one wave: inputs the search fills, outputs the model fills (see <see cref="RecurrentBatch{TEmbedding}"/>).</summary>
+    private sealed class ModelRows(int batchSize, int actionCount)
+    {
+        public readonly int[] Roots = new int[batchSize];
+        public readonly int[] Parents = new int[batchSize];
+        public readonly int[] Actions = new int[batchSize];
+        public readonly TEmbedding[] Embeddings = new TEmbedding[batchSize];
+        public readonly Rng[] Rngs = new Rng[batchSize];
+        public readonly float[] Rewards = new float[batchSize];
+        public readonly float[] Discounts = new float[batchSize];
+        public readonly float[] Logits = new float[batchSize * actionCount];
+        public readonly float[] Values = new float[batchSize];
+        public readonly bool[] Valid = new bool[batchSize * actionCount];
+        public readonly TEmbedding[] Next = new TEmbedding[batchSize];
+
+        /// <summary>The defaults the model overwrites: reward 0, discount 1, logits 0, value 0, all legal.</summary>
+        public void ClearOutputs(int rows, int a)
+        {
+            Rewards.AsSpan(0, rows).Clear();
+            Discounts.AsSpan(0, rows).Fill(1f);
+            Logits.AsSpan(0, rows * a).Clear();
+            Values.AsSpan(0, rows).Clear();
+            Valid.AsSpan(0, rows * a).Fill(true);
         }
     }
 
