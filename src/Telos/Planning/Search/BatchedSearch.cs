@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Telos.Randomness;
 
 namespace Telos.Planning.Search;
@@ -53,6 +54,7 @@ public sealed class BatchedSearch<TEmbedding>
     private readonly int[] _paths;
     private readonly int[] _leafDepths;    // [B] index in the path of the node to back up from
     private readonly int _pathStride;
+    private readonly int _selectionBytes;  // bytes of a node's block that selection reads, from its start
 
     private const int Lanes = 4;
     private readonly int[] _laneNode = new int[Lanes];
@@ -127,6 +129,8 @@ public sealed class BatchedSearch<TEmbedding>
         _pathStride = simulations + 2;
         _paths = new int[batchSize * _pathStride];
         _leafDepths = new int[batchSize];
+        // Fused PUCT reads the header and the rows up to the masked priors; other rules may read the whole block.
+        _selectionBytes = sizeof(int) * (_kind == 1 && !float.IsNaN(_fusedEpsilon) ? SearchTree.HeaderSize + (4 * a) : _tree.BlockStride);
         _actions = new int[batchSize];
         _weights = new float[batchSize * a];
         _visits = new int[batchSize * a];
@@ -393,7 +397,27 @@ public sealed class BatchedSearch<TEmbedding>
             return true;
         }
         node = child;
+        PrefetchBlock(_tree.NodeOffset(b, child));
         return false;
+    }
+
+    /// <summary>
+    /// Asks for the cache lines selection will read from node slot <paramref name="n"/>'s block, so the
+    /// misses of one lane overlap the other lanes' selection (a prefetch never faults, even on a moved array).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void PrefetchBlock(int n)
+    {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+        var start = (byte*)Unsafe.AsPointer(ref Unsafe.Subtract(ref _tree.BlockRef(n), SearchTree.HeaderSize));
+        for (var offset = 0; offset < _selectionBytes; offset += 64)
+        {
+            Sse.Prefetch0(start + offset);
+        }
+        Sse.Prefetch0(start + _selectionBytes - 1);
     }
 
     private int Select(int b, int node, int depth)
