@@ -481,12 +481,31 @@ public sealed class BatchedSearch<TEmbedding>
         var nodeValue = tree.ValueAt(n);
         var explore = _exploreByVisits[tree.VisitsAt(n)];
         var vectorEnd = Vector256.IsHardwareAccelerated ? a - a % Vector256<float>.Count : 0;
+        var wideEnd = Vector512.IsHardwareAccelerated ? a - a % Vector512<float>.Count : 0;
 
         // Pass 1: Q = r + γ·v, and the min/max over the parent value and the visited children.
         var min = nodeValue;
         var max = nodeValue;
         var i = 0;
-        if (vectorEnd > 0)
+        if (wideEnd > 0)
+        {
+            // Sixteen actions a step where the CPU has 512-bit vectors: min/max are exact in any order,
+            // and the scores are the same per-lane operations, so the numbers equal the narrower paths'.
+            var nodeValueW = Vector512.Create(nodeValue);
+            var minW = nodeValueW;
+            var maxW = nodeValueW;
+            for (; i < wideEnd; i += Vector512<float>.Count)
+            {
+                var qv = Vector512.LoadUnsafe(ref qValues, (nuint)i);
+                var visited = Vector512.GreaterThan(Vector512.LoadUnsafe(ref visits, (nuint)i), Vector512<int>.Zero).AsSingle();
+                var safe = Vector512.ConditionalSelect(visited, qv, nodeValueW);
+                minW = Vector512.MinNative(minW, safe);
+                maxW = Vector512.MaxNative(maxW, safe);
+            }
+            min = MathF.Min(min, HorizontalMin(Vector256.MinNative(minW.GetLower(), minW.GetUpper())));
+            max = MathF.Max(max, HorizontalMax(Vector256.MaxNative(maxW.GetLower(), maxW.GetUpper())));
+        }
+        if (vectorEnd > i)
         {
             var nodeValueV = Vector256.Create(nodeValue);
             var minV = nodeValueV;
@@ -516,7 +535,25 @@ public sealed class BatchedSearch<TEmbedding>
         var scale = 1f / MathF.Max(max - min, _fusedEpsilon);
         var best = float.NegativeInfinity;
         i = 0;
-        if (vectorEnd > 0)
+        if (wideEnd > 0)
+        {
+            var minW = Vector512.Create(min);
+            var scaleW = Vector512.Create(scale);
+            var exploreW = Vector512.Create(explore);
+            var bestW = Vector512.Create(float.NegativeInfinity);
+            for (; i < wideEnd; i += Vector512<float>.Count)
+            {
+                var visitCounts = Vector512.LoadUnsafe(ref visits, (nuint)i);
+                var visited = Vector512.GreaterThan(visitCounts, Vector512<int>.Zero).AsSingle();
+                var valueScore = (Vector512.LoadUnsafe(ref qValues, (nuint)i) - minW) * scaleW & visited;
+                var policyScore = exploreW * Vector512.LoadUnsafe(ref priors, (nuint)i) / (Vector512.ConvertToSingle(visitCounts) + Vector512<float>.One);
+                var score = valueScore + policyScore;
+                score.StoreUnsafe(ref scores, (nuint)i);
+                bestW = Vector512.MaxNative(bestW, score);
+            }
+            best = HorizontalMax(Vector256.MaxNative(bestW.GetLower(), bestW.GetUpper()));
+        }
+        if (vectorEnd > i)
         {
             var minV = Vector256.Create(min);
             var scaleV = Vector256.Create(scale);
@@ -532,7 +569,7 @@ public sealed class BatchedSearch<TEmbedding>
                 score.StoreUnsafe(ref scores, (nuint)i);
                 bestV = Vector256.MaxNative(bestV, score);
             }
-            best = HorizontalMax(bestV);
+            best = MathF.Max(best, HorizontalMax(bestV));
         }
         for (; i < a; i++)
         {
@@ -574,6 +611,22 @@ public sealed class BatchedSearch<TEmbedding>
         var first = -1;
         var ties = 0;
         var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var bestW = Vector512.Create(best);
+            for (; i + Vector512<float>.Count <= a; i += Vector512<float>.Count)
+            {
+                var mask = Vector512.Equals(Vector512.LoadUnsafe(ref scores, (nuint)i), bestW).ExtractMostSignificantBits();
+                if (mask != 0)
+                {
+                    if (ties == 0)
+                    {
+                        first = i + BitOperations.TrailingZeroCount(mask);
+                    }
+                    ties += BitOperations.PopCount(mask);
+                }
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             // Eight compares a step; the mask's bits give the first tie and their count.
