@@ -34,6 +34,9 @@ public sealed class BatchedSearch<TEmbedding>
     private readonly float _fusedEpsilon = float.NaN;
     // Gumbel interior selection with the completed-by-mix transform runs without the interface call and bounds checks.
     private readonly CompletedByMixValueQTransform? _fusedCompleted;
+    // A ≤ 16 with 512-bit vectors: fused PUCT handles a node's actions in one vector, lanes ≥ A masked off.
+    private readonly bool _oneVector;
+    private readonly Vector512<int> _actionLanes; // −1 in lanes < A, 0 beyond
     private readonly float[] _exploreByVisits = []; // [N+2] √N·(pb_c_init + ln((N + pb_c_base + 1)/pb_c_base)) by node visits N
 
     private readonly Rng[] _rngs;          // [B] one stream per root
@@ -96,6 +99,8 @@ public sealed class BatchedSearch<TEmbedding>
                 if (policy.QTransform is ParentAndSiblingsQTransform parentAndSiblings)
                 {
                     _fusedEpsilon = parentAndSiblings.Epsilon;
+                    _oneVector = Vector512.IsHardwareAccelerated && actionCount <= Vector512<int>.Count;
+                    _actionLanes = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(actionCount));
                     var puct = (PuctPolicy)policy;
                     // A node is visited at most N + 1 times; the table spares a log and a sqrt per step.
                     _exploreByVisits = new float[simulations + 2];
@@ -424,7 +429,8 @@ public sealed class BatchedSearch<TEmbedding>
     {
         if (_kind == 1 && !float.IsNaN(_fusedEpsilon))
         {
-            return SelectPuctFused(b, node); // checks for no legal action itself, after the row is loaded
+            // Both check for no legal action themselves, after the row is loaded.
+            return _oneVector ? SelectPuctOneVector(b, node) : SelectPuctFused(b, node);
         }
         if (_tree.ValidCountAt(_tree.NodeOffset(b, node)) == 0)
         {
@@ -585,6 +591,62 @@ public sealed class BatchedSearch<TEmbedding>
             return -1;
         }
         return ArgmaxWithTies(ref scores, a, best, ref _rngs[b]);
+    }
+
+    /// <summary>
+    /// <see cref="SelectPuctFused"/> for A ≤ 16 on 512-bit vectors: every row of the node is one load
+    /// (reads past A stay inside the node's block, and those lanes are masked off), with no loop and no
+    /// score buffer. The operations per action and the tie-break draw are those of the other paths, so
+    /// the chosen action is the same.
+    /// </summary>
+    private int SelectPuctOneVector(int b, int node)
+    {
+        var tree = _tree;
+        var a = tree.ActionCount;
+        var n = tree.NodeOffset(b, node);
+        ref var block = ref tree.BlockRef(n);
+        ref var header = ref Unsafe.Subtract(ref block, SearchTree.HeaderSize);
+        var nodeValue = Unsafe.As<int, float>(ref Unsafe.Add(ref header, 1));
+        // Node visits are at most N + 1, the table's last index.
+        var explore = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_exploreByVisits), header);
+        var visitCounts = Vector512.LoadUnsafe(ref Unsafe.Add(ref block, a));
+        var qv = Vector512.LoadUnsafe(ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 2 * a)));
+        var priors = Vector512.LoadUnsafe(ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 3 * a)));
+        var inRange = _actionLanes.AsSingle();
+
+        // Pass 1: min/max over the parent value and the visited children (lanes ≥ A hold the parent value).
+        var nodeValueW = Vector512.Create(nodeValue);
+        var visited = Vector512.GreaterThan(visitCounts, Vector512<int>.Zero).AsSingle() & inRange;
+        var safe = Vector512.ConditionalSelect(visited, qv, nodeValueW);
+        var minW = Vector512.MinNative(nodeValueW, safe);
+        var maxW = Vector512.MaxNative(nodeValueW, safe);
+        var min = MathF.Min(nodeValue, HorizontalMin(Vector256.MinNative(minW.GetLower(), minW.GetUpper())));
+        var max = MathF.Max(nodeValue, HorizontalMax(Vector256.MaxNative(maxW.GetLower(), maxW.GetUpper())));
+
+        // Pass 2: score = Q̃ + √N·c(N)·P/(1 + n), −∞ when illegal and in lanes ≥ A.
+        var scale = 1f / MathF.Max(max - min, _fusedEpsilon);
+        var valueScore = (qv - Vector512.Create(min)) * Vector512.Create(scale) & visited;
+        var policyScore = Vector512.Create(explore) * priors / (Vector512.ConvertToSingle(visitCounts) + Vector512<float>.One);
+        var negativeInfinity = Vector512.Create(float.NegativeInfinity);
+        var score = Vector512.ConditionalSelect(inRange, valueScore + policyScore, negativeInfinity);
+        var bestW = Vector512.MaxNative(negativeInfinity, score);
+        var best = HorizontalMax(Vector256.MaxNative(bestW.GetLower(), bestW.GetUpper()));
+        if (best == float.NegativeInfinity && Unsafe.Add(ref header, 3) == 0)
+        {
+            return -1;
+        }
+
+        // Exact maxima among the A actions; several are chosen between uniformly with one draw, as in ArgmaxWithTies.
+        var ties = (uint)Vector512.Equals(score, Vector512.Create(best)).ExtractMostSignificantBits() & (uint)((1L << a) - 1);
+        var count = BitOperations.PopCount(ties);
+        if (count > 1)
+        {
+            for (var pick = _rngs[b].NextInt(count); pick > 0; pick--)
+            {
+                ties &= ties - 1;
+            }
+        }
+        return ties == 0 ? -1 : BitOperations.TrailingZeroCount(ties);
     }
 
     private static float HorizontalMin(Vector256<float> v)
