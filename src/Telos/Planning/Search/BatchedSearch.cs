@@ -244,9 +244,16 @@ public sealed class BatchedSearch<TEmbedding>
             var nextRows = 0;
             var row = 0;
             var hasNext = simulation + 1 < Simulations;
+            var prefetchRow = 0;
             for (var b = 0; b < n; b += Lanes)
             {
                 var lanes = Math.Min(Lanes, n - b);
+                // The next group's new nodes go into slots this search has not touched yet: ask for them now.
+                for (; prefetchRow < rows && wave.Roots[prefetchRow] < b + (2 * Lanes); prefetchRow++)
+                {
+                    var prefetchRoot = wave.Roots[prefetchRow];
+                    PrefetchBlock(_tree.NodeOffset(prefetchRoot, _tree.Counts[prefetchRoot]), _tree.BlockStride * sizeof(int));
+                }
                 for (; row < rows && wave.Roots[row] < b + lanes; row++)
                 {
                     var rowRoot = wave.Roots[row];
@@ -402,27 +409,28 @@ public sealed class BatchedSearch<TEmbedding>
             return true;
         }
         node = child;
-        PrefetchBlock(_tree.NodeOffset(b, child));
+        PrefetchBlock(_tree.NodeOffset(b, child), _selectionBytes);
         return false;
     }
 
     /// <summary>
-    /// Asks for the cache lines selection will read from node slot <paramref name="n"/>'s block, so the
-    /// misses of one lane overlap the other lanes' selection (a prefetch never faults, even on a moved array).
+    /// Asks for the first <paramref name="bytes"/> of node slot <paramref name="n"/>'s block (selection
+    /// reads <c>_selectionBytes</c>, expansion writes all of it), so the misses overlap other work
+    /// (a prefetch never faults, even on a moved array).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void PrefetchBlock(int n)
+    private unsafe void PrefetchBlock(int n, int bytes)
     {
         if (!Sse.IsSupported)
         {
             return;
         }
         var start = (byte*)Unsafe.AsPointer(ref Unsafe.Subtract(ref _tree.BlockRef(n), SearchTree.HeaderSize));
-        for (var offset = 0; offset < _selectionBytes; offset += 64)
+        for (var offset = 0; offset < bytes; offset += 64)
         {
             Sse.Prefetch0(start + offset);
         }
-        Sse.Prefetch0(start + _selectionBytes - 1);
+        Sse.Prefetch0(start + bytes - 1);
     }
 
     private int Select(int b, int node, int depth)
