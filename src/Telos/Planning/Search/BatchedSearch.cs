@@ -59,7 +59,7 @@ public sealed class BatchedSearch<TEmbedding>
     private readonly int _pathStride;
     private readonly int _selectionBytes;  // bytes of a node's block that selection reads, from its start
 
-    private const int Lanes = 4;
+    private const int Lanes = 8;
     private readonly int[] _laneNode = new int[Lanes];
     private readonly int[] _laneDepth = new int[Lanes];
     private readonly int[] _laneAction = new int[Lanes];
@@ -334,7 +334,7 @@ public sealed class BatchedSearch<TEmbedding>
     /// <summary>Descends roots b .. b + <paramref name="lanes"/> − 1 and queues their expansions (rows keep root order); returns the new row count.</summary>
     private int DescendLanes(int b, int lanes, ModelRows wave, int rows)
     {
-        // Up to four roots descend in lock-step: their trees are independent, so the CPU overlaps
+        // Up to eight roots descend in lock-step: their trees are independent, so the CPU overlaps
         // one root's cache misses with the others' selection arithmetic.
         SimulateLanes(b, lanes);
         for (var lane = 0; lane < lanes; lane++)
