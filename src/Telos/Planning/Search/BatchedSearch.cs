@@ -603,8 +603,8 @@ public sealed class BatchedSearch<TEmbedding>
 
     /// <summary>
     /// <see cref="SelectPuctFused"/> for A ≤ 16 on 512-bit vectors: every row of the node is one load
-    /// (reads past A stay inside the node's block, and those lanes are masked off), with no loop and no
-    /// score buffer. The operations per action and the tie-break draw are those of the other paths, so
+    /// (lanes past A read the node's later rows, the next node's block or the tree's end slack, and are
+    /// masked off), with no loop and no score buffer. The operations per action and the tie-break draw are those of the other paths, so
     /// the chosen action is the same.
     /// </summary>
     private int SelectPuctOneVector(int b, int node)
