@@ -147,15 +147,37 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
             throw new ArgumentException($"search has {batch.ActionCount} actions but the network has {a}");
         }
         Forward(batch.NextEmbeddings);
+        var logits = _logitBuffer.AsSpan(0, n * a);
+        var values = _valueBuffer.AsSpan(0, n);
+        if (!HasTerminal(batch.ValidActions, a))
+        {
+            // The usual wave: two bulk copies instead of a copy per row.
+            logits.CopyTo(batch.PriorLogits);
+            values.CopyTo(batch.Values);
+            return;
+        }
         for (var row = 0; row < n; row++)
         {
             if (!batch.ValidActionsOf(row).Contains(true))
             {
                 continue; // terminal: the dynamics' value (usually 0) stands
             }
-            _logitBuffer.AsSpan(row * a, a).CopyTo(batch.PriorLogitsOf(row));
-            batch.Values[row] = _valueBuffer[row];
+            logits.Slice(row * a, a).CopyTo(batch.PriorLogitsOf(row));
+            batch.Values[row] = values[row];
         }
+    }
+
+    /// <summary>Whether some row of the <c>[n, A]</c> mask has no legal action.</summary>
+    private static bool HasTerminal(ReadOnlySpan<bool> valid, int a)
+    {
+        for (var offset = 0; offset < valid.Length; offset += a)
+        {
+            if (!valid.Slice(offset, a).Contains(true))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>
@@ -188,10 +210,11 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
         using (NewDisposeScope())
         using (no_grad())
         {
-            var input = n == _maxBatch ? _input : _input.narrow(0, 0, n);
-            var (logits, values) = _network.call(input);
-            _logitsOut.narrow(0, 0, n).copy_(logits);
-            _valuesOut.narrow(0, 0, n).copy_(values);
+            // A full wave (the usual case) uses the preallocated tensors as they are: no view objects per pass.
+            var full = n == _maxBatch;
+            var (logits, values) = _network.call(full ? _input : _input.narrow(0, 0, n));
+            (full ? _logitsOut : _logitsOut.narrow(0, 0, n)).copy_(logits);
+            (full ? _valuesOut : _valuesOut.narrow(0, 0, n)).copy_(values);
         }
         ForwardPasses++;
     }

@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Telos.Randomness;
 
 namespace Telos.Planning.Search;
@@ -33,6 +34,9 @@ public sealed class BatchedSearch<TEmbedding>
     private readonly float _fusedEpsilon = float.NaN;
     // Gumbel interior selection with the completed-by-mix transform runs without the interface call and bounds checks.
     private readonly CompletedByMixValueQTransform? _fusedCompleted;
+    // A ≤ 16 with 512-bit vectors: fused PUCT handles a node's actions in one vector, lanes ≥ A masked off.
+    private readonly bool _oneVector;
+    private readonly Vector512<int> _actionLanes; // −1 in lanes < A, 0 beyond
     private readonly float[] _exploreByVisits = []; // [N+2] √N·(pb_c_init + ln((N + pb_c_base + 1)/pb_c_base)) by node visits N
 
     private readonly Rng[] _rngs;          // [B] one stream per root
@@ -43,20 +47,19 @@ public sealed class BatchedSearch<TEmbedding>
     private readonly bool[] _allValid;     // [A] all true
     private readonly ulong[] _seeds;       // [B]
 
-    // One wave of model rows, compacted over the roots that expand a node.
-    private readonly int[] _rowRoots;
-    private readonly int[] _rowParents;
-    private readonly int[] _rowActions;
-    private readonly TEmbedding[] _rowEmbeddings;
-    private readonly Rng[] _rowRngs;
-    private readonly float[] _rowRewards;
-    private readonly float[] _rowDiscounts;
-    private readonly float[] _rowLogits;
-    private readonly float[] _rowValues;
-    private readonly bool[] _rowValid;
-    private readonly TEmbedding[] _rowNext;
+    // Model rows of the wave being evaluated and of the next one, compacted over the roots that expand a
+    // node: the next wave's rows are built while this wave's are backed up, so two sets alternate.
+    private readonly ModelRows _wave;
+    private readonly ModelRows _nextWave;
 
-    private const int Lanes = 4;
+    // Per root, the nodes of the current simulation's path, root first ([B, N+2]); backup walks it
+    // instead of chasing parent links, so its loads do not wait on each other.
+    private readonly int[] _paths;
+    private readonly int[] _leafDepths;    // [B] index in the path of the node to back up from
+    private readonly int _pathStride;
+    private readonly int _selectionBytes;  // bytes of a node's block that selection reads, from its start
+
+    private const int Lanes = 8;
     private readonly int[] _laneNode = new int[Lanes];
     private readonly int[] _laneDepth = new int[Lanes];
     private readonly int[] _laneAction = new int[Lanes];
@@ -96,6 +99,8 @@ public sealed class BatchedSearch<TEmbedding>
                 if (policy.QTransform is ParentAndSiblingsQTransform parentAndSiblings)
                 {
                     _fusedEpsilon = parentAndSiblings.Epsilon;
+                    _oneVector = Vector512.IsHardwareAccelerated && actionCount <= Vector512<int>.Count;
+                    _actionLanes = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(actionCount));
                     var puct = (PuctPolicy)policy;
                     // A node is visited at most N + 1 times; the table spares a log and a sqrt per step.
                     _exploreByVisits = new float[simulations + 2];
@@ -124,17 +129,13 @@ public sealed class BatchedSearch<TEmbedding>
         _allValid = new bool[a];
         Array.Fill(_allValid, true);
         _seeds = new ulong[batchSize];
-        _rowRoots = new int[batchSize];
-        _rowParents = new int[batchSize];
-        _rowActions = new int[batchSize];
-        _rowEmbeddings = new TEmbedding[batchSize];
-        _rowRngs = new Rng[batchSize];
-        _rowRewards = new float[batchSize];
-        _rowDiscounts = new float[batchSize];
-        _rowLogits = new float[batchSize * a];
-        _rowValues = new float[batchSize];
-        _rowValid = new bool[batchSize * a];
-        _rowNext = new TEmbedding[batchSize];
+        _wave = new ModelRows(batchSize, a);
+        _nextWave = new ModelRows(batchSize, a);
+        _pathStride = simulations + 2;
+        _paths = new int[batchSize * _pathStride];
+        _leafDepths = new int[batchSize];
+        // Fused PUCT reads the header and the rows up to the masked priors; other rules may read the whole block.
+        _selectionBytes = sizeof(int) * (_kind == 1 && !float.IsNaN(_fusedEpsilon) ? SearchTree.HeaderSize + (4 * a) : _tree.BlockStride);
         _actions = new int[batchSize];
         _weights = new float[batchSize * a];
         _visits = new int[batchSize * a];
@@ -218,44 +219,55 @@ public sealed class BatchedSearch<TEmbedding>
 
         long modelTicks = 0;
         var modelCalls = 0;
+        var wave = _wave;
+        var next = _nextWave;
+        var rows = DescendAll(n, wave);
         for (var simulation = 0; simulation < Simulations; simulation++)
         {
-            var rows = 0;
+            if (rows > 0)
+            {
+                wave.ClearOutputs(rows, a);
+                var batch = new RecurrentBatch<TEmbedding>(
+                    a, wave.Roots.AsSpan(0, rows), wave.Actions.AsSpan(0, rows), wave.Embeddings.AsSpan(0, rows), wave.Rngs.AsSpan(0, rows),
+                    wave.Rewards.AsSpan(0, rows), wave.Discounts.AsSpan(0, rows), wave.Logits.AsSpan(0, rows * a), wave.Values.AsSpan(0, rows),
+                    wave.Valid.AsSpan(0, rows * a), wave.Next.AsSpan(0, rows));
+                var modelStart = Stopwatch.GetTimestamp();
+                model.Recurrent(batch);
+                modelTicks += Stopwatch.GetTimestamp() - modelStart;
+                modelCalls++;
+            }
+
+            // Each group of roots backs up this wave, then at once descends for the next simulation,
+            // while the paths it just walked are still in cache (the forward pass evicted them once
+            // already). Every root still does select → model → expand → backup in the same order,
+            // with its own stream, so results equal those of finishing the wave for all roots first.
+            var nextRows = 0;
+            var row = 0;
+            var hasNext = simulation + 1 < Simulations;
+            var prefetchRow = 0;
             for (var b = 0; b < n; b += Lanes)
             {
-                // Up to four roots descend in lock-step: their trees are independent, so the CPU overlaps
-                // one root's cache misses with the others' selection arithmetic. Rows keep root order.
                 var lanes = Math.Min(Lanes, n - b);
-                SimulateLanes(b, lanes);
-                for (var lane = 0; lane < lanes; lane++)
+                // The next group's new nodes go into slots this search has not touched yet: ask for them now.
+                for (; prefetchRow < rows && wave.Roots[prefetchRow] < b + (2 * Lanes); prefetchRow++)
                 {
-                    rows = AddRow(b + lane, _laneNode[lane], _laneAction[lane], rows);
+                    var prefetchRoot = wave.Roots[prefetchRow];
+                    PrefetchBlock(_tree.NodeOffset(prefetchRoot, _tree.Counts[prefetchRoot]), _tree.BlockStride * sizeof(int));
+                }
+                for (; row < rows && wave.Roots[row] < b + lanes; row++)
+                {
+                    var rowRoot = wave.Roots[row];
+                    _rngs[rowRoot] = wave.Rngs[row];
+                    Expand(rowRoot, row, wave);
+                    Backward(rowRoot);
+                }
+                if (hasNext)
+                {
+                    nextRows = DescendLanes(b, lanes, next, nextRows);
                 }
             }
-            if (rows == 0)
-            {
-                continue;
-            }
-            _rowRewards.AsSpan(0, rows).Clear();
-            _rowDiscounts.AsSpan(0, rows).Fill(1f);
-            _rowLogits.AsSpan(0, rows * a).Clear();
-            _rowValues.AsSpan(0, rows).Clear();
-            _rowValid.AsSpan(0, rows * a).Fill(true);
-            var batch = new RecurrentBatch<TEmbedding>(
-                a, _rowRoots.AsSpan(0, rows), _rowActions.AsSpan(0, rows), _rowEmbeddings.AsSpan(0, rows), _rowRngs.AsSpan(0, rows),
-                _rowRewards.AsSpan(0, rows), _rowDiscounts.AsSpan(0, rows), _rowLogits.AsSpan(0, rows * a), _rowValues.AsSpan(0, rows),
-                _rowValid.AsSpan(0, rows * a), _rowNext.AsSpan(0, rows));
-            var modelStart = Stopwatch.GetTimestamp();
-            model.Recurrent(batch);
-            modelTicks += Stopwatch.GetTimestamp() - modelStart;
-            modelCalls++;
-            for (var row = 0; row < rows; row++)
-            {
-                var b = _rowRoots[row];
-                _rngs[b] = _rowRngs[row];
-                var node = Expand(b, row);
-                Backward(b, node);
-            }
+            (wave, next) = (next, wave);
+            rows = nextRows;
         }
 
         _tree.InvalidateChildValues();
@@ -308,27 +320,54 @@ public sealed class BatchedSearch<TEmbedding>
         _tree.Embeddings[_tree.NodeOffset(b, SearchTree.RootIndex)] = root.Embeddings[b];
     }
 
-    /// <summary>Queues root <paramref name="b"/>'s expansion as model row <paramref name="rows"/>, or backs up a dead end at once; returns the new row count.</summary>
-    private int AddRow(int b, int parent, int action, int rows)
+    /// <summary>Descends every root for one simulation; returns the rows queued in <paramref name="wave"/>.</summary>
+    private int DescendAll(int n, ModelRows wave)
     {
+        var rows = 0;
+        for (var b = 0; b < n; b += Lanes)
+        {
+            rows = DescendLanes(b, Math.Min(Lanes, n - b), wave, rows);
+        }
+        return rows;
+    }
+
+    /// <summary>Descends roots b .. b + <paramref name="lanes"/> − 1 and queues their expansions (rows keep root order); returns the new row count.</summary>
+    private int DescendLanes(int b, int lanes, ModelRows wave, int rows)
+    {
+        // Up to eight roots descend in lock-step: their trees are independent, so the CPU overlaps
+        // one root's cache misses with the others' selection arithmetic.
+        SimulateLanes(b, lanes);
+        for (var lane = 0; lane < lanes; lane++)
+        {
+            rows = AddRow(b + lane, _laneNode[lane], _laneAction[lane], _laneDepth[lane], wave, rows);
+        }
+        return rows;
+    }
+
+    /// <summary>Queues root <paramref name="b"/>'s expansion as model row <paramref name="rows"/>, or backs up a dead end at once; returns the new row count.</summary>
+    private int AddRow(int b, int parent, int action, int depth, ModelRows wave, int rows)
+    {
+        // A dead end's path ends at the node itself (index depth); a new node goes below the parent, also at index depth.
+        _leafDepths[b] = depth;
         if (action < 0)
         {
             // The selected node has no legal action (terminal): visit it again, back up its value.
             _tree.VisitsAt(_tree.NodeOffset(b, parent))++;
-            Backward(b, parent);
+            Backward(b);
             return rows;
         }
-        _rowRoots[rows] = b;
-        _rowParents[rows] = parent;
-        _rowActions[rows] = action;
-        _rowEmbeddings[rows] = _tree.Embeddings[_tree.NodeOffset(b, parent)];
-        _rowRngs[rows] = _rngs[b];
+        wave.Roots[rows] = b;
+        wave.Parents[rows] = parent;
+        wave.Actions[rows] = action;
+        wave.Embeddings[rows] = _tree.Embeddings[_tree.NodeOffset(b, parent)];
+        wave.Rngs[rows] = _rngs[b];
         return rows + 1;
     }
 
     /// <summary>
-    /// <see cref="Simulate"/> for roots b .. b + <paramref name="lanes"/> − 1, one level of each in turn;
-    /// leaves each lane's node to expand from and action (−1 at a dead end) in <c>_laneNode</c>/<c>_laneAction</c>.
+    /// Descends roots b .. b + <paramref name="lanes"/> − 1 from their roots, one level of each in turn;
+    /// leaves each lane's node to expand from, action (−1 at a dead end) and depth in
+    /// <c>_laneNode</c>/<c>_laneAction</c>/<c>_laneDepth</c>, and each root's path in <c>_paths</c>.
     /// </summary>
     private void SimulateLanes(int b, int lanes)
     {
@@ -350,10 +389,14 @@ public sealed class BatchedSearch<TEmbedding>
         }
     }
 
-    /// <summary>One level of <see cref="Simulate"/>: true when <paramref name="node"/> is the node to expand from (action −1 at a dead end).</summary>
+    /// <summary>
+    /// One level of descent: records <paramref name="node"/> in the path, selects; true when <paramref name="node"/>
+    /// is the node to expand from (action −1 at a dead end, where <paramref name="depth"/> stays the node's own depth).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Descend(int b, ref int node, ref int depth, out int action)
     {
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_paths), ((nint)b * _pathStride) + depth) = node;
         action = Select(b, node, depth);
         if (action < 0)
         {
@@ -366,36 +409,36 @@ public sealed class BatchedSearch<TEmbedding>
             return true;
         }
         node = child;
+        PrefetchBlock(_tree.NodeOffset(b, child), _selectionBytes);
         return false;
     }
 
-    /// <summary>Descends from the root; returns the node to expand from and the action (−1 at a dead end).</summary>
-    private (int Parent, int Action) Simulate(int b)
+    /// <summary>
+    /// Asks for the first <paramref name="bytes"/> of node slot <paramref name="n"/>'s block (selection
+    /// reads <c>_selectionBytes</c>, expansion writes all of it), so the misses overlap other work
+    /// (a prefetch never faults, even on a moved array).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void PrefetchBlock(int n, int bytes)
     {
-        var node = SearchTree.RootIndex;
-        var depth = 0;
-        while (true)
+        if (!Sse.IsSupported)
         {
-            var action = Select(b, node, depth);
-            if (action < 0)
-            {
-                return (node, -1);
-            }
-            var child = Unsafe.Add(ref _tree.BlockRef(_tree.NodeOffset(b, node)), action);
-            depth++;
-            if (child == SearchTree.Unvisited || depth >= _maxDepth)
-            {
-                return (node, action);
-            }
-            node = child;
+            return;
         }
+        var start = (byte*)Unsafe.AsPointer(ref Unsafe.Subtract(ref _tree.BlockRef(n), SearchTree.HeaderSize));
+        for (var offset = 0; offset < bytes; offset += 64)
+        {
+            Sse.Prefetch0(start + offset);
+        }
+        Sse.Prefetch0(start + bytes - 1);
     }
 
     private int Select(int b, int node, int depth)
     {
         if (_kind == 1 && !float.IsNaN(_fusedEpsilon))
         {
-            return SelectPuctFused(b, node); // checks for no legal action itself, after the row is loaded
+            // Both check for no legal action themselves, after the row is loaded.
+            return _oneVector ? SelectPuctOneVector(b, node) : SelectPuctFused(b, node);
         }
         if (_tree.ValidCountAt(_tree.NodeOffset(b, node)) == 0)
         {
@@ -452,12 +495,31 @@ public sealed class BatchedSearch<TEmbedding>
         var nodeValue = tree.ValueAt(n);
         var explore = _exploreByVisits[tree.VisitsAt(n)];
         var vectorEnd = Vector256.IsHardwareAccelerated ? a - a % Vector256<float>.Count : 0;
+        var wideEnd = Vector512.IsHardwareAccelerated ? a - a % Vector512<float>.Count : 0;
 
         // Pass 1: Q = r + γ·v, and the min/max over the parent value and the visited children.
         var min = nodeValue;
         var max = nodeValue;
         var i = 0;
-        if (vectorEnd > 0)
+        if (wideEnd > 0)
+        {
+            // Sixteen actions a step where the CPU has 512-bit vectors: min/max are exact in any order,
+            // and the scores are the same per-lane operations, so the numbers equal the narrower paths'.
+            var nodeValueW = Vector512.Create(nodeValue);
+            var minW = nodeValueW;
+            var maxW = nodeValueW;
+            for (; i < wideEnd; i += Vector512<float>.Count)
+            {
+                var qv = Vector512.LoadUnsafe(ref qValues, (nuint)i);
+                var visited = Vector512.GreaterThan(Vector512.LoadUnsafe(ref visits, (nuint)i), Vector512<int>.Zero).AsSingle();
+                var safe = Vector512.ConditionalSelect(visited, qv, nodeValueW);
+                minW = Vector512.MinNative(minW, safe);
+                maxW = Vector512.MaxNative(maxW, safe);
+            }
+            min = MathF.Min(min, HorizontalMin(Vector256.MinNative(minW.GetLower(), minW.GetUpper())));
+            max = MathF.Max(max, HorizontalMax(Vector256.MaxNative(maxW.GetLower(), maxW.GetUpper())));
+        }
+        if (vectorEnd > i)
         {
             var nodeValueV = Vector256.Create(nodeValue);
             var minV = nodeValueV;
@@ -487,7 +549,25 @@ public sealed class BatchedSearch<TEmbedding>
         var scale = 1f / MathF.Max(max - min, _fusedEpsilon);
         var best = float.NegativeInfinity;
         i = 0;
-        if (vectorEnd > 0)
+        if (wideEnd > 0)
+        {
+            var minW = Vector512.Create(min);
+            var scaleW = Vector512.Create(scale);
+            var exploreW = Vector512.Create(explore);
+            var bestW = Vector512.Create(float.NegativeInfinity);
+            for (; i < wideEnd; i += Vector512<float>.Count)
+            {
+                var visitCounts = Vector512.LoadUnsafe(ref visits, (nuint)i);
+                var visited = Vector512.GreaterThan(visitCounts, Vector512<int>.Zero).AsSingle();
+                var valueScore = (Vector512.LoadUnsafe(ref qValues, (nuint)i) - minW) * scaleW & visited;
+                var policyScore = exploreW * Vector512.LoadUnsafe(ref priors, (nuint)i) / (Vector512.ConvertToSingle(visitCounts) + Vector512<float>.One);
+                var score = valueScore + policyScore;
+                score.StoreUnsafe(ref scores, (nuint)i);
+                bestW = Vector512.MaxNative(bestW, score);
+            }
+            best = HorizontalMax(Vector256.MaxNative(bestW.GetLower(), bestW.GetUpper()));
+        }
+        if (vectorEnd > i)
         {
             var minV = Vector256.Create(min);
             var scaleV = Vector256.Create(scale);
@@ -503,7 +583,7 @@ public sealed class BatchedSearch<TEmbedding>
                 score.StoreUnsafe(ref scores, (nuint)i);
                 bestV = Vector256.MaxNative(bestV, score);
             }
-            best = HorizontalMax(bestV);
+            best = MathF.Max(best, HorizontalMax(bestV));
         }
         for (; i < a; i++)
         {
@@ -519,6 +599,62 @@ public sealed class BatchedSearch<TEmbedding>
             return -1;
         }
         return ArgmaxWithTies(ref scores, a, best, ref _rngs[b]);
+    }
+
+    /// <summary>
+    /// <see cref="SelectPuctFused"/> for A ≤ 16 on 512-bit vectors: every row of the node is one load
+    /// (lanes past A read the node's later rows, the next node's block or the tree's end slack, and are
+    /// masked off), with no loop and no score buffer. The operations per action and the tie-break draw are those of the other paths, so
+    /// the chosen action is the same.
+    /// </summary>
+    private int SelectPuctOneVector(int b, int node)
+    {
+        var tree = _tree;
+        var a = tree.ActionCount;
+        var n = tree.NodeOffset(b, node);
+        ref var block = ref tree.BlockRef(n);
+        ref var header = ref Unsafe.Subtract(ref block, SearchTree.HeaderSize);
+        var nodeValue = Unsafe.As<int, float>(ref Unsafe.Add(ref header, 1));
+        // Node visits are at most N + 1, the table's last index.
+        var explore = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_exploreByVisits), header);
+        var visitCounts = Vector512.LoadUnsafe(ref Unsafe.Add(ref block, a));
+        var qv = Vector512.LoadUnsafe(ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 2 * a)));
+        var priors = Vector512.LoadUnsafe(ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 3 * a)));
+        var inRange = _actionLanes.AsSingle();
+
+        // Pass 1: min/max over the parent value and the visited children (lanes ≥ A hold the parent value).
+        var nodeValueW = Vector512.Create(nodeValue);
+        var visited = Vector512.GreaterThan(visitCounts, Vector512<int>.Zero).AsSingle() & inRange;
+        var safe = Vector512.ConditionalSelect(visited, qv, nodeValueW);
+        var minW = Vector512.MinNative(nodeValueW, safe);
+        var maxW = Vector512.MaxNative(nodeValueW, safe);
+        var min = MathF.Min(nodeValue, HorizontalMin(Vector256.MinNative(minW.GetLower(), minW.GetUpper())));
+        var max = MathF.Max(nodeValue, HorizontalMax(Vector256.MaxNative(maxW.GetLower(), maxW.GetUpper())));
+
+        // Pass 2: score = Q̃ + √N·c(N)·P/(1 + n), −∞ when illegal and in lanes ≥ A.
+        var scale = 1f / MathF.Max(max - min, _fusedEpsilon);
+        var valueScore = (qv - Vector512.Create(min)) * Vector512.Create(scale) & visited;
+        var policyScore = Vector512.Create(explore) * priors / (Vector512.ConvertToSingle(visitCounts) + Vector512<float>.One);
+        var negativeInfinity = Vector512.Create(float.NegativeInfinity);
+        var score = Vector512.ConditionalSelect(inRange, valueScore + policyScore, negativeInfinity);
+        var bestW = Vector512.MaxNative(negativeInfinity, score);
+        var best = HorizontalMax(Vector256.MaxNative(bestW.GetLower(), bestW.GetUpper()));
+        if (best == float.NegativeInfinity && Unsafe.Add(ref header, 3) == 0)
+        {
+            return -1;
+        }
+
+        // Exact maxima among the A actions; several are chosen between uniformly with one draw, as in ArgmaxWithTies.
+        var ties = (uint)Vector512.Equals(score, Vector512.Create(best)).ExtractMostSignificantBits() & (uint)((1L << a) - 1);
+        var count = BitOperations.PopCount(ties);
+        if (count > 1)
+        {
+            for (var pick = _rngs[b].NextInt(count); pick > 0; pick--)
+            {
+                ties &= ties - 1;
+            }
+        }
+        return ties == 0 ? -1 : BitOperations.TrailingZeroCount(ties);
     }
 
     private static float HorizontalMin(Vector256<float> v)
@@ -545,6 +681,22 @@ public sealed class BatchedSearch<TEmbedding>
         var first = -1;
         var ties = 0;
         var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var bestW = Vector512.Create(best);
+            for (; i + Vector512<float>.Count <= a; i += Vector512<float>.Count)
+            {
+                var mask = Vector512.Equals(Vector512.LoadUnsafe(ref scores, (nuint)i), bestW).ExtractMostSignificantBits();
+                if (mask != 0)
+                {
+                    if (ties == 0)
+                    {
+                        first = i + BitOperations.TrailingZeroCount(mask);
+                    }
+                    ties += BitOperations.PopCount(mask);
+                }
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             // Eight compares a step; the mask's bits give the first tie and their count.
@@ -817,17 +969,17 @@ public sealed class BatchedSearch<TEmbedding>
         return bestAction;
     }
 
-    /// <summary>Stores the model's output for <paramref name="row"/> as a node; returns its index.</summary>
-    private int Expand(int b, int row)
+    /// <summary>Stores the model's output for <paramref name="row"/> as a node at the end of the root's path.</summary>
+    private void Expand(int b, int row, ModelRows wave)
     {
         var a = ActionCount;
-        var parent = _rowParents[row];
-        var action = _rowActions[row];
+        var parent = wave.Parents[row];
+        var action = wave.Actions[row];
         ref var childIndex = ref Unsafe.Add(ref _tree.BlockRef(_tree.NodeOffset(b, parent)), action);
         var node = childIndex;
-        var logits = _rowLogits.AsSpan(row * a, a);
-        var valid = _rowValid.AsSpan(row * a, a);
-        var value = _rowValues[row];
+        var logits = wave.Logits.AsSpan(row * a, a);
+        var valid = wave.Valid.AsSpan(row * a, a);
+        var value = wave.Values[row];
         if (node == SearchTree.Unvisited)
         {
             node = _tree.Counts[b]++;
@@ -843,30 +995,37 @@ public sealed class BatchedSearch<TEmbedding>
             _tree.VisitsAt(n) = visits + 1;
         }
         childIndex = node;
-        _tree.Edges[_tree.NodeOffset(b, node)] = new NodeEdge(parent, action, _rowRewards[row], _rowDiscounts[row]);
-        _tree.Embeddings[_tree.NodeOffset(b, node)] = _rowNext[row];
-        return node;
+        _tree.Edges[_tree.NodeOffset(b, node)] = new NodeEdge(parent, action, wave.Rewards[row], wave.Discounts[row]);
+        _tree.Embeddings[_tree.NodeOffset(b, node)] = wave.Next[row];
+        _paths[(b * _pathStride) + _leafDepths[b]] = node;
     }
 
-    /// <summary>mctx backward: folds the leaf value up to the root through rewards and discounts.</summary>
-    private void Backward(int b, int leaf)
+    /// <summary>
+    /// mctx backward: folds the value of the last node of root <paramref name="b"/>'s path up to the
+    /// root through rewards and discounts. The path comes from the descent, so every level's loads
+    /// are independent of the previous level's (the edge only supplies reward and discount).
+    /// </summary>
+    private void Backward(int b)
     {
         var tree = _tree;
         var baseNode = b * tree.Capacity;
         var a = tree.ActionCount;
         var stride = tree.BlockStride;
+        ref var path = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_paths), (nint)b * _pathStride);
         ref var edges = ref MemoryMarshal.GetArrayDataReference(tree.Edges);
         // Block of node slot n starts at n·stride: header (visits, value, ...) then child rows.
         ref var blocks = ref MemoryMarshal.GetArrayDataReference(tree.ChildBlocks);
-        ref var nodeBlock = ref Unsafe.Add(ref blocks, (nint)(baseNode + leaf) * stride);
+        var depth = _leafDepths[b];
+        ref var nodeBlock = ref Unsafe.Add(ref blocks, (nint)(baseNode + Unsafe.Add(ref path, depth)) * stride);
         var nodeValue = Unsafe.As<int, float>(ref Unsafe.Add(ref nodeBlock, 1));
         var leafValue = nodeValue;
-        var index = leaf;
-        while (index != SearchTree.RootIndex)
+        for (; depth > 0; depth--)
         {
             // Indices come from the tree itself, so they are in range; skip the bounds checks.
-            var edge = Unsafe.Add(ref edges, baseNode + index);
-            ref var parentBlock = ref Unsafe.Add(ref blocks, (nint)(baseNode + edge.Parent) * stride);
+            var edge = Unsafe.Add(ref edges, baseNode + Unsafe.Add(ref path, depth));
+            var parent = Unsafe.Add(ref path, depth - 1);
+            Debug.Assert(edge.Parent == parent, "the path follows the tree's edges");
+            ref var parentBlock = ref Unsafe.Add(ref blocks, (nint)(baseNode + parent) * stride);
             ref var count = ref parentBlock;
             ref var parentValue = ref Unsafe.As<int, float>(ref Unsafe.Add(ref parentBlock, 1));
             leafValue = edge.Reward + edge.Discount * leafValue;
@@ -876,7 +1035,32 @@ public sealed class BatchedSearch<TEmbedding>
             Unsafe.As<int, float>(ref Unsafe.Add(ref child, 2 * a)) = edge.Reward + edge.Discount * nodeValue;
             Unsafe.Add(ref child, a)++;
             nodeValue = parentValue;
-            index = edge.Parent;
+        }
+    }
+
+    /// <summary>The model rows of one wave: inputs the search fills, outputs the model fills (see <see cref="RecurrentBatch{TEmbedding}"/>).</summary>
+    private sealed class ModelRows(int batchSize, int actionCount)
+    {
+        public readonly int[] Roots = new int[batchSize];
+        public readonly int[] Parents = new int[batchSize];
+        public readonly int[] Actions = new int[batchSize];
+        public readonly TEmbedding[] Embeddings = new TEmbedding[batchSize];
+        public readonly Rng[] Rngs = new Rng[batchSize];
+        public readonly float[] Rewards = new float[batchSize];
+        public readonly float[] Discounts = new float[batchSize];
+        public readonly float[] Logits = new float[batchSize * actionCount];
+        public readonly float[] Values = new float[batchSize];
+        public readonly bool[] Valid = new bool[batchSize * actionCount];
+        public readonly TEmbedding[] Next = new TEmbedding[batchSize];
+
+        /// <summary>The defaults the model overwrites: reward 0, discount 1, logits 0, value 0, all legal.</summary>
+        public void ClearOutputs(int rows, int a)
+        {
+            Rewards.AsSpan(0, rows).Clear();
+            Discounts.AsSpan(0, rows).Fill(1f);
+            Logits.AsSpan(0, rows * a).Clear();
+            Values.AsSpan(0, rows).Clear();
+            Valid.AsSpan(0, rows * a).Fill(true);
         }
     }
 

@@ -31,6 +31,7 @@ public class SearchTree
     internal readonly int[] ChildBlocks;
     internal readonly int BlockStride;           // 4 + 6A + ⌈A/4⌉
     internal const int HeaderSize = 4;
+    internal const int VectorSlack = 16;
     internal readonly float[] ChildValueArray;    // [B, N+1, A] the child node's NodeValue, not Q; filled lazily after a search
     internal readonly float[] ChildRewardValues; // [B, N+1, A] filled lazily after a search (backup reads NodeEdge)
     internal readonly float[] ChildDiscountValues; // [B, N+1, A] filled lazily after a search
@@ -53,7 +54,9 @@ public class SearchTree
         var nodes = batchSize * Capacity;
         var children = nodes * actionCount;
         BlockStride = HeaderSize + (6 * actionCount) + ((actionCount + 3) / 4);
-        ChildBlocks = new int[nodes * BlockStride];
+        // One vector of slack at the end: one-vector selection loads 16 lanes from a node's rows and masks off
+        // those past A, which for small A reach beyond the last block.
+        ChildBlocks = new int[(nodes * BlockStride) + VectorSlack];
         ChildValueArray = new float[children];
         ChildRewardValues = new float[children];
         ChildDiscountValues = new float[children];

@@ -288,6 +288,18 @@ public sealed class BatchedSearchTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(20)]
+    [InlineData(37)]
+    public void VectorisedPuctEqualsTheGenericPathForFewAndManyActions(int actions)
+    {
+        // A ≤ 16 selects in one masked 512-bit vector (loads reach past the last node's block for
+        // small A); A > 16 takes the looped 512/256-bit path with a scalar tail.
+        VectorisedPuctEqualsTheGenericPath(actions);
+    }
+
+    [Theory]
     [InlineData(5)]
     [InlineData(11)]
     [InlineData(16)]
