@@ -196,6 +196,25 @@ internal sealed class L2LStudy(ExperimentContext context, L2LSettings settings, 
         return text.ToString();
     }
 
+    private static string Ci(double mean, double low, double high) => string.Create(CultureInfo.InvariantCulture, $"{mean:G4} [{low:G4}, {high:G4}]");
+
+    /// <summary>A Markdown table: header row (<paramref name="corner"/>, then <paramref name="columns"/>), separator, one row per label.</summary>
+    private static void AppendTable(StringBuilder text, string corner, IEnumerable<string> columns, IEnumerable<(string Label, IEnumerable<string> Cells)> rows)
+    {
+        var headers = columns.ToList();
+        text.Append(CultureInfo.InvariantCulture, $"| {corner} |");
+        text.Append(string.Concat(headers.Select(h => $" {h} |")));
+        text.Append("\n|---|");
+        text.Append(string.Concat(headers.Select(_ => "---|")));
+        text.Append('\n');
+        foreach (var (label, cells) in rows)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"| {label} |");
+            text.Append(string.Concat(cells.Select(c => $" {c} |")));
+            text.Append('\n');
+        }
+    }
+
     private string Report(IReadOnlyList<OptimizerSummary> summaries, IReadOnlyList<PairedSummary> paired, IReadOnlyList<LearningRateSearchResult> searches)
     {
         var e = settings.Evaluation;
@@ -203,40 +222,18 @@ internal sealed class L2LStudy(ExperimentContext context, L2LSettings settings, 
         text.Append(CultureInfo.InvariantCulture, $"# {title}\n\n");
         text.Append(CultureInfo.InvariantCulture, $"Run `{context.Run.Id}`, seed {context.Seed}. Test: {e.TestProblems} fresh problems of `{evalTask.Name}`, {e.Steps} steps; ");
         text.Append(CultureInfo.InvariantCulture, $"baselines tuned on {e.TuningProblems} other problems over a log grid {F(e.LearningRateLow)}…{F(e.LearningRateHigh)} ({e.PointsPerDecade}/decade) for the lowest mean final loss.\n\n");
-        text.Append("![loss](loss.png)\n\n| optimizer |");
-        foreach (var t in e.ReportSteps)
-        {
-            text.Append(CultureInfo.InvariantCulture, $" step {t}: mean [95% CI] |");
-        }
-        text.Append("\n|---|");
-        text.Append(string.Concat(e.ReportSteps.Select(_ => "---|")));
-        text.Append('\n');
-        foreach (var s in summaries)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"| {s.Optimizer} |");
-            foreach (var a in s.AtSteps)
-            {
-                text.Append(CultureInfo.InvariantCulture, $" {a.Mean:G4} [{a.CiLow:G4}, {a.CiHigh:G4}] |");
-            }
-            text.Append('\n');
-        }
-        text.Append("\nPaired over the same test problems, LSTM loss minus the baseline's (negative: the LSTM is lower), mean [95% CI], and the share of problems where the LSTM is lower:\n\n| baseline |");
-        foreach (var t in e.ReportSteps)
-        {
-            text.Append(CultureInfo.InvariantCulture, $" step {t}: LSTM − baseline | LSTM lower |");
-        }
-        text.Append("\n|---|");
-        text.Append(string.Concat(e.ReportSteps.Select(_ => "---|---|")));
-        text.Append('\n');
-        foreach (var p in paired)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"| {p.Baseline} |");
-            foreach (var a in p.AtSteps)
-            {
-                text.Append(CultureInfo.InvariantCulture, $" {a.Mean:G4} [{a.CiLow:G4}, {a.CiHigh:G4}] | {a.ShareLstmLower:P0} |");
-            }
-            text.Append('\n');
-        }
+        text.Append("![loss](loss.png)\n\n");
+        AppendTable(
+            text,
+            "optimizer",
+            e.ReportSteps.Select(t => $"step {t}: mean [95% CI]"),
+            summaries.Select(s => (s.Optimizer, s.AtSteps.Select(a => Ci(a.Mean, a.CiLow, a.CiHigh)))));
+        text.Append("\nPaired over the same test problems, LSTM loss minus the baseline's (negative: the LSTM is lower), mean [95% CI], and the share of problems where the LSTM is lower:\n\n");
+        AppendTable(
+            text,
+            "baseline",
+            e.ReportSteps.SelectMany(t => new[] { $"step {t}: LSTM − baseline", "LSTM lower" }),
+            paired.Select(p => (p.Baseline, p.AtSteps.SelectMany(a => new[] { Ci(a.Mean, a.CiLow, a.CiHigh), a.ShareLstmLower.ToString("P0", CultureInfo.InvariantCulture) }))));
         var edges = searches.Where(s => !s.BestIsInterior).Select(s => Label(s.Kind)).ToList();
         text.Append(edges.Count == 0
             ? "\nEvery baseline's best learning rate lies inside its grid.\n"

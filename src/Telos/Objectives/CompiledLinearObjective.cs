@@ -120,16 +120,7 @@ public sealed class CompiledLinearObjective : ICompiledObjective
             var sum = Avx.Permute2x128(h01, h23, 0x20) + Avx.Permute2x128(h01, h23, 0x31);
             (sum + bias).StoreUnsafe(ref v, (nuint)i);
         }
-        for (; i < n; i++)
-        {
-            ref var r = ref Unsafe.Add(ref x, i * f);
-            var a = Bias;
-            for (var k = 0; k < f; k++)
-            {
-                a += Unsafe.Add(ref w, k) * Unsafe.Add(ref r, k);
-            }
-            Unsafe.Add(ref v, i) = a;
-        }
+        RemainingRows(i, features, values, f);
     }
 
     private void ScalarRows(ReadOnlySpan<double> features, Span<double> values, int f)
@@ -160,10 +151,19 @@ public sealed class CompiledLinearObjective : ICompiledObjective
             Unsafe.Add(ref v, i + 2) = a2;
             Unsafe.Add(ref v, i + 3) = a3;
         }
-        for (; i < n; i++)
+        RemainingRows(i, features, values, f);
+    }
+
+    /// <summary>Rows <paramref name="first"/>.. one at a time, bias first, in feature order (the last n mod 4 rows of both paths).</summary>
+    private void RemainingRows(int first, ReadOnlySpan<double> features, Span<double> values, int f)
+    {
+        ref var w = ref MemoryMarshal.GetArrayDataReference(_weights);
+        ref var x = ref MemoryMarshal.GetReference(features);
+        ref var v = ref MemoryMarshal.GetReference(values);
+        for (var i = first; i < values.Length; i++)
         {
             ref var r = ref Unsafe.Add(ref x, i * f);
-            var a = bias;
+            var a = Bias;
             for (var k = 0; k < f; k++)
             {
                 a += Unsafe.Add(ref w, k) * Unsafe.Add(ref r, k);
