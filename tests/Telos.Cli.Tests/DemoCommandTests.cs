@@ -45,43 +45,57 @@ public sealed class DemoCommandTests
         var regressed = results.Rows.Single(r => r.Objective == "linear, regressed");
         Assert.True(regressed.EpicTest < learned.EpicTest, $"EPIC on maze/test: learned {learned.EpicTest}, regressed {regressed.EpicTest}");
         Assert.True(learned.EpicTrain < learned.EpicTest, $"the warning: EPIC train {learned.EpicTrain} vs test {learned.EpicTest}");
-        var printed = PrintedTable(output);
-        Assert.Equal(results.Rows.Select(r => r.Objective), printed.Keys);
-        foreach (var row in results.Rows)
-        {
-            var cells = printed[row.Objective];
-            AssertPrinted(row.Success * 100, cells["success"], halfUnit: 0.5, $"{row.Objective} success");
-            if (row.Goal == "cheese")
-            {
-                AssertPrinted(row.Corner * 100, cells["corner"], halfUnit: 0.5, $"{row.Objective} corner");
-            }
-            else
-            {
-                Assert.Equal("–", cells["corner"]);
-            }
-            AssertPrinted(row.MeanSteps, cells["steps"], halfUnit: 0.05, $"{row.Objective} steps");
-            AssertPrinted(row.EpicTrain, cells["EPIC train"], halfUnit: 0.0005, $"{row.Objective} EPIC train");
-            AssertPrinted(row.EpicTest, cells["EPIC test"], halfUnit: 0.0005, $"{row.Objective} EPIC test");
-        }
-        Assert.True(File.Exists(Path.Combine(runDir, "report.md")));
-        Assert.True(File.Exists(Path.Combine(runDir, "objectives", "learned.json")));
+        AssertTableCarries(results.Rows, output, "success", "corner", "steps", "printed table");
+        AssertTableCarries(results.Rows, File.ReadAllText(Path.Combine(runDir, "report.md")), "success", "corner (proxy)", "mean steps", "report.md");
+        var learnedCard = Telos.Objectives.ObjectiveCardFile.Load(Path.Combine(runDir, "objectives", "learned.json"));
+        Assert.Equal(results.CornerWeight, learnedCard.Weight("at_corner"));
+        Assert.Equal(results.CheeseWeight, learnedCard.Weight("at_cheese"));
     }
 
     /// <summary>
-    /// The printed "measured over maze/test levels" table: for each row (by objective), the text of each
-    /// cell under its header. Rows are the bordered lines after the header line whose first cell is "objective".
+    /// The table in <paramref name="text"/> (console box or Markdown) has one row per recorded row, in order,
+    /// and every number in it equals the recorded one to its printed precision.
     /// </summary>
-    private static Dictionary<string, Dictionary<string, string>> PrintedTable(string output)
+    private static void AssertTableCarries(IReadOnlyList<DemoRow> rows, string text, string success, string corner, string steps, string where)
     {
-        var bordered = output.Split('\n')
+        var table = Table(text);
+        Assert.Equal(rows.Select(r => r.Objective), table.Keys);
+        foreach (var row in rows)
+        {
+            var cells = table[row.Objective];
+            var what = $"{where}, {row.Objective}";
+            AssertPrinted(row.Success * 100, cells[success], halfUnit: 0.5, $"{what}: success");
+            if (row.Goal == "cheese")
+            {
+                AssertPrinted(row.Corner * 100, cells[corner], halfUnit: 0.5, $"{what}: corner");
+            }
+            else
+            {
+                Assert.Equal("–", cells[corner]);
+            }
+            AssertPrinted(row.MeanSteps, cells[steps], halfUnit: 0.05, $"{what}: steps");
+            AssertPrinted(row.EpicTrain, cells["EPIC train"], halfUnit: 0.0005, $"{what}: EPIC train");
+            AssertPrinted(row.EpicTest, cells["EPIC test"], halfUnit: 0.0005, $"{what}: EPIC test");
+        }
+    }
+
+    /// <summary>
+    /// The results table in <paramref name="text"/>: for each row (by objective), the text of each cell under
+    /// its header. Rows are the bordered lines (│ or |) after the header line whose first cell is "objective";
+    /// a Markdown separator row is skipped.
+    /// </summary>
+    private static Dictionary<string, Dictionary<string, string>> Table(string text)
+    {
+        var bordered = text.Split('\n')
             .Select(line => line.Trim())
             .Where(line => line.StartsWith('│') || line.StartsWith('|'))
             .Select(line => line.Trim('│', '|').Split('│', '|').Select(cell => cell.Trim()).ToArray())
             .ToList();
         var headerAt = bordered.FindIndex(cells => cells[0] == "objective");
-        Assert.True(headerAt >= 0, $"no table with an 'objective' column in the output:\n{output}");
+        Assert.True(headerAt >= 0, $"no table with an 'objective' column in:\n{text}");
         var header = bordered[headerAt];
         return bordered.Skip(headerAt + 1)
+            .Where(cells => !cells[0].StartsWith("---", StringComparison.Ordinal))
             .TakeWhile(cells => cells.Length == header.Length)
             .ToDictionary(cells => cells[0], cells => header.Zip(cells).ToDictionary(p => p.First, p => p.Second));
     }
