@@ -152,6 +152,9 @@ public sealed class L2LExperimentTests : IDisposable
         var resumed = runner.Resume(partial.Record.Id, new Quiet());
         Assert.Equal(0, resumed.ExitCode);
         Assert.Equal(
+            File.ReadAllBytes(Path.Combine(whole.Record.Directory, "optimizer.l2l")),
+            File.ReadAllBytes(Path.Combine(resumed.Record.Directory, "optimizer.l2l")));
+        Assert.Equal(
             File.ReadAllText(Path.Combine(whole.Record.Directory, "curves.csv")),
             File.ReadAllText(Path.Combine(resumed.Record.Directory, "curves.csv")));
     }
