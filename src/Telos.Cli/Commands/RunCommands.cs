@@ -104,6 +104,10 @@ public sealed class RunCommands : ICommandGroup
             {
                 context.WriteLine($"  step {last.Step}: {FormatValues(last.Values)}");
             }
+            if (record.Status == RunStatus.Failed)
+            {
+                context.WriteLine($"  log (with the stack trace of an unexpected error) {Path.Combine(record.Directory, "log.txt")}");
+            }
             if (record.Status is RunStatus.Interrupted or RunStatus.Failed)
             {
                 context.WriteLine($"  continue with: telos resume {record.ShortId}");
