@@ -156,7 +156,7 @@ public sealed class DamagedInputTests : IDisposable
         var numbers = slots.Where(s => s.Node is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number).ToList();
         var range = Gen.Int[0, numbers.Count - 1].SelectMany(i => Gen.OneOfConst("1e400", "-1e400").Select(value => Edit(root, numbers[i].Path, JsonNode.Parse(value))));
         var removable = slots.Where(s => s.Path.Count > 0 && required.Contains(s.Path[^1])).ToList();
-        var remove = Gen.Int[0, removable.Count - 1].Select(i => Edit(root, removable[i].Path, null));
+        var remove = Gen.Int[0, removable.Count - 1].Select(i => Edit(root, removable[i].Path, null, remove: true));
         var cut = Gen.Int[0, json.LastIndexOf('}') - 1].Select(n => json[..n]);
         var garbage = Gen.Byte.Array[0, 40].Select(b => "\u0001" + Convert.ToHexString(b));
         return Gen.Frequency((6, retype), (1, range), (2, remove), (2, cut), (1, garbage));
@@ -220,8 +220,8 @@ public sealed class DamagedInputTests : IDisposable
         }
     }
 
-    /// <summary>A copy of <paramref name="root"/> with the value at <paramref name="path"/> replaced (or removed when <paramref name="value"/> is null and the slot is an object member).</summary>
-    private static string Edit(JsonNode root, IReadOnlyList<string> path, JsonNode? value)
+    /// <summary>A copy of <paramref name="root"/> with the value at <paramref name="path"/> replaced by <paramref name="value"/> (null is JSON null), or the object member removed.</summary>
+    private static string Edit(JsonNode root, IReadOnlyList<string> path, JsonNode? value, bool remove = false)
     {
         var copy = root.DeepClone();
         var parent = copy;
@@ -234,7 +234,7 @@ public sealed class DamagedInputTests : IDisposable
         {
             parent!.AsArray()[int.Parse(last[1..^1], System.Globalization.CultureInfo.InvariantCulture)] = value;
         }
-        else if (value is null)
+        else if (remove)
         {
             parent!.AsObject().Remove(last);
         }
