@@ -6,15 +6,26 @@ namespace Telos.Cli;
 /// <summary>Builds the <c>telos</c> command tree and runs it with Telos's exit-code conventions.</summary>
 public static class TelosApp
 {
-    /// <summary>Runs the command line against the real console.</summary>
+    /// <summary>
+    /// Runs the command line against the real console. An exception escaping on another thread (which
+    /// .NET would turn into an abort) is reported like one on this thread and exits 1.
+    /// </summary>
     public static int Run(string[] args)
     {
         var runsRoot = Environment.GetEnvironmentVariable("TELOS_RUNS") ?? Path.Combine(Directory.GetCurrentDirectory(), "runs");
-        return Run(args, new CliContext(AnsiConsole.Console, System.Console.Error, runsRoot));
+        var context = new CliContext(AnsiConsole.Console, System.Console.Error, runsRoot);
+        AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+        {
+            if (e.ExceptionObject is Exception exception)
+            {
+                Environment.Exit(Report(context, exception));
+            }
+        };
+        return Run(args, context);
     }
 
     /// <summary>Runs the command line against <paramref name="context"/> (tests pass a TestConsole).</summary>
-    public static int Run(string[] args, CliContext context)
+    public static int Run(string[] args, CliContext context) => Guarded(context, () =>
     {
         var root = BuildRoot(context);
         var result = root.Parse(args);
@@ -26,21 +37,55 @@ public static class TelosApp
             }
             return ExitCodes.InputError;
         }
+        return result.Invoke(new InvocationConfiguration
+        {
+            Output = context.Console.Profile.Out.Writer,
+            Error = context.Error,
+            EnableDefaultExceptionHandler = false,
+        });
+    });
+
+    /// <summary>
+    /// Runs <paramref name="body"/> under Telos's error convention: bad input (a <see cref="TelosInputException"/>,
+    /// also when it is the only exception inside an <see cref="AggregateException"/>) prints <c>error: MESSAGE</c>
+    /// and returns 2; any other exception prints one line naming the file that holds its stack trace
+    /// (see <see cref="CrashLog"/>) and returns 1.
+    /// </summary>
+    internal static int Guarded(CliContext context, Func<int> body)
+    {
         try
         {
-            return result.Invoke(new InvocationConfiguration
-            {
-                Output = context.Console.Profile.Out.Writer,
-                Error = context.Error,
-                EnableDefaultExceptionHandler = false,
-            });
+            return body();
         }
-        catch (TelosInputException e)
+        catch (Exception e)
         {
-            context.Error.WriteLine("error: " + e.Message);
-            return ExitCodes.InputError;
+            return Report(context, e);
         }
     }
+
+    private static int Report(CliContext context, Exception e)
+    {
+        if (InputError(e) is { } input)
+        {
+            context.Error.WriteLine("error: " + input.Message);
+            return ExitCodes.InputError;
+        }
+        var where = CrashLog.Write(context.RunsRoot, e);
+        var message = e.Message.ReplaceLineEndings(" ").Trim();
+        context.Error.WriteLine(where is null
+            ? $"error: unexpected {e.GetType().Name}: {message} (the stack trace could not be saved)"
+            : $"error: unexpected {e.GetType().Name}: {message} (stack trace in {where})");
+        return ExitCodes.Failure;
+    }
+
+    private static TelosInputException? InputError(Exception e) => e switch
+    {
+        TelosInputException input => input,
+        AggregateException aggregate when aggregate.Flatten().InnerExceptions is [TelosInputException input] => input,
+        System.Reflection.TargetInvocationException { InnerException: { } inner } => InputError(inner),
+        TypeInitializationException { InnerException: { } inner } => InputError(inner),
+        _ => null,
+    };
 
     /// <summary>The whole command tree; each domain adds its commands from its own file.</summary>
     public static RootCommand BuildRoot(CliContext context)

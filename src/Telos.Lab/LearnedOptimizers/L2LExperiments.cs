@@ -1,6 +1,7 @@
 using Telos.Lab.Configuration;
 using Telos.Lab.Experiments;
 using Telos.Learning.LearnedOptimizers;
+using Telos.Learning.Native;
 
 namespace Telos.Lab.LearnedOptimizers;
 
@@ -35,8 +36,11 @@ public sealed class L2LQuadraticExperiment : Experiment<L2LSettings>
         return new L2LSettings(optimizer, meta, task, null, null, evaluation, checkpointEvery, reuse, L2LConfig.ReadTrainedOptimizer(config));
     }
 
-    public override int Run(ExperimentContext context, L2LSettings settings) =>
-        new L2LStudy(context, settings, settings.Quadratic!, settings.Quadratic!, $"L2L on {settings.Quadratic!.Name} quadratics", _trainingCode).Run();
+    public override int Run(ExperimentContext context, L2LSettings settings)
+    {
+        TorchRuntime.EnsureInitialized();
+        return new L2LStudy(context, settings, settings.Quadratic!, settings.Quadratic!, $"L2L on {settings.Quadratic!.Name} quadratics", _trainingCode).Run();
+    }
 }
 
 /// <summary>
@@ -75,6 +79,7 @@ public sealed class L2LMlpExperiment : Experiment<L2LSettings>
 
     public override int Run(ExperimentContext context, L2LSettings settings)
     {
+        TorchRuntime.EnsureInitialized();
         using var trainData = Load(settings.TrainMlp!, IdxImages.Split.Train);
         using var testData = Load(settings.EvalMlp!, IdxImages.Split.Test);
         var train = new MlpTask(trainData, settings.TrainMlp!.Hidden, settings.TrainMlp.Activation, settings.TrainMlp.BatchSize);

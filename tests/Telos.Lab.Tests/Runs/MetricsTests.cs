@@ -83,4 +83,19 @@ public sealed class MetricsTests
         using var run = new RunStore(temp.Path).Create("m", "k", "", 0);
         Assert.Throws<ArgumentException>(() => run.LogMetrics(1, new Dictionary<string, double> { [name] = 1 }));
     }
+
+    [Theory]
+    [InlineData("step,loss\n1,abc\n", ":2: column 'loss': 'abc' is not a number")]
+    [InlineData("step,loss\n1,1,2\n", ":2: 3 cells, but the header has 2 columns")]
+    [InlineData("step,loss\nx,1\n", ":2: step 'x' is not an integer")]
+    [InlineData("loss\n1\n", ":1: not a metrics file (first column must be 'step')")]
+    public void ADamagedMetricsFileIsOneLineNamingFileAndLine(string text, string expected)
+    {
+        using var temp = new TempFolder();
+        var dir = temp.Combine("run");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "metrics.csv"), text);
+        var error = Assert.Throws<TelosInputException>(() => RunFiles.ReadMetrics(dir));
+        Assert.Equal(Path.Combine(dir, "metrics.csv") + expected, error.Message);
+    }
 }
