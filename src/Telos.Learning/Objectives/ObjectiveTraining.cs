@@ -318,6 +318,60 @@ public static class Demonstrations
         return true;
     }
 
+    /// <summary>
+    /// Demonstrations of <paramref name="reference"/> on <paramref name="levels"/>: soft (Boltzmann-rational,
+    /// τ = 1, <paramref name="perLevel"/> from each level's start) or optimal (exact finite-horizon Q*, ties
+    /// broken by the seed, one from every state that is not absorbing).
+    /// </summary>
+    /// <param name="levels">The levels; a demonstration's <see cref="Demonstration.Level"/> indexes this list.</param>
+    /// <param name="reference">The objective the demonstrator pursues (its value on arrival is the reward).</param>
+    /// <param name="demonstrator">Soft or optimal.</param>
+    /// <param name="perLevel">Soft: demonstrations per level.</param>
+    /// <param name="gamma">γ.</param>
+    /// <param name="horizon">Steps per demonstration (<see cref="Horizon{TState}"/>).</param>
+    /// <param name="seed">Seeds the stream <c>demonstrations</c>.</param>
+    public static List<Demonstration> Generate<TState>(IReadOnlyList<IEnumerableEnvironment<TState>> levels, LoadedObjective reference, Demonstrator demonstrator,
+        int perLevel, double gamma, int horizon, long seed)
+        where TState : struct
+    {
+        ArgumentNullException.ThrowIfNull(levels);
+        ArgumentNullException.ThrowIfNull(reference);
+        var rng = Seeds.Stream((ulong)seed, "demonstrations");
+        var demos = new List<Demonstration>();
+        for (var l = 0; l < levels.Count; l++)
+        {
+            var mdp = TabularMdp.FromEnvironment(levels[l]);
+            var reward = TabularMdp.EvaluateStates(levels[l], reference.Evaluator(levels[l]));
+            if (demonstrator == Demonstrator.Optimal)
+            {
+                var q = MaxEntIrl.OptimalActionValues(mdp, reward, gamma, horizon);
+                for (var s = 0; s < mdp.StateCount; s++)
+                {
+                    if (!Absorbing(mdp, s))
+                    {
+                        demos.Add(MaxEntIrl.OptimalDemonstration(mdp, q, l, s, ref rng));
+                    }
+                }
+                continue;
+            }
+            var solution = ValueIteration.SolveSoft(mdp, reward, gamma, 1.0, horizon);
+            var start = levels[l].IndexOf(levels[l].Initial);
+            for (var k = 0; k < perLevel; k++)
+            {
+                demos.Add(MaxEntIrl.SoftDemonstration(mdp, solution, l, start, ref rng));
+            }
+        }
+        return demos;
+    }
+
+    /// <summary>The demonstrations' horizon on a level: min(step limit, 4·√S + 8), at least 4.</summary>
+    public static int Horizon<TState>(IEnumerableEnvironment<TState> level)
+        where TState : struct
+    {
+        ArgumentNullException.ThrowIfNull(level);
+        return Math.Max(4, level.StepLimit > 0 ? Math.Min(level.StepLimit, 4 * (int)Math.Sqrt(level.StateCount) + 8) : 40);
+    }
+
     private sealed record Irl(string On, DistributionParameters Parameters, int Levels, LoadedObjective Reference, int PerLevel, Demonstrator Demonstrator,
         double Gamma, int Iterations, double LearningRate, long Seed) : IFamilyOperation<ObjectiveCard>
     {
@@ -326,35 +380,10 @@ public static class Demonstrations
         {
             var distribution = family.Distribution(On, Parameters);
             var levels = Enumerable.Range(0, Levels).Select(l => distribution.Level(l)).ToArray();
-            var features = levels[0].Features.Names.ToImmutableArray();
-            var horizon = Math.Max(4, levels[0].StepLimit > 0 ? Math.Min(levels[0].StepLimit, 4 * (int)Math.Sqrt(levels[0].StateCount) + 8) : 40);
+            var horizon = Horizon(levels[0]);
+            var demos = Generate(levels, Reference, Demonstrator, PerLevel, Gamma, horizon, Seed);
             var options = new MaxEntIrlOptions(Gamma, 1.0, horizon, Iterations, LearningRate);
-            var rng = Seeds.Stream((ulong)Seed, "demonstrations");
-            var demos = new List<Demonstration>();
-            for (var l = 0; l < levels.Length; l++)
-            {
-                var mdp = TabularMdp.FromEnvironment(levels[l]);
-                var reward = TabularMdp.EvaluateStates(levels[l], Reference.Evaluator(levels[l]));
-                if (Demonstrator == Demonstrator.Optimal)
-                {
-                    var q = MaxEntIrl.OptimalActionValues(mdp, reward, Gamma, horizon);
-                    for (var s = 0; s < mdp.StateCount; s++)
-                    {
-                        if (!Absorbing(mdp, s))
-                        {
-                            demos.Add(MaxEntIrl.OptimalDemonstration(mdp, q, l, s, ref rng));
-                        }
-                    }
-                    continue;
-                }
-                var solution = ValueIteration.SolveSoft(mdp, reward, Gamma, 1.0, horizon);
-                var start = levels[l].IndexOf(levels[l].Initial);
-                for (var k = 0; k < PerLevel; k++)
-                {
-                    demos.Add(MaxEntIrl.SoftDemonstration(mdp, solution, l, start, ref rng));
-                }
-            }
-            var (card, _) = MaxEntIrl.Fit(levels, demos, features, options);
+            var (card, _) = MaxEntIrl.Fit(levels, demos, levels[0].Features.Names.ToImmutableArray(), options);
             return card with { Provenance = card.Provenance with { On = On, Seed = Seed } };
         }
     }

@@ -97,25 +97,17 @@ public sealed class SignalTests
         Assert.DoesNotContain(directions, u => Explains(levels, demos, u));
     }
 
-    /// <summary>One optimal demonstration from every open non-cheese cell of maze/test levels 0..n−1 (size 7), ties broken with seed 1.</summary>
+    /// <summary>
+    /// One optimal demonstration from every open non-cheese cell of maze/test levels 0..n−1 (size 7), ties broken
+    /// with seed 1: the library's own demonstrator (what <c>telos objective train --signal demos --demonstrator optimal</c> runs).
+    /// </summary>
     private static (Maze[] Levels, List<Demonstration> Demos) OptimalDemos(double[] truth, int levelCount)
     {
         var distribution = TaskDistributions.Maze("maze/test", size: 7);
         var levels = Enumerable.Range(0, levelCount).Select(s => distribution.Level(s)).ToArray();
-        var demos = new List<Demonstration>();
-        var rng = new Telos.Randomness.Rng(1);
-        for (var l = 0; l < levels.Length; l++)
-        {
-            var mdp = TabularMdp.FromEnvironment(levels[l]);
-            var q = MaxEntIrl.OptimalActionValues(mdp, Reward(levels[l], truth), IrlDiscount, IrlHorizon);
-            for (var s = 0; s < mdp.StateCount; s++)
-            {
-                if (levels[l].StateAt(s).Cell != levels[l].Cheese)
-                {
-                    demos.Add(MaxEntIrl.OptimalDemonstration(mdp, q, l, s, ref rng));
-                }
-            }
-        }
+        var reference = LoadedObjective.Of(ObjectiveCard.Linear(IrlFeatures.Select((f, k) => new KeyValuePair<string, double>(f, truth[k]))));
+        var demos = Demonstrations.Generate<MazeState>(levels, reference, Demonstrator.Optimal, perLevel: 1, IrlDiscount, IrlHorizon, seed: 1);
+        Assert.Equal(levels.Sum(l => l.StateCount - 1), demos.Count);
         return (levels, demos);
     }
 
