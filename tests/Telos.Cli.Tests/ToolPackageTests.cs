@@ -7,11 +7,11 @@ namespace Telos.Cli.Tests;
 /// Packs src/Telos.Cli once with <c>dotnet pack</c> and installs it with <c>dotnet tool install</c>
 /// into a temporary tool path, from a NuGet config that lists only the folder the packages were
 /// written to (no other feed is asked). Everything it writes outside the build tree is deleted on
-/// dispose; the pack's own build output stays in src/Telos.Cli/bin/Debug/net10.0/&lt;rid&gt;/.
+/// dispose; the pack's own build output stays in src/Telos.Cli/bin/&lt;configuration&gt;/net10.0/&lt;rid&gt;/.
 /// </summary>
 public sealed class PackedTool : IDisposable
 {
-    private static readonly TimeSpan PackTimeout = TimeSpan.FromMinutes(15);
+    private static readonly TimeSpan ProcessTimeout = TimeSpan.FromMinutes(15);
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "telos-tool-" + Guid.NewGuid().ToString("N"));
 
     public PackedTool()
@@ -30,8 +30,11 @@ public sealed class PackedTool : IDisposable
             </configuration>
             """);
         var project = Path.Combine(RepoRoot(), "src", "Telos.Cli", "Telos.Cli.csproj");
-        // --no-restore: the test build has restored the project already (its RuntimeIdentifiers included).
-        Dotnet(_folder, "pack", project, "-c", "Debug", "--no-restore", "-o", packages);
+        // The configuration this test was built in, so the RID-agnostic build pack starts with is
+        // up to date; --no-restore: that build restored the project (its RuntimeIdentifiers included);
+        // -nodeReuse:false: no MSBuild node outlives the test.
+        var configuration = typeof(TelosApp).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
+        Dotnet(_folder, "pack", project, "-c", configuration, "--no-restore", "-nodeReuse:false", "-o", packages);
         Dotnet(_folder, "tool", "install", "--tool-path", toolPath, "--configfile", config, "Telos.Cli", "--version", Version);
         Command = Path.Combine(toolPath, OperatingSystem.IsWindows() ? "telos.exe" : "telos");
     }
@@ -76,14 +79,14 @@ public sealed class PackedTool : IDisposable
             start.ArgumentList.Add(arg);
         }
         using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(PackTimeout))
+        if (!process.WaitForExit(ProcessTimeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{fileName} {string.Join(' ', args)} ran longer than {PackTimeout}");
+            throw new TimeoutException($"{fileName} {string.Join(' ', args)} ran longer than {ProcessTimeout}");
         }
-        return (process.ExitCode, output, error.Result);
+        return (process.ExitCode, output.Result, error.Result);
     }
 
     private static string RepoRoot()
