@@ -101,6 +101,18 @@ public interface IEnvironmentFamily
     /// <summary>The parameters every distribution of the family takes.</summary>
     IReadOnlyList<DistributionParameter> Parameters { get; }
 
+    /// <summary>The feature schema every level writes.</summary>
+    FeatureSchema Features { get; }
+
+    /// <summary>Names of the actions by index, [A].</summary>
+    IReadOnlyList<string> ActionNames { get; }
+
+    /// <summary>The reference objectives: the true reward first, then each proxy.</summary>
+    IReadOnlyList<ReferenceObjective> References { get; }
+
+    /// <summary>The family's goals: the true goal first, then the proxy, then any others an evaluation may target.</summary>
+    IReadOnlyList<GoalInfo> Goals { get; }
+
     /// <summary>Runs <paramref name="operation"/> on this family with its state type.</summary>
     TResult Accept<TResult>(IFamilyOperation<TResult> operation);
 }
@@ -141,11 +153,6 @@ public interface IEnvironmentFamily<TState> : IEnvironmentFamily
     /// <exception cref="TelosInputException">Unknown name, a parameter the family does not take, or a value out of range.</exception>
     ITaskDistribution<IEnumerableEnvironment<TState>> Distribution(string name, DistributionParameters parameters);
 
-    /// <summary>The feature schema every level writes.</summary>
-    FeatureSchema Features { get; }
-
-    /// <summary>Names of the actions by index, [A].</summary>
-    IReadOnlyList<string> ActionNames { get; }
 
     /// <summary>Reward bounds of one transition (for the environment checker).</summary>
     (float Min, float Max) RewardBounds { get; }
@@ -156,11 +163,6 @@ public interface IEnvironmentFamily<TState> : IEnvironmentFamily
     /// <summary>Admissible A* heuristic between two states of a level, or null (Dijkstra).</summary>
     Func<IEnvironment<TState>, TState, TState, double>? Heuristic { get; }
 
-    /// <summary>The reference objectives: the true reward first, then each proxy.</summary>
-    IReadOnlyList<ReferenceObjective> References { get; }
-
-    /// <summary>The family's goals: the true goal first, then the proxy, then any others an evaluation may target.</summary>
-    IReadOnlyList<GoalInfo> Goals { get; }
 
     /// <summary>Whether <paramref name="final"/>, the state an episode ended in, satisfies goal <paramref name="goal"/>.</summary>
     /// <exception cref="TelosInputException">Unknown goal.</exception>
@@ -191,6 +193,16 @@ public interface IEnvironmentFamily<TState> : IEnvironmentFamily
 
     /// <summary>The level's cells, when the family's states stand on a grid (for heatmaps and cell labels); null otherwise.</summary>
     ICellGrid<TState>? Cells { get; }
+
+    /// <summary>The batch environment form of <paramref name="distribution"/> (a family may have a faster one than the generic <see cref="BatchedEnvironment{TState}"/>).</summary>
+    /// <param name="distribution">A distribution of this family.</param>
+    /// <param name="count">N ≥ 1.</param>
+    /// <param name="seed">Seeds the level pool and the reset stream.</param>
+    /// <param name="encodeObservations">Maintain the one-hot observations.</param>
+    /// <param name="vectorized">Let a fast form use SIMD where the CPU has it (false: its scalar loop, for comparison).</param>
+    /// <param name="poolSize">Pre-generated levels.</param>
+    IBatchedEnvironment<TState> Batch(ITaskDistribution<IEnumerableEnvironment<TState>> distribution, int count, ulong seed, bool encodeObservations,
+        bool vectorized = true, int poolSize = 1024);
 }
 
 /// <summary>
@@ -246,6 +258,10 @@ public abstract class EnvironmentFamily<TLevel, TState> : IEnvironmentFamily<TSt
 
     public virtual ICellGrid<TState>? Cells => null;
 
+    public virtual IBatchedEnvironment<TState> Batch(ITaskDistribution<IEnumerableEnvironment<TState>> distribution, int count, ulong seed, bool encodeObservations,
+        bool vectorized = true, int poolSize = 1024) =>
+        new BatchedEnvironment<TState>(distribution, count, seed, poolSize, encodeObservations);
+
     public TResult Accept<TResult>(IFamilyOperation<TResult> operation)
     {
         ArgumentNullException.ThrowIfNull(operation);
@@ -272,17 +288,16 @@ public abstract class EnvironmentFamily<TLevel, TState> : IEnvironmentFamily<TSt
         return Create(name, parameters);
     }
 
-    /// <summary>The value of parameter <paramref name="name"/>: as given (range-checked) or its default (null when the default depends on others).</summary>
-    /// <exception cref="TelosInputException">Out of range; the message names the parameter and the range.</exception>
+    /// <summary>
+    /// The value of parameter <paramref name="name"/>: as given, or its default (null when the default depends on
+    /// others). Ranges are the distribution's to check, with messages in its own terms; <see cref="DistributionParameter.Min"/>
+    /// and <see cref="DistributionParameter.Max"/> document them.
+    /// </summary>
     protected int? Read(DistributionParameters parameters, string name)
     {
+        ArgumentNullException.ThrowIfNull(parameters);
         var declared = Parameters.FirstOrDefault(p => p.Name == name) ?? throw new InvalidOperationException($"{Name} reads undeclared parameter '{name}'");
-        var value = parameters[name];
-        if (value is { } v && (v < declared.Min || v > declared.Max))
-        {
-            throw new TelosInputException($"{Name} parameter {name}={v} is out of range; use {declared.Min} to {declared.Max}");
-        }
-        return value ?? declared.Default;
+        return parameters[name] ?? declared.Default;
     }
 
     public int WalkLength(IEnvironment<TState> level) => WalkLength(Cast(level));

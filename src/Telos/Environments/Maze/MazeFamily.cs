@@ -38,7 +38,7 @@ public sealed class MazeFamily : EnvironmentFamily<Maze, MazeState>, ICellGrid<M
     [
         new("size", "maze side (odd)", MazeDistribution.DefaultSize, 3, 25),
         new("region", "maze/train: side of the top-right cheese region (1 = the corner; 5 = Turner et al.)", 1, 1, 25),
-        new("min_corner_distance", "maze/far: least path distance of the cheese from the corner (default: size)", null, 0, 10_000),
+        new("min_corner_distance", "maze/far: least path distance of the cheese from the corner (default: size)", null, 1, 47),
         new("step_limit", "steps before an episode is truncated (default 4·size²)", null, 1, 1_000_000),
     ];
 
@@ -65,6 +65,13 @@ public sealed class MazeFamily : EnvironmentFamily<Maze, MazeState>, ICellGrid<M
     ];
 
     public override ICellGrid<MazeState> Cells => this;
+
+    /// <summary><see cref="BatchedMaze"/>, the struct-of-arrays fast form.</summary>
+    public override IBatchedEnvironment<MazeState> Batch(ITaskDistribution<IEnumerableEnvironment<MazeState>> distribution, int count, ulong seed, bool encodeObservations,
+        bool vectorized = true, int poolSize = 1024) =>
+        distribution is ITaskDistribution<Maze> mazes
+            ? new BatchedMaze(mazes, count, seed, poolSize, encodeObservations) { Vectorized = vectorized }
+            : base.Batch(distribution, count, seed, encodeObservations, vectorized, poolSize);
 
     /// <summary>The typed distribution (same checks as <see cref="IEnvironmentFamily{TState}.Distribution"/>).</summary>
     public MazeDistribution Typed(string name, DistributionParameters parameters) => (MazeDistribution)Distribution(name, parameters);
