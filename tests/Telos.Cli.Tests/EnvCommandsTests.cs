@@ -13,7 +13,8 @@ public sealed class EnvCommandsTests
         var (code, output, _) = Run("env", "list", "--json");
         Assert.Equal(0, code);
         var names = JsonDocument.Parse(output).RootElement.EnumerateArray().Select(e => e.GetProperty("name").GetString()!).ToArray();
-        Assert.Equal(["maze/train", "maze/test", "maze/far", "kc/train", "kc/test"], names);
+        // The built-in families first; a test may have registered its own after them.
+        Assert.Equal(["maze/train", "maze/test", "maze/far", "kc/train", "kc/test"], names.Take(5));
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public sealed class PlanCommandTests : IDisposable
         Assert.Contains("reached the goal (cheese)", output);
         Assert.Contains("S", output);
         Assert.Contains("*", output); // the mouse on the cheese
-        Assert.Contains("why: at_cheese +10", output);
+        Assert.Matches(@"why: at_cheese \+10(?![0-9.])", output); // +10 exactly, not +100 or +10.5
     }
 
     [Theory]
