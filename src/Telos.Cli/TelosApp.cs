@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Spectre.Console;
 
 namespace Telos.Cli;
@@ -87,10 +88,19 @@ public static class TelosApp
         _ => null,
     };
 
+    /// <summary>The name help and usage give the command, however the process was started.</summary>
+    public const string CommandName = "telos";
+
     /// <summary>The whole command tree; each domain adds its commands from its own file.</summary>
-    public static RootCommand BuildRoot(CliContext context)
+    /// <remarks>
+    /// Not a <see cref="RootCommand"/>: that one is named after the executable, which is
+    /// <c>Telos.Cli</c> under <c>dotnet run</c> and the installed tool, and <c>testhost</c> in tests.
+    /// </remarks>
+    public static Command BuildRoot(CliContext context)
     {
-        var root = new RootCommand("Telos: agents whose optimizer is hard-coded and whose objective is learned and stays in your hands.");
+        var root = new Command(CommandName, "Telos: agents whose optimizer is hard-coded and whose objective is learned and stays in your hands.");
+        root.Options.Add(new HelpOption());
+        root.Options.Add(new VersionOption());
         root.Options.Add(CliContext.JsonOption);
         root.Options.Add(CliContext.QuietOption);
         var groups = typeof(TelosApp).Assembly.GetTypes()
