@@ -38,6 +38,14 @@ public static class TelosApp
             }
             return ExitCodes.InputError;
         }
+        if (result.Action is HelpAction)
+        {
+            // Help opens with the usage line, as Unix tools' do: "Usage: telos env [command] [options]".
+            var help = new StringWriter();
+            var code = result.Invoke(new InvocationConfiguration { Output = help, Error = context.Error, EnableDefaultExceptionHandler = false });
+            context.Console.Profile.Out.Writer.Write(UsageFirst(help.ToString()));
+            return code;
+        }
         return result.Invoke(new InvocationConfiguration
         {
             Output = context.Console.Profile.Out.Writer,
@@ -45,6 +53,30 @@ public static class TelosApp
             EnableDefaultExceptionHandler = false,
         });
     });
+
+    /// <summary>
+    /// System.CommandLine's help text with its usage section moved to the top as one line
+    /// (<c>Usage: telos [command] [options]</c>) and the description under it; other text is unchanged.
+    /// </summary>
+    internal static string UsageFirst(string help)
+    {
+        var lines = help.ReplaceLineEndings("\n").Split('\n').ToList();
+        var usage = lines.IndexOf("Usage:");
+        if (usage < 0 || usage + 1 >= lines.Count)
+        {
+            return help;
+        }
+        var usageLine = "Usage: " + lines[usage + 1].Trim();
+        lines.RemoveRange(usage, usage + 2 < lines.Count && lines[usage + 2].Length == 0 ? 3 : 2);
+        var description = lines.IndexOf("Description:");
+        if (description >= 0)
+        {
+            lines.RemoveAt(description);
+        }
+        lines.Insert(0, usageLine);
+        lines.Insert(1, "");
+        return string.Join(Environment.NewLine, lines);
+    }
 
     /// <summary>
     /// Runs <paramref name="body"/> under Telos's error convention: bad input (a <see cref="TelosInputException"/>,

@@ -128,13 +128,12 @@ public sealed class ToolPackageTests(PackedTool tool) : IClassFixture<PackedTool
         Assert.True(doc.RootElement.GetProperty("torch").GetProperty("loaded").GetBoolean(), output);
     }
 
-    /// <summary>The line under <c>Usage:</c> in System.CommandLine's help, trimmed.</summary>
+    /// <summary>What follows <c>Usage: </c> on the help's first line (which must start so).</summary>
     internal static string UsageLine(string help)
     {
-        var lines = help.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
-        var usage = Array.IndexOf(lines, "Usage:");
-        Assert.True(usage >= 0 && usage + 1 < lines.Length, "no Usage: section in\n" + help);
-        return lines[usage + 1].Trim();
+        var first = help.Split('\n')[0].TrimEnd('\r');
+        Assert.True(first.StartsWith("Usage: ", StringComparison.Ordinal), "help does not open with 'Usage: ':\n" + help);
+        return first["Usage: ".Length..];
     }
 }
 
@@ -144,11 +143,13 @@ public sealed class CommandNameTests
     [Theory]
     [InlineData(new[] { "--help" }, "telos [command] [options]")]
     [InlineData(new[] { "env", "--help" }, "telos env [command] [options]")]
+    [InlineData(new[] { "plan", "-h" }, "telos plan [command] [options]")]
     public void HelpUsageNamesTelos(string[] args, string expected)
     {
         using var cli = new CliHarness();
         var (code, output, error) = cli.Run(args);
         Assert.True(code == 0, error);
         Assert.Equal(expected, ToolPackageTests.UsageLine(output));
+        Assert.Contains("Options:", output);
     }
 }
