@@ -169,4 +169,22 @@ public sealed class ObjectiveCommandsTests : IDisposable
         Assert.Equal(2, Run("objective", "train", "--form", "cubic", "--on", "maze/test", "-o", P("x.json")).Code);
         Assert.False(File.Exists(P("x.json")));
     }
+
+    [Fact]
+    public void Demonstrations_run_at_the_learning_rate_the_flag_names()
+    {
+        // The CLI and the library's IRL pipeline agree at the same step size: --lr is not rescaled on the way.
+        var (code, _, error) = Run("objective", "train", "--signal", "demos", "--on", "maze/test", "--size", "5", "--levels", "3", "--demos", "4",
+            "--train-steps", "20", "--lr", "0.07", "--seed", "3", "-o", P("irl.json"));
+        Assert.True(code == 0, error);
+        var cli = Telos.Objectives.ObjectiveCardFile.Load(P("irl.json"));
+        var truth = Telos.Learning.Objectives.ObjectiveSources.Load("true", Telos.Environments.MazeFamily.Instance);
+        var library = Telos.Learning.Objectives.Demonstrations.FitMaxEntIrl("maze/test", Telos.Environments.DistributionParameters.Of(("size", 5)), 3, truth, 4,
+            Telos.Learning.Objectives.Demonstrator.Soft, 0.99, 20, 0.07, 3);
+        Assert.Equal(library.Weights.Length, cli.Weights.Length);
+        Assert.All(library.Weights.Zip(cli.Weights), w => Assert.Equal(w.First, w.Second, 1e-9));
+        var doubled = Telos.Learning.Objectives.Demonstrations.FitMaxEntIrl("maze/test", Telos.Environments.DistributionParameters.Of(("size", 5)), 3, truth, 4,
+            Telos.Learning.Objectives.Demonstrator.Soft, 0.99, 20, 0.14, 3);
+        Assert.Contains(doubled.Weights.Zip(cli.Weights), w => Math.Abs(w.First - w.Second) > 1e-3);
+    }
 }
