@@ -96,7 +96,7 @@ public sealed class KeysAndChestsFamily : EnvironmentFamily<KeysAndChests, KeysA
 
     protected override string Render(KeysAndChests level, in KeysAndChestsState state) => level.Render(state);
 
-    /// <summary>The final state's picture (<see cref="KeysAndChests.Render"/>) with <c>S</c> on the start and <c>+</c> on every other floor cell passed.</summary>
+    /// <summary>The final state's picture (<see cref="KeysAndChests.Render"/>) with <c>S</c> on the start and <c>+</c> on every other cell passed but chests.</summary>
     protected override string RenderPath(KeysAndChests level, IReadOnlyList<KeysAndChestsState> states)
     {
         if (states.Count == 0)
@@ -105,8 +105,9 @@ public sealed class KeysAndChestsFamily : EnvironmentFamily<KeysAndChests, KeysA
         }
         var picture = level.Render(states[^1]);
         var cells = states.Select(s => s.Cell).ToArray();
-        var items = new HashSet<int>([.. level.Keys.ToArray(), .. level.Chests.ToArray()]);
-        return OverlayPath(picture, level.Size, cells, items.Contains, mark: '+');
+        // Chests keep their mark (closed or opened); a key on the path was picked up, so its cell is floor.
+        var chests = new HashSet<int>(level.Chests.ToArray());
+        return OverlayPath(picture, level.Size, cells, chests.Contains, mark: '+');
     }
 
     protected override RgbImage Image(KeysAndChests level, in KeysAndChestsState state, int cellPixels) => EnvironmentImages.KeysAndChests(level, state, cellPixels);
