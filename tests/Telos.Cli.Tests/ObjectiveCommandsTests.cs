@@ -88,6 +88,24 @@ public sealed class ObjectiveCommandsTests : IDisposable
         var root = JsonDocument.Parse(output).RootElement;
         Assert.Equal("goal", root.GetProperty("provenance").GetProperty("signal").GetString());
         Assert.Equal(1, root.GetProperty("revision").GetInt32());
+
+        // The labelled corner moved to its label; an unlabelled cell of the same level moved far less.
+        var cornerBefore = ValueAt(card, "6,6");
+        var cornerAfter = ValueAt(P("goal.json"), "6,6");
+        Assert.True(cornerBefore > 2, $"the maze/train card values the corner at {cornerBefore}, so there is something to move");
+        Assert.True(Math.Abs(cornerAfter) < 0.5, $"labelled 0, the corner's value went from {cornerBefore} to {cornerAfter}");
+        var otherBefore = ValueAt(card, "0,0");
+        var otherAfter = ValueAt(P("goal.json"), "0,0");
+        Assert.True(Math.Abs(otherAfter - otherBefore) < Math.Abs(cornerAfter - cornerBefore) / 4, $"unlabelled cell 0,0 drifted from {otherBefore} to {otherAfter}, the labelled corner from {cornerBefore} to {cornerAfter}");
+    }
+
+    /// <summary>The card's value at a cell of maze/test level 0 (size 7), from <c>objective show --cell --json</c>: bias plus contributions.</summary>
+    private static double ValueAt(string card, string cell)
+    {
+        var (code, output, error) = Run("objective", "show", card, "--env", "maze/test", "--size", "7", "--seed", "0", "--cell", cell, "--json");
+        Assert.True(code == 0, error);
+        var root = JsonDocument.Parse(output).RootElement;
+        return root.GetProperty("card").GetProperty("bias").GetDouble() + root.GetProperty("contributions").EnumerateArray().Sum(c => c.GetProperty("contribution").GetDouble());
     }
 
     [Fact]

@@ -53,7 +53,7 @@ public sealed class RunCommandsTests : IDisposable
         var show = JsonDocument.Parse(Telos("runs", "show", shortId, "--json").Output).RootElement;
         Assert.Equal(20, show.GetProperty("last_metrics").GetProperty("step").GetInt64());
         Assert.Equal([10L, 20], show.GetProperty("checkpoints").EnumerateArray().Select(c => c.GetProperty("step").GetInt64()));
-        Assert.Contains("steps = 20", show.GetProperty("config").GetString(), StringComparison.Ordinal);
+        Assert.Contains("steps = 20", show.GetProperty("config").GetString()!.Split('\n').Select(l => l.Trim()));
     }
 
     [Theory]
@@ -106,7 +106,7 @@ public sealed class RunCommandsTests : IDisposable
         Assert.Equal(40, show.GetProperty("last_metrics").GetProperty("step").GetInt64());
         Assert.True(show.GetProperty("last_metrics").GetProperty("values").GetProperty("eval_loss").GetDouble() > 0);
         Assert.Equal([20L, 40], show.GetProperty("checkpoints").EnumerateArray().Select(c => c.GetProperty("step").GetInt64()));
-        Assert.Contains("seed = 9", show.GetProperty("config").GetString(), StringComparison.Ordinal);
+        Assert.Contains("seed = 9", show.GetProperty("config").GetString()!.Split('\n').Select(l => l.Trim()));
 
         var (tableCode, table, _) = Telos("runs", "show", shortId);
         Assert.Equal(0, tableCode);

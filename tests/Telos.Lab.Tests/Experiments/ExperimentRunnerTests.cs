@@ -71,10 +71,14 @@ public sealed class ExperimentRunnerTests
         Assert.NotEqual(metricsA, File.ReadAllText(Path.Combine(c.Record.Directory, "metrics.csv")));
         Assert.Equal(a.Record.ConfigHash, b.Record.ConfigHash);
         Assert.NotEqual(a.Record.ConfigHash, c.Record.ConfigHash);
-        Assert.Contains("seed = 6", File.ReadAllText(Path.Combine(c.Record.Directory, "config.toml")), StringComparison.Ordinal);
+        Assert.Contains("seed = 6", File.ReadAllLines(Path.Combine(c.Record.Directory, "config.toml")).Select(l => l.Trim()));
         var rows = RunFiles.ReadMetrics(a.Record.Directory);
         Assert.True(rows[^1].Values["eval_loss"] < rows[0].Values["eval_loss"], "training should reduce the held-out loss");
-        Assert.True(File.Exists(Path.Combine(a.Record.Directory, "report.md")));
+        // The report's table ends with the last logged step's numbers.
+        var last = rows[^1];
+        Assert.Contains(
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"| {last.Step} | {last.Values["loss"]:G5} | {last.Values["eval_loss"]:G5} |"),
+            File.ReadAllLines(Path.Combine(a.Record.Directory, "report.md")));
     }
 
     [Theory]
