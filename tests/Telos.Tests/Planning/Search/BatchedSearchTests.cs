@@ -282,11 +282,6 @@ public sealed class BatchedSearchTests
         Assert.True(misjudged > 0, "discount +1 found the winning move every time: the test does not exercise the sign");
     }
 
-    private sealed class DelegatingTransform(IQTransform inner) : IQTransform
-    {
-        public void Transform(SearchTree tree, int root, int node, Span<float> output) => inner.Transform(tree, root, node, output);
-    }
-
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
