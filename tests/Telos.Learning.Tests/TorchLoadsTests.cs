@@ -1,5 +1,4 @@
 using Telos.Learning.Native;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Telos.Learning.Tests;

@@ -3,7 +3,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Spectre.Console;
-using Telos.Environments;
 using Telos.IO;
 using Telos.Learning.Objectives;
 using Telos.Objectives;

@@ -6,7 +6,6 @@ using Telos.Environments;
 using Telos.IO;
 using Telos.Learning.Objectives;
 using Telos.Learning.Planning;
-using Telos.Objectives;
 using Telos.Planning;
 
 namespace Telos.Cli.Commands;

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using Telos.Lab.Configuration;
 using Telos.Learning.Native;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

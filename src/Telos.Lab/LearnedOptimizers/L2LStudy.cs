@@ -3,9 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Telos.Lab.Experiments;
 using Telos.Learning.LearnedOptimizers;
-using Telos.Learning.Native;
 using Telos.Randomness;
-using TorchSharp;
 
 namespace Telos.Lab.LearnedOptimizers;
 

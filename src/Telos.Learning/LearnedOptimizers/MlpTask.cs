@@ -1,5 +1,4 @@
 using Telos.Randomness;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Telos.Learning.LearnedOptimizers;

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 using Telos.Objectives;
-using TorchSharp;
+using TorchSharp.Utils;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -9,8 +9,10 @@ namespace Telos.Learning.Objectives;
 /// <summary>Linear form V(x) = b + w·x over named features.</summary>
 public sealed class LinearObjectiveForm : TrainableObjective
 {
-    private readonly Parameter weight;
-    private readonly Parameter bias;
+    [ComponentName(Name = "weight")]
+    private readonly Parameter _weight;
+    [ComponentName(Name = "bias")]
+    private readonly Parameter _bias;
 
     /// <param name="features">Feature names, F.</param>
     /// <param name="initial">Optional starting weights [F] (e.g. a card being regressed toward a goal).</param>
@@ -18,26 +20,26 @@ public sealed class LinearObjectiveForm : TrainableObjective
     public LinearObjectiveForm(ImmutableArray<string> features, ReadOnlySpan<double> initial = default, double initialBias = 0.0)
         : base("linear", features)
     {
-        weight = new Parameter(initial.IsEmpty ? zeros(features.Length, dtype: ScalarType.Float64) : tensor(initial.ToArray(), ScalarType.Float64));
-        bias = new Parameter(tensor(new[] { initialBias }, ScalarType.Float64));
+        _weight = new Parameter(initial.IsEmpty ? zeros(features.Length, dtype: ScalarType.Float64) : tensor(initial.ToArray(), ScalarType.Float64));
+        _bias = new Parameter(tensor(new[] { initialBias }, ScalarType.Float64));
         RegisterComponents();
     }
 
     public override ObjectiveForm Form => ObjectiveForm.Linear;
 
     /// <summary>w, [F].</summary>
-    public Tensor Weight => weight;
+    public Tensor Weight => _weight;
 
-    public override Tensor forward(Tensor x) => (x * weight).sum(1) + bias;
+    public override Tensor forward(Tensor x) => (x * _weight).sum(1) + _bias;
 
-    public override void MaskGradients(IReadOnlyList<int> frozenColumns) => ZeroGradAt(weight, frozenColumns);
+    public override void MaskGradients(IReadOnlyList<int> frozenColumns) => ZeroGradAt(_weight, frozenColumns);
 
     public override ObjectiveCard ToCard(Provenance provenance) => new()
     {
         Form = ObjectiveForm.Linear,
         Features = Features,
-        Weights = Values(weight),
-        Bias = bias.item<double>(),
+        Weights = Values(_weight),
+        Bias = _bias.item<double>(),
         Provenance = provenance,
     };
 
@@ -62,19 +64,22 @@ public sealed class LinearObjectiveForm : TrainableObjective
 /// </summary>
 public sealed class SparseObjectiveForm : TrainableObjective
 {
-    private readonly Parameter weight;
-    private readonly Parameter bias;
-    private readonly Tensor mask;
+    [ComponentName(Name = "weight")]
+    private readonly Parameter _weight;
+    [ComponentName(Name = "bias")]
+    private readonly Parameter _bias;
+    [ComponentName(Name = "mask")]
+    private readonly Tensor _mask;
 
     /// <param name="features">Feature names, F.</param>
     /// <param name="l1">L1 coefficient λ in the loss λ·Σ|wᵢ| during the selection phase.</param>
     public SparseObjectiveForm(ImmutableArray<string> features, double l1 = 0.01)
         : base("sparse", features)
     {
-        weight = new Parameter(zeros(features.Length, dtype: ScalarType.Float64));
-        bias = new Parameter(zeros(1, dtype: ScalarType.Float64));
-        mask = ones(features.Length, dtype: ScalarType.Float64);
-        register_buffer("mask", mask);
+        _weight = new Parameter(zeros(features.Length, dtype: ScalarType.Float64));
+        _bias = new Parameter(zeros(1, dtype: ScalarType.Float64));
+        _mask = ones(features.Length, dtype: ScalarType.Float64);
+        register_buffer("mask", _mask);
         L1 = l1;
         RegisterComponents();
     }
@@ -85,39 +90,39 @@ public sealed class SparseObjectiveForm : TrainableObjective
     public double L1 { get; set; }
 
     /// <summary>The effective weights m ⊙ w, [F].</summary>
-    public Tensor EffectiveWeight => weight * mask;
+    public Tensor EffectiveWeight => _weight * _mask;
 
-    public override Tensor forward(Tensor x) => (x * (weight * mask)).sum(1) + bias;
+    public override Tensor forward(Tensor x) => (x * (_weight * _mask)).sum(1) + _bias;
 
-    public override Tensor Regularizer() => (weight * mask).abs().sum() * L1;
+    public override Tensor Regularizer() => (_weight * _mask).abs().sum() * L1;
 
     /// <summary>Keeps the <paramref name="k"/> weights of largest magnitude (ties by column) and masks the rest to zero.</summary>
     public void KeepTop(int k)
     {
         using var scope = NewDisposeScope();
-        var magnitude = ToArray((weight * mask).abs());
+        var magnitude = ToArray((_weight * _mask).abs());
         var keep = magnitude.Select((m, i) => (m, i)).OrderByDescending(p => p.m).ThenBy(p => p.i).Take(Math.Clamp(k, 0, magnitude.Length)).Select(p => p.i).ToHashSet();
         using (no_grad())
         {
             for (var i = 0; i < magnitude.Length; i++)
             {
-                mask[i] = keep.Contains(i) ? 1.0 : 0.0;
+                _mask[i] = keep.Contains(i) ? 1.0 : 0.0;
                 if (!keep.Contains(i))
                 {
-                    weight[i] = 0.0;
+                    _weight[i] = 0.0;
                 }
             }
         }
     }
 
-    public override void MaskGradients(IReadOnlyList<int> frozenColumns) => LinearObjectiveForm.ZeroGradAt(weight, frozenColumns);
+    public override void MaskGradients(IReadOnlyList<int> frozenColumns) => LinearObjectiveForm.ZeroGradAt(_weight, frozenColumns);
 
     public override ObjectiveCard ToCard(Provenance provenance) => new()
     {
         Form = ObjectiveForm.Sparse,
         Features = Features,
-        Weights = Values(weight * mask),
-        Bias = bias.item<double>(),
+        Weights = Values(_weight * _mask),
+        Bias = _bias.item<double>(),
         Provenance = provenance,
     };
 }
@@ -129,10 +134,14 @@ public sealed class SparseObjectiveForm : TrainableObjective
 /// </summary>
 public sealed class MonotoneObjectiveForm : TrainableObjective
 {
-    private readonly Parameter raw;
-    private readonly Parameter bias;
-    private readonly Tensor signs;
-    private readonly Tensor constrained;
+    [ComponentName(Name = "raw")]
+    private readonly Parameter _raw;
+    [ComponentName(Name = "bias")]
+    private readonly Parameter _bias;
+    [ComponentName(Name = "signs")]
+    private readonly Tensor _signs;
+    [ComponentName(Name = "constrained")]
+    private readonly Tensor _constrained;
 
     /// <param name="features">Feature names, F.</param>
     /// <param name="declaredSigns">[F] +1, −1 or 0 (free).</param>
@@ -144,12 +153,12 @@ public sealed class MonotoneObjectiveForm : TrainableObjective
             throw new TelosInputException($"monotone form needs one sign (-1, 0 or 1) per feature ({features.Length}), got {declaredSigns.Length}");
         }
         Signs = [.. declaredSigns];
-        raw = new Parameter(zeros(features.Length, dtype: ScalarType.Float64));
-        bias = new Parameter(zeros(1, dtype: ScalarType.Float64));
-        signs = tensor(Signs.Select(s => (double)s).ToArray(), ScalarType.Float64);
-        constrained = signs.abs();
-        register_buffer("signs", signs);
-        register_buffer("constrained", constrained);
+        _raw = new Parameter(zeros(features.Length, dtype: ScalarType.Float64));
+        _bias = new Parameter(zeros(1, dtype: ScalarType.Float64));
+        _signs = tensor(Signs.Select(s => (double)s).ToArray(), ScalarType.Float64);
+        _constrained = _signs.abs();
+        register_buffer("signs", _signs);
+        register_buffer("constrained", _constrained);
         RegisterComponents();
     }
 
@@ -159,11 +168,11 @@ public sealed class MonotoneObjectiveForm : TrainableObjective
     public ImmutableArray<int> Signs { get; }
 
     /// <summary>The weights w = s·softplus(u) (constrained) or u (free), [F].</summary>
-    public Tensor EffectiveWeight => constrained * signs * nn.functional.softplus(raw) + (1.0 - constrained) * raw;
+    public Tensor EffectiveWeight => _constrained * _signs * nn.functional.softplus(_raw) + (1.0 - _constrained) * _raw;
 
-    public override Tensor forward(Tensor x) => (x * EffectiveWeight).sum(1) + bias;
+    public override Tensor forward(Tensor x) => (x * EffectiveWeight).sum(1) + _bias;
 
-    public override void MaskGradients(IReadOnlyList<int> frozenColumns) => LinearObjectiveForm.ZeroGradAt(raw, frozenColumns);
+    public override void MaskGradients(IReadOnlyList<int> frozenColumns) => LinearObjectiveForm.ZeroGradAt(_raw, frozenColumns);
 
     /// <summary>
     /// Sets the parameters so the effective weights are <paramref name="weights"/> (each must have
@@ -178,9 +187,9 @@ public sealed class MonotoneObjectiveForm : TrainableObjective
             {
                 var w = Math.Abs(weights[i]);
                 // Inverse softplus: u = log(exp(w) − 1) = w + log(1 − exp(−w)).
-                raw[i] = Signs[i] == 0 ? weights[i] : w > 0 ? w + Math.Log(-double.ExpM1(-w)) : -40.0;
+                _raw[i] = Signs[i] == 0 ? weights[i] : w > 0 ? w + Math.Log(-double.ExpM1(-w)) : -40.0;
             }
-            bias.fill_(biasValue);
+            _bias.fill_(biasValue);
         }
     }
 
@@ -189,7 +198,7 @@ public sealed class MonotoneObjectiveForm : TrainableObjective
         Form = ObjectiveForm.Monotone,
         Features = Features,
         Weights = Values(EffectiveWeight),
-        Bias = bias.item<double>(),
+        Bias = _bias.item<double>(),
         Signs = Signs,
         Provenance = provenance,
     };
@@ -202,9 +211,12 @@ public sealed class MonotoneObjectiveForm : TrainableObjective
 /// </summary>
 public sealed class ShapedObjectiveForm : TrainableObjective
 {
-    private readonly Parameter weight;
-    private readonly Parameter bias;
-    private readonly Parameter potential;
+    [ComponentName(Name = "weight")]
+    private readonly Parameter _weight;
+    [ComponentName(Name = "bias")]
+    private readonly Parameter _bias;
+    [ComponentName(Name = "potential")]
+    private readonly Parameter _potential;
 
     /// <param name="features">Feature names, F.</param>
     /// <param name="gamma">γ of the shaping term.</param>
@@ -212,9 +224,9 @@ public sealed class ShapedObjectiveForm : TrainableObjective
         : base("shaped", features)
     {
         Gamma = gamma;
-        weight = new Parameter(zeros(features.Length, dtype: ScalarType.Float64));
-        bias = new Parameter(zeros(1, dtype: ScalarType.Float64));
-        potential = new Parameter(zeros(features.Length, dtype: ScalarType.Float64));
+        _weight = new Parameter(zeros(features.Length, dtype: ScalarType.Float64));
+        _bias = new Parameter(zeros(1, dtype: ScalarType.Float64));
+        _potential = new Parameter(zeros(features.Length, dtype: ScalarType.Float64));
         RegisterComponents();
     }
 
@@ -224,22 +236,22 @@ public sealed class ShapedObjectiveForm : TrainableObjective
     public double Gamma { get; }
 
     /// <summary>Φ weights, [F].</summary>
-    public Tensor Potential => potential;
+    public Tensor Potential => _potential;
 
-    public override Tensor forward(Tensor x) => (x * weight).sum(1) + bias;
+    public override Tensor forward(Tensor x) => (x * _weight).sum(1) + _bias;
 
     public override Tensor Reward(Tensor from, Tensor fromTerminal, Tensor to, Tensor toTerminal) =>
-        forward(to) + Gamma * (1.0 - toTerminal) * (to * potential).sum(1) - (1.0 - fromTerminal) * (from * potential).sum(1);
+        forward(to) + Gamma * (1.0 - toTerminal) * (to * _potential).sum(1) - (1.0 - fromTerminal) * (from * _potential).sum(1);
 
-    public override void MaskGradients(IReadOnlyList<int> frozenColumns) => LinearObjectiveForm.ZeroGradAt(weight, frozenColumns);
+    public override void MaskGradients(IReadOnlyList<int> frozenColumns) => LinearObjectiveForm.ZeroGradAt(_weight, frozenColumns);
 
     public override ObjectiveCard ToCard(Provenance provenance) => new()
     {
         Form = ObjectiveForm.Shaped,
         Features = Features,
-        Weights = Values(weight),
-        Bias = bias.item<double>(),
-        Potential = Values(potential),
+        Weights = Values(_weight),
+        Bias = _bias.item<double>(),
+        Potential = Values(_potential),
         Gamma = Gamma,
         Provenance = provenance,
     };

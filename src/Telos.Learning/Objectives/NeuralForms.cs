@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using Telos.Environments;
 using Telos.Objectives;
-using TorchSharp;
+using TorchSharp.Utils;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -16,10 +16,14 @@ namespace Telos.Learning.Objectives;
 /// </summary>
 public sealed class ConvexObjectiveForm : TrainableObjective
 {
-    private readonly ModuleList<Linear> inputLayers;
-    private readonly ParameterList hiddenRaw;
-    private readonly Tensor mean;
-    private readonly Tensor scale;
+    [ComponentName(Name = "inputLayers")]
+    private readonly ModuleList<Linear> _inputLayers;
+    [ComponentName(Name = "hiddenRaw")]
+    private readonly ParameterList _hiddenRaw;
+    [ComponentName(Name = "mean")]
+    private readonly Tensor _mean;
+    [ComponentName(Name = "scale")]
+    private readonly Tensor _scale;
 
     /// <param name="features">Feature names, F.</param>
     /// <param name="hidden">Hidden widths, at least one.</param>
@@ -32,22 +36,22 @@ public sealed class ConvexObjectiveForm : TrainableObjective
         }
         Hidden = hidden;
         var f = features.Length;
-        inputLayers = new ModuleList<Linear>();
-        hiddenRaw = new ParameterList();
+        _inputLayers = new ModuleList<Linear>();
+        _hiddenRaw = new ParameterList();
         for (var k = 0; k <= hidden.Length; k++)
         {
             var width = k < hidden.Length ? hidden[k] : 1;
-            inputLayers.Add(nn.Linear(f, width, hasBias: true, dtype: ScalarType.Float64));
+            _inputLayers.Add(nn.Linear(f, width, hasBias: true, dtype: ScalarType.Float64));
             if (k > 0)
             {
                 // Small negative raw values: softplus(−2) ≈ 0.13 keeps the initial hidden path tame.
-                hiddenRaw.Add(new Parameter(randn(width, hidden[k - 1], dtype: ScalarType.Float64) * 0.1 - 2.0));
+                _hiddenRaw.Add(new Parameter(randn(width, hidden[k - 1], dtype: ScalarType.Float64) * 0.1 - 2.0));
             }
         }
-        mean = zeros(f, dtype: ScalarType.Float64);
-        scale = ones(f, dtype: ScalarType.Float64);
-        register_buffer("mean", mean);
-        register_buffer("scale", scale);
+        _mean = zeros(f, dtype: ScalarType.Float64);
+        _scale = ones(f, dtype: ScalarType.Float64);
+        register_buffer("mean", _mean);
+        register_buffer("scale", _scale);
         RegisterComponents();
     }
 
@@ -62,19 +66,19 @@ public sealed class ConvexObjectiveForm : TrainableObjective
         using var scope = NewDisposeScope();
         using (no_grad())
         {
-            mean.copy_(x.mean([0]));
-            scale.copy_(x.std(0).clamp_min(1e-6));
+            _mean.copy_(x.mean([0]));
+            _scale.copy_(x.std(0).clamp_min(1e-6));
         }
     }
 
     public override Tensor forward(Tensor x)
     {
-        var xs = (x - mean) / scale;
-        var z = nn.functional.softplus(inputLayers[0].call(xs));
-        for (var k = 1; k < inputLayers.Count; k++)
+        var xs = (x - _mean) / _scale;
+        var z = nn.functional.softplus(_inputLayers[0].call(xs));
+        for (var k = 1; k < _inputLayers.Count; k++)
         {
-            var pre = z.matmul(nn.functional.softplus(hiddenRaw[k - 1]).t()) + inputLayers[k].call(xs);
-            z = k < inputLayers.Count - 1 ? nn.functional.softplus(pre) : pre;
+            var pre = z.matmul(nn.functional.softplus(_hiddenRaw[k - 1]).t()) + _inputLayers[k].call(xs);
+            z = k < _inputLayers.Count - 1 ? nn.functional.softplus(pre) : pre;
         }
         return z.squeeze(-1);
     }
@@ -94,7 +98,8 @@ public sealed class ConvexObjectiveForm : TrainableObjective
 /// </summary>
 public sealed class NetObjectiveForm : TrainableObjective
 {
-    private readonly Sequential body;
+    [ComponentName(Name = "body")]
+    private readonly Sequential _body;
 
     /// <param name="features">Feature names (used only by penalties added as edits).</param>
     /// <param name="observation">C×H×W of the input.</param>
@@ -113,7 +118,7 @@ public sealed class NetObjectiveForm : TrainableObjective
             width = Hidden[k];
         }
         layers.Add(("out", nn.Linear(width, 1, dtype: ScalarType.Float64)));
-        body = nn.Sequential(layers);
+        _body = nn.Sequential(layers);
         RegisterComponents();
     }
 
@@ -127,7 +132,7 @@ public sealed class NetObjectiveForm : TrainableObjective
     /// <summary>Hidden widths.</summary>
     public ImmutableArray<int> Hidden { get; }
 
-    public override Tensor forward(Tensor x) => body.call(x).squeeze(-1);
+    public override Tensor forward(Tensor x) => _body.call(x).squeeze(-1);
 
     public override ObjectiveCard ToCard(Provenance provenance) => new()
     {

@@ -5,7 +5,6 @@ using Telos.Environments;
 using Telos.IO;
 using Telos.Learning.Native;
 using Telos.Objectives;
-using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 

@@ -2,7 +2,6 @@ using System.Collections.Immutable;
 using Telos.Learning.Native;
 using Telos.Objectives;
 using Telos.Randomness;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Telos.Learning.Objectives;

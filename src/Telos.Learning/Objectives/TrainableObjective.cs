@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using Telos.Objectives;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Telos.Learning.Objectives;

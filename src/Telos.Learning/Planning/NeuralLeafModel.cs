@@ -1,6 +1,5 @@
 using Telos.Learning.Native;
 using Telos.Planning.Search;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Telos.Learning.Planning;

@@ -16,7 +16,7 @@ public sealed class FeatureObjectiveEvaluator<TState> : IStateEvaluator<TState>
 {
     private readonly IEnvironment<TState> _environment;
     private readonly int[]? _columns;
-    private double[] _envRow;
+    private readonly double[] _envRow;
     private double[] _features = [];
 
     /// <exception cref="TelosInputException">The objective reads a feature the environment does not write.</exception>

@@ -1,6 +1,5 @@
 using Telos.Learning.LearnedOptimizers;
 using Telos.Learning.Native;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Telos.Learning.Tests.LearnedOptimizers;

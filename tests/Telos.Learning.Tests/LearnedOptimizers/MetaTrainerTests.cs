@@ -1,7 +1,6 @@
 using Telos.Learning.LearnedOptimizers;
 using Telos.Learning.Native;
 using Telos.Randomness;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Telos.Learning.Tests.LearnedOptimizers;

@@ -1,6 +1,4 @@
-using System.Collections.Immutable;
 using Telos.Environments;
-using Telos.Learning.Native;
 using Telos.Learning.Objectives;
 using Telos.Objectives;
 using Telos.Planning.Exact;

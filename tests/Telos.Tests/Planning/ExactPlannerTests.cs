@@ -1,5 +1,5 @@
-using Telos.Agents;
 using System.Text.Json;
+using Telos.Agents;
 using Telos.Environments;
 using Telos.Planning;
 using Telos.Planning.Exact;
