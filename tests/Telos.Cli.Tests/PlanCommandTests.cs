@@ -64,12 +64,15 @@ public sealed class PlanCommandTests : IDisposable
     public void The_written_tree_is_the_tree_of_the_decision_that_chose_the_first_action()
     {
         var treePath = Path.Combine(_folder, "gumbel-tree.json");
+        var card = ObjectiveCard.Linear([new("at_cheese", 10), new("path_dist_to_cheese", -1)]);
+        var cardPath = Path.Combine(_folder, "dense.json");
+        ObjectiveCardFile.Save(card, cardPath);
         var (code, output, error) = Run("plan", "--env", "maze/test", "--seed", "5", "--size", "9", "--planner", "gumbel", "--sims", "16",
-            "--search-seed", "11", "--tree", treePath, "--json");
+            "--search-seed", "11", "--objective", cardPath, "--tree", treePath, "--json");
         Assert.True(code == 0, error);
         // Decision 0 of the episode searched with Derive(episode seed, "decision/0"); the same search, replayed, writes the same tree.
         var level = TaskDistributions.Maze("maze/test", 9).Level(5);
-        var objective = Telos.Agents.AgentObjective<MazeState>.FromCard(MazeFamily.Instance.References[0].Card);
+        var objective = Telos.Agents.AgentObjective<MazeState>.FromCard(card);
         var seed = Telos.Randomness.Seeds.Derive(Telos.Agents.AgentEvaluation.EpisodeSeed(11, 5), "decision/0");
         var decision = Telos.Planning.Planners.Create("gumbel", MazeFamily.Instance)
             .Decide(level.Initial, level, objective.Bind(level), new Telos.Planning.PlanBudget(Simulations: 16, Seed: seed, KeepTree: true));
