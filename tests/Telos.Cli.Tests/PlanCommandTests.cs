@@ -63,22 +63,35 @@ public sealed class PlanCommandTests : IDisposable
     [Fact]
     public void The_written_tree_is_the_tree_of_the_decision_that_chose_the_first_action()
     {
-        var treePath = Path.Combine(_folder, "gumbel-tree.json");
-        var card = ObjectiveCard.Linear([new("at_cheese", 10), new("path_dist_to_cheese", -1)]);
+        // Keys & chests rooms: the start has four moves and halting, so Gumbel's noise shapes the tree.
+        var card = ObjectiveCard.Linear([new("chests_opened", 1), new("keys_held", 0.5), new("dist_to_nearest_key", -0.1)]);
         var cardPath = Path.Combine(_folder, "dense.json");
         ObjectiveCardFile.Save(card, cardPath);
-        var (code, output, error) = Run("plan", "--env", "maze/test", "--seed", "5", "--size", "9", "--planner", "gumbel", "--sims", "16",
-            "--search-seed", "11", "--objective", cardPath, "--tree", treePath, "--json");
-        Assert.True(code == 0, error);
-        // Decision 0 of the episode searched with Derive(episode seed, "decision/0"); the same search, replayed, writes the same tree.
-        var level = TaskDistributions.Maze("maze/test", 9).Level(5);
-        var objective = Telos.Agents.AgentObjective<MazeState>.FromCard(card);
-        var seed = Telos.Randomness.Seeds.Derive(Telos.Agents.AgentEvaluation.EpisodeSeed(11, 5), "decision/0");
-        var decision = Telos.Planning.Planners.Create("gumbel", MazeFamily.Instance)
-            .Decide(level.Initial, level, objective.Bind(level), new Telos.Planning.PlanBudget(Simulations: 16, Seed: seed, KeepTree: true));
-        Assert.Equal(decision.Tree!.ToJson(), File.ReadAllText(treePath));
-        using var json = JsonDocument.Parse(output);
-        Assert.Equal(Telos.Planning.MazePlanning.ActionName(decision.Action), json.RootElement.GetProperty("actions")[0].GetString());
+        var objective = Telos.Agents.AgentObjective<KeysAndChestsState>.FromCard(card);
+        var checkedSeeds = 0;
+        for (var levelSeed = 0; levelSeed < 6; levelSeed++)
+        {
+            var treePath = Path.Combine(_folder, $"gumbel-tree-{levelSeed}.json");
+            var (code, output, error) = Run("plan", "--env", "kc/test", "--seed", $"{levelSeed}", "--size", "5", "--planner", "gumbel", "--sims", "32",
+                "--search-seed", "11", "--objective", cardPath, "--tree", treePath, "--json");
+            Assert.True(code == 0, error);
+            // Decision 0 of the episode searched with Derive(episode seed, "decision/0"); replayed, it writes the same tree.
+            var level = TaskDistributions.KeysAndChests("kc/test", 5).Level(levelSeed);
+            Telos.Planning.PlanDecision<KeysAndChestsState> Decide(ulong seed) => Telos.Planning.Planners.Create("gumbel", KeysAndChestsFamily.Instance)
+                .Decide(level.Initial, level, objective.Bind(level), new Telos.Planning.PlanBudget(Simulations: 32, Seed: seed, KeepTree: true));
+            var decision = Decide(Telos.Randomness.Seeds.Derive(Telos.Agents.AgentEvaluation.EpisodeSeed(11, levelSeed), "decision/0"));
+            var written = File.ReadAllText(treePath);
+            Assert.Equal(decision.Tree!.ToJson(), written);
+            using var json = JsonDocument.Parse(output);
+            var actions = json.RootElement.GetProperty("actions");
+            Assert.Equal(decision.Halts ? [] : [KeysAndChestsFamily.Instance.ActionNames[decision.Action]], actions.EnumerateArray().Take(1).Select(a => a.GetString()));
+            // Where the seed matters, a search with the evaluation seed itself (not the decision's) grows another tree.
+            if (Decide(11).Tree!.ToJson() != written)
+            {
+                checkedSeeds++;
+            }
+        }
+        Assert.True(checkedSeeds > 0, "no level where the search's seed changes the tree: the test would not tell the seeds apart");
     }
 
     [Theory]
