@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
-using Telos.Lab.Terminal;
+using Telos.Cli.Terminal;
 
 namespace Telos.Cli;
 

@@ -45,13 +45,74 @@ public sealed class DemoCommandTests
         var regressed = results.Rows.Single(r => r.Objective == "linear, regressed");
         Assert.True(regressed.EpicTest < learned.EpicTest, $"EPIC on maze/test: learned {learned.EpicTest}, regressed {regressed.EpicTest}");
         Assert.True(learned.EpicTrain < learned.EpicTest, $"the warning: EPIC train {learned.EpicTrain} vs test {learned.EpicTest}");
-        foreach (var row in results.Rows)
+        AssertTableCarries(results.Rows, output, "success", "corner", "steps", "printed table");
+        AssertTableCarries(results.Rows, File.ReadAllText(Path.Combine(runDir, "report.md")), "success", "corner (proxy)", "mean steps", "report.md");
+        var learnedCard = Telos.Objectives.ObjectiveCardFile.Load(Path.Combine(runDir, "objectives", "learned.json"));
+        Assert.Equal(results.CornerWeight, learnedCard.Weight("at_corner"));
+        Assert.Equal(results.CheeseWeight, learnedCard.Weight("at_cheese"));
+    }
+
+    /// <summary>
+    /// The table in <paramref name="text"/> (console box or Markdown) has one row per recorded row, in order,
+    /// and every number in it equals the recorded one to its printed precision.
+    /// </summary>
+    private static void AssertTableCarries(IReadOnlyList<DemoRow> rows, string text, string success, string corner, string steps, string where)
+    {
+        var table = Table(text);
+        Assert.Equal(rows.Select(r => r.Objective), table.Keys);
+        foreach (var row in rows)
         {
-            Assert.Contains(FormattableString.Invariant($"{row.Success * 100:F0}%"), output);
+            var cells = table[row.Objective];
+            var what = $"{where}, {row.Objective}";
+            AssertPrinted(row.Success * 100, cells[success], halfUnit: 0.5, $"{what}: success");
+            if (row.Goal == "cheese")
+            {
+                AssertPrinted(row.Corner * 100, cells[corner], halfUnit: 0.5, $"{what}: corner");
+            }
+            else
+            {
+                Assert.Equal("–", cells[corner]);
+            }
+            AssertPrinted(row.MeanSteps, cells[steps], halfUnit: 0.05, $"{what}: steps");
+            AssertPrinted(row.EpicTrain, cells["EPIC train"], halfUnit: 0.0005, $"{what}: EPIC train");
+            AssertPrinted(row.EpicTest, cells["EPIC test"], halfUnit: 0.0005, $"{what}: EPIC test");
         }
-        Assert.Contains(MisgeneralizationDemo.Num(learned.EpicTest), output);
-        Assert.True(File.Exists(Path.Combine(runDir, "report.md")));
-        Assert.True(File.Exists(Path.Combine(runDir, "objectives", "learned.json")));
+    }
+
+    /// <summary>
+    /// The results table in <paramref name="text"/>: for each row (by objective), the text of each cell under
+    /// its header. Rows are the bordered lines (│ or |) after the header line whose first cell is "objective";
+    /// a Markdown separator row is skipped.
+    /// </summary>
+    private static Dictionary<string, Dictionary<string, string>> Table(string text)
+    {
+        var bordered = text.Split('\n')
+            .Select(line => line.Trim())
+            .Where(line => line.StartsWith('│') || line.StartsWith('|'))
+            .Select(line => line.Trim('│', '|').Split('│', '|').Select(cell => cell.Trim()).ToArray())
+            .ToList();
+        var headerAt = bordered.FindIndex(cells => cells[0] == "objective");
+        Assert.True(headerAt >= 0, $"no table with an 'objective' column in:\n{text}");
+        var header = bordered[headerAt];
+        return bordered.Skip(headerAt + 1)
+            .Where(cells => !cells[0].StartsWith("---", StringComparison.Ordinal))
+            .TakeWhile(cells => cells.Length == header.Length)
+            .ToDictionary(cells => cells[0], cells => header.Zip(cells).ToDictionary(p => p.First, p => p.Second));
+    }
+
+    /// <summary>
+    /// A printed number (optionally with a % sign) equals <paramref name="value"/> to its printed precision
+    /// (within <paramref name="halfUnit"/>); a null value prints as "–".
+    /// </summary>
+    private static void AssertPrinted(double? value, string cell, double halfUnit, string what)
+    {
+        if (value is not { } v)
+        {
+            Assert.True(cell == "–", $"{what}: recorded none, printed '{cell}'");
+            return;
+        }
+        Assert.True(double.TryParse(cell.TrimEnd('%'), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var printed), $"{what}: '{cell}' is not a number");
+        Assert.True(Math.Abs(printed - v) <= halfUnit * (1 + 1e-9), $"{what}: recorded {v}, printed '{cell}'");
     }
 
     [Fact]

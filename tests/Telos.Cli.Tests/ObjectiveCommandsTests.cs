@@ -88,6 +88,24 @@ public sealed class ObjectiveCommandsTests : IDisposable
         var root = JsonDocument.Parse(output).RootElement;
         Assert.Equal("goal", root.GetProperty("provenance").GetProperty("signal").GetString());
         Assert.Equal(1, root.GetProperty("revision").GetInt32());
+
+        // The labelled corner moved to its label; an unlabelled cell of the same level moved far less.
+        var cornerBefore = ValueAt(card, "6,6");
+        var cornerAfter = ValueAt(P("goal.json"), "6,6");
+        Assert.True(cornerBefore > 2, $"the maze/train card values the corner at {cornerBefore}, so there is something to move");
+        Assert.True(Math.Abs(cornerAfter) < 0.5, $"labelled 0, the corner's value went from {cornerBefore} to {cornerAfter}");
+        var otherBefore = ValueAt(card, "0,0");
+        var otherAfter = ValueAt(P("goal.json"), "0,0");
+        Assert.True(Math.Abs(otherAfter - otherBefore) < Math.Abs(cornerAfter - cornerBefore) / 4, $"unlabelled cell 0,0 drifted from {otherBefore} to {otherAfter}, the labelled corner from {cornerBefore} to {cornerAfter}");
+    }
+
+    /// <summary>The card's value at a cell of maze/test level 0 (size 7), from <c>objective show --cell --json</c>: bias plus contributions.</summary>
+    private static double ValueAt(string card, string cell)
+    {
+        var (code, output, error) = Run("objective", "show", card, "--env", "maze/test", "--size", "7", "--seed", "0", "--cell", cell, "--json");
+        Assert.True(code == 0, error);
+        var root = JsonDocument.Parse(output).RootElement;
+        return root.GetProperty("card").GetProperty("bias").GetDouble() + root.GetProperty("contributions").EnumerateArray().Sum(c => c.GetProperty("contribution").GetDouble());
     }
 
     [Fact]
@@ -150,5 +168,23 @@ public sealed class ObjectiveCommandsTests : IDisposable
         Assert.Equal(2, Run("objective", "train", "--signal", "vibes", "--on", "maze/test", "-o", P("x.json")).Code);
         Assert.Equal(2, Run("objective", "train", "--form", "cubic", "--on", "maze/test", "-o", P("x.json")).Code);
         Assert.False(File.Exists(P("x.json")));
+    }
+
+    [Fact]
+    public void Demonstrations_run_at_the_learning_rate_the_flag_names()
+    {
+        // The CLI and the library's IRL pipeline agree at the same step size: --lr is not rescaled on the way.
+        var (code, _, error) = Run("objective", "train", "--signal", "demos", "--on", "maze/test", "--size", "5", "--levels", "3", "--demos", "4",
+            "--train-steps", "20", "--lr", "0.07", "--seed", "3", "-o", P("irl.json"));
+        Assert.True(code == 0, error);
+        var cli = Telos.Objectives.ObjectiveCardFile.Load(P("irl.json"));
+        var truth = Telos.Learning.Objectives.ObjectiveSources.Load("true", Telos.Environments.MazeFamily.Instance);
+        var library = Telos.Learning.Objectives.Demonstrations.FitMaxEntIrl("maze/test", Telos.Environments.DistributionParameters.Of(("size", 5)), 3, truth, 4,
+            Telos.Learning.Objectives.Demonstrator.Soft, 0.99, 20, 0.07, 3);
+        Assert.Equal(library.Weights.Length, cli.Weights.Length);
+        Assert.All(library.Weights.Zip(cli.Weights), w => Assert.Equal(w.First, w.Second, 1e-9));
+        var doubled = Telos.Learning.Objectives.Demonstrations.FitMaxEntIrl("maze/test", Telos.Environments.DistributionParameters.Of(("size", 5)), 3, truth, 4,
+            Telos.Learning.Objectives.Demonstrator.Soft, 0.99, 20, 0.14, 3);
+        Assert.Contains(doubled.Weights.Zip(cli.Weights), w => Math.Abs(w.First - w.Second) > 1e-3);
     }
 }

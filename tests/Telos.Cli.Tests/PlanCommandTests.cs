@@ -21,7 +21,10 @@ public sealed class PlanCommandTests : IDisposable
         using var json = JsonDocument.Parse(output);
         var root = json.RootElement;
         var maze = TaskDistributions.Maze("maze/test").Level(3);
-        Assert.True(root.GetProperty("ended_at_corner").GetBoolean());
+        Assert.NotEqual(maze.Cheese, maze.Corner);
+        Assert.True(root.GetProperty("proxy").GetBoolean());
+        Assert.False(root.GetProperty("success").GetBoolean());
+        Assert.Equal("corner", root.GetProperty("ending").GetString());
         Assert.Equal(maze.PathDistanceToCorner(maze.Start), root.GetProperty("steps").GetInt32());
         Assert.Equal(root.GetProperty("steps").GetInt32(), root.GetProperty("trace").GetProperty("steps").GetArrayLength());
     }
@@ -31,10 +34,10 @@ public sealed class PlanCommandTests : IDisposable
     {
         var (code, output, _) = Run("plan", "--env", "maze/train", "--seed", "1", "--size", "9", "--planner", "vi");
         Assert.Equal(0, code);
-        Assert.Contains("reached the cheese", output);
+        Assert.Contains("reached the goal (cheese)", output);
         Assert.Contains("S", output);
         Assert.Contains("*", output); // the mouse on the cheese
-        Assert.Contains("why: at_cheese +10", output);
+        Assert.Matches(@"why: at_cheese \+10(?![0-9.])", output); // +10 exactly, not +100 or +10.5
     }
 
     [Theory]
@@ -50,10 +53,41 @@ public sealed class PlanCommandTests : IDisposable
             "--planner", planner, "--sims", "16", "--tree", treePath, "--json");
         Assert.True(code == 0, error);
         using var json = JsonDocument.Parse(output);
-        Assert.True(json.RootElement.GetProperty("reached_cheese").GetBoolean());
+        Assert.True(json.RootElement.GetProperty("success").GetBoolean());
+        Assert.Equal("cheese", json.RootElement.GetProperty("ending").GetString());
         using var tree = JsonDocument.Parse(File.ReadAllText(treePath));
         Assert.Equal(planner, tree.RootElement.GetProperty("planner").GetString());
         Assert.InRange(tree.RootElement.GetProperty("nodes").GetArrayLength(), 2, 17);
+    }
+
+    [Theory]
+    [InlineData("bfs")]
+    [InlineData("astar")]
+    [InlineData("vi")]
+    public void Keys_and_chests_plans_go_through_the_same_path(string planner)
+    {
+        // The true reward (chests opened) on kc/test: every chest can be opened, so a planner that
+        // reaches the goal opens them all and collects the family's return of one per chest.
+        var (code, output, error) = Run("plan", "--env", "kc/test", "--seed", "4", "--size", "5", "--planner", planner, "--json");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output);
+        var root = json.RootElement;
+        var level = TaskDistributions.KeysAndChests("kc/test", 5).Level(4);
+        Assert.Equal("chests", root.GetProperty("goal").GetString());
+        Assert.True(root.GetProperty("success").GetBoolean(), output);
+        Assert.Equal(level.Chests.Length, root.GetProperty("return").GetDouble());
+        Assert.Equal(root.GetProperty("steps").GetInt32() + 1, root.GetProperty("cells").GetArrayLength());
+        Assert.Equal(root.GetProperty("steps").GetInt32(), root.GetProperty("trace").GetProperty("steps").GetArrayLength());
+    }
+
+    [Fact]
+    public void Keys_proxy_on_kc_test_picks_up_every_key()
+    {
+        var (code, output, error) = Run("plan", "--env", "kc/test", "--seed", "4", "--size", "5", "--objective", "keys", "--json");
+        Assert.True(code == 0, error);
+        using var json = JsonDocument.Parse(output);
+        Assert.Equal("keys", json.RootElement.GetProperty("proxy_goal").GetString());
+        Assert.True(json.RootElement.GetProperty("proxy").GetBoolean(), output);
     }
 
     [Theory]
@@ -72,7 +106,8 @@ public sealed class PlanCommandTests : IDisposable
     [Theory]
     [InlineData("unknown planner 'rrt'", "plan", "--planner", "rrt")]
     [InlineData("objective file", "plan", "--objective", "/no/such/objective.json")]
-    [InlineData("maze distributions", "plan", "--env", "kc/train")]
+    [InlineData("unknown task distribution 'kc/nope'", "plan", "--env", "kc/nope")]
+    [InlineData("kc reference: true", "plan", "--env", "kc/train", "--objective", "corner")]
     [InlineData("maze size 8", "plan", "--size", "8")]
     [InlineData("discount", "plan", "--planner", "vi", "--discount", "1")]
     [InlineData("exact", "plan", "bench", "--planner", "bfs")]

@@ -3,19 +3,18 @@ using System.Globalization;
 using System.Text.Json;
 using Spectre.Console;
 using Telos.Environments;
-using Telos.Imaging;
 using Telos.IO;
 
 namespace Telos.Cli.Commands;
 
-/// <summary><c>telos env list|show|bench</c>: the task distributions, one level, batch stepping speed.</summary>
+/// <summary><c>telos env list|show|bench|check</c>: the registered families' distributions, one level, batch stepping speed, the checker.</summary>
 public sealed class EnvCommands : ICommandGroup
 {
     public int Order => 10;
 
     public IEnumerable<Command> Create(CliContext context)
     {
-        var env = new Command("env", "Environments and task distributions (maze, keys & chests)");
+        var env = new Command("env", $"Environments and task distributions ({string.Join(", ", EnvironmentFamilies.All.Select(f => f.Name))})");
         env.Subcommands.Add(List(context));
         env.Subcommands.Add(Show(context));
         env.Subcommands.Add(Bench(context));
@@ -25,18 +24,25 @@ public sealed class EnvCommands : ICommandGroup
 
     private static Command List(CliContext context)
     {
-        var list = new Command("list", "List the task distributions");
+        var list = new Command("list", "List the task distributions of every registered family, with their parameters");
         list.SetAction(result =>
         {
+            var distributions = EnvironmentFamilies.All.SelectMany(f => f.Distributions.Select(d => (Family: f, Distribution: d))).ToArray();
             if (CliContext.Json(result))
             {
-                context.WriteLine(JsonSerializer.Serialize(TaskDistributions.All.Select(d => new { name = d.Name, family = d.Family, summary = d.Summary })));
+                context.WriteLine(JsonSerializer.Serialize(distributions.Select(x => new
+                {
+                    name = x.Distribution.Name,
+                    family = x.Family.Name,
+                    summary = x.Distribution.Summary,
+                    parameters = x.Family.Parameters.Select(p => new { name = p.Name, description = p.Description, @default = p.Default, min = p.Min, max = p.Max }),
+                })));
                 return ExitCodes.Success;
             }
-            var table = new Table().AddColumn("distribution").AddColumn("family").AddColumn("what it draws");
-            foreach (var d in TaskDistributions.All)
+            var table = new Table().AddColumn("distribution").AddColumn("family").AddColumn("what it draws").AddColumn("parameters");
+            foreach (var (family, d) in distributions)
             {
-                table.AddRow(Markup.Escape(d.Name), Markup.Escape(d.Family), Markup.Escape(d.Summary));
+                table.AddRow(Markup.Escape(d.Name), Markup.Escape(d.Family), Markup.Escape(d.Summary), Markup.Escape(string.Join(", ", family.Parameters.Select(p => p.Name))));
             }
             context.Console.Write(table);
             return ExitCodes.Success;
@@ -48,31 +54,20 @@ public sealed class EnvCommands : ICommandGroup
     {
         var name = new Argument<string>("distribution") { Description = "A task distribution, e.g. maze/test (see `telos env list`)" };
         var seed = new Option<long>("--seed") { Description = "Level seed (0 or more)", DefaultValueFactory = _ => 0 };
-        var size = new Option<int?>("--size") { Description = "Maze: odd side 3..25 (default 13). Keys & chests: room side 3..25 (default 9)" };
-        var region = new Option<int>("--region") { Description = "maze/train: side of the top-right cheese region (1 = corner)", DefaultValueFactory = _ => 1 };
-        var far = new Option<int?>("--min-corner-distance") { Description = "maze/far: minimum path distance from the corner (default: size)" };
-        var minority = new Option<int>("--max-minority") { Description = "kc: largest minority count m (the majority is 2m)", DefaultValueFactory = _ => KeysAndChestsDistribution.DefaultMaxMinority };
+        var parameters = new DistributionOptions();
         var png = new Option<string?>("--png") { Description = "Also write the start state as a PNG image to this file" };
         var cellPixels = new Option<int>("--cell-pixels") { Description = "Pixels per cell in the PNG", DefaultValueFactory = _ => 12 };
-        var show = new Command("show", "Print one level (ASCII, or JSON with --json) and its start-state features") { name };
-        foreach (var option in new Option[] { seed, size, region, far, minority, png, cellPixels })
-        {
-            show.Options.Add(option);
-        }
+        var show = new Command("show", "Print one level (ASCII, or JSON with --json) and its start-state features") { name, seed, png, cellPixels };
+        parameters.AddTo(show);
         show.SetAction(result =>
         {
             var distribution = result.GetValue(name)!;
-            var family = TaskDistributions.FamilyOf(distribution);
             var pixels = result.GetValue(cellPixels);
             if (pixels is < 2 or > 64)
             {
                 throw new TelosInputException($"--cell-pixels {pixels} is not allowed; use 2 to 64");
             }
-            LevelView view = family switch
-            {
-                "maze" => MazeView(TaskDistributions.Maze(distribution, result.GetValue(size) ?? MazeDistribution.DefaultSize, result.GetValue(region), result.GetValue(far)).Level(result.GetValue(seed)), pixels),
-                _ => KeysAndChestsView(TaskDistributions.KeysAndChests(distribution, result.GetValue(size) ?? KeysAndChestsDistribution.DefaultSize, result.GetValue(minority)).Level(result.GetValue(seed)), pixels),
-            };
+            var view = LevelView.Of(distribution, parameters.Read(result), result.GetValue(seed), pixels);
             var pngPath = result.GetValue(png);
             if (pngPath is not null)
             {
@@ -108,20 +103,18 @@ public sealed class EnvCommands : ICommandGroup
 
     private static Command Bench(CliContext context)
     {
-        var env = new Argument<string>("env") { Description = "Environment family: maze or kc" };
+        var env = new Argument<string>("env") { Description = "A task distribution (maze/test) or a family (maze: its first distribution)" };
         var batch = new Option<int>("--batch") { Description = "Number of environments stepped together", DefaultValueFactory = _ => 1024 };
-        var size = new Option<int?>("--size") { Description = "Maze side (default 13) or room side (default 9)" };
+        var parameters = new DistributionOptions();
         var steps = new Option<int>("--steps") { Description = "Batch steps per timed repeat", DefaultValueFactory = _ => 2000 };
         var repeats = new Option<int>("--repeats") { Description = "Timed repeats; the median is printed", DefaultValueFactory = _ => 5 };
-        var scalar = new Option<bool>("--scalar") { Description = "maze: force the scalar loop instead of the AVX2 path (for comparison)" };
-        var bench = new Command("bench", "Measure batch stepping speed (environment steps per second, one thread), with and without one-hot observations") { env };
-        foreach (var option in new Option[] { batch, size, steps, repeats, scalar })
-        {
-            bench.Options.Add(option);
-        }
+        var scalar = new Option<bool>("--scalar") { Description = "Force a family's scalar loop instead of its SIMD path where it has one (maze: AVX2)" };
+        var bench = new Command("bench", "Measure batch stepping speed (environment steps per second, one thread), with and without one-hot observations") { env, batch, steps, repeats, scalar };
+        parameters.AddTo(bench);
         bench.SetAction(result =>
         {
-            var family = result.GetValue(env)!;
+            var given = result.GetValue(env)!;
+            var distribution = given.Contains('/', StringComparison.Ordinal) ? given : FirstDistribution(given);
             var n = result.GetValue(batch);
             var batchSteps = result.GetValue(steps);
             var times = result.GetValue(repeats);
@@ -129,28 +122,15 @@ public sealed class EnvCommands : ICommandGroup
             {
                 throw new TelosInputException($"--batch, --steps and --repeats must be at least 1 (got {n}, {batchSteps}, {times})");
             }
-            BatchThroughput.Result plain, encoded;
-            switch (family)
-            {
-                case "maze":
-                    var maze = TaskDistributions.Maze("maze/test", result.GetValue(size) ?? MazeDistribution.DefaultSize);
-                    var vectorized = !result.GetValue(scalar);
-                    plain = BatchThroughput.Maze(maze, n, encodeObservations: false, batchSteps, times, vectorized: vectorized);
-                    encoded = BatchThroughput.Maze(maze, n, encodeObservations: true, batchSteps, times, vectorized: vectorized);
-                    break;
-                case "kc":
-                    var kc = TaskDistributions.KeysAndChests("kc/train", result.GetValue(size) ?? KeysAndChestsDistribution.DefaultSize);
-                    plain = BatchThroughput.Generic<KeysAndChestsState>(kc, n, encodeObservations: false, batchSteps, times);
-                    encoded = BatchThroughput.Generic<KeysAndChestsState>(kc, n, encodeObservations: true, batchSteps, times);
-                    break;
-                default:
-                    throw new TelosInputException($"unknown environment '{family}'; known: maze, kc");
-            }
+            var values = parameters.Read(result);
+            var vectorized = !result.GetValue(scalar);
+            var plain = BatchThroughput.Family(distribution, values, n, encodeObservations: false, batchSteps, times, vectorized);
+            var encoded = BatchThroughput.Family(distribution, values, n, encodeObservations: true, batchSteps, times, vectorized);
             if (CliContext.Json(result))
             {
                 context.WriteLine(JsonSerializer.Serialize(new
                 {
-                    env = family,
+                    env = distribution,
                     batch = n,
                     steps_per_second = Math.Round(plain.StepsPerSecond),
                     encoded_steps_per_second = Math.Round(encoded.StepsPerSecond),
@@ -163,7 +143,7 @@ public sealed class EnvCommands : ICommandGroup
                 var table = new Table().AddColumn("env").AddColumn("batch").AddColumn("observations").AddColumn("steps/s (wall)").AddColumn("steps/s (CPU time)");
                 foreach (var (label, r) in new[] { ("none", plain), ("one-hot", encoded) })
                 {
-                    table.AddRow(Markup.Escape(family), n.ToString(CultureInfo.InvariantCulture), label, r.StepsPerSecond.ToString("N0", CultureInfo.InvariantCulture), r.StepsPerCpuSecond.ToString("N0", CultureInfo.InvariantCulture));
+                    table.AddRow(Markup.Escape(distribution), n.ToString(CultureInfo.InvariantCulture), label, r.StepsPerSecond.ToString("N0", CultureInfo.InvariantCulture), r.StepsPerCpuSecond.ToString("N0", CultureInfo.InvariantCulture));
                 }
                 context.Console.Write(table);
                 context.WriteLine($"medians of {times} repeats of {batchSteps} batch steps; random actions; one thread");
@@ -177,8 +157,9 @@ public sealed class EnvCommands : ICommandGroup
     {
         var name = new Argument<string>("distribution") { Description = "A task distribution, e.g. maze/test" };
         var levels = new Option<int>("--levels") { Description = "How many levels (seeds 0..n−1) to check", DefaultValueFactory = _ => 20 };
-        var size = new Option<int?>("--size") { Description = "Maze or room side" };
-        var check = new Command("check", "Run the environment checker (determinism, purity, shapes, reward bounds, step limit) over levels of a distribution") { name, levels, size };
+        var parameters = new DistributionOptions();
+        var check = new Command("check", "Run the environment checker (determinism, purity, shapes, reward bounds, step limit) over levels of a distribution") { name, levels };
+        parameters.AddTo(check);
         check.SetAction(result =>
         {
             var distribution = result.GetValue(name)!;
@@ -187,13 +168,7 @@ public sealed class EnvCommands : ICommandGroup
             {
                 throw new TelosInputException($"--levels {count} must be at least 1");
             }
-            var reports = new List<EnvironmentCheckReport>();
-            for (var seed = 0; seed < count; seed++)
-            {
-                reports.Add(TaskDistributions.FamilyOf(distribution) == "maze"
-                    ? EnvironmentChecker.Check(TaskDistributions.Maze(distribution, result.GetValue(size) ?? MazeDistribution.DefaultSize).Level(seed), 0f, Maze.CheeseReward, (ulong)seed)
-                    : EnvironmentChecker.Check(TaskDistributions.KeysAndChests(distribution, result.GetValue(size) ?? KeysAndChestsDistribution.DefaultSize).Level(seed), 0f, KeysAndChests.ChestReward, (ulong)seed));
-            }
+            var reports = EnvironmentChecker.CheckDistribution(distribution, parameters.Read(result), count);
             var failures = reports.SelectMany((r, seed) => r.Failures.Select(f => $"seed {seed}: {f}")).ToList();
             var steps = reports.Sum(r => r.StepsChecked);
             if (CliContext.Json(result))
@@ -213,42 +188,5 @@ public sealed class EnvCommands : ICommandGroup
         return check;
     }
 
-    private sealed record LevelView(string Provenance, string Ascii, IReadOnlyDictionary<string, object> Details, IReadOnlyDictionary<string, double> Features, RgbImage Image);
-
-    private static LevelView MazeView(Maze maze, int pixels)
-    {
-        var details = new Dictionary<string, object>
-        {
-            ["size"] = maze.Size,
-            ["start"] = Coordinates(maze.Start, maze.Size),
-            ["cheese"] = Coordinates(maze.Cheese, maze.Size),
-            ["step_limit"] = maze.StepLimit,
-            ["open_cells"] = maze.StateCount,
-        };
-        return new LevelView(maze.Provenance ?? "maze", maze.Render(maze.Initial), details, Features(maze, maze.Initial), EnvironmentImages.Maze(maze, maze.Initial, pixels));
-    }
-
-    private static LevelView KeysAndChestsView(KeysAndChests level, int pixels)
-    {
-        var details = new Dictionary<string, object>
-        {
-            ["size"] = level.Size,
-            ["start"] = Coordinates(level.Start, level.Size),
-            ["keys"] = level.Keys.Length,
-            ["chests"] = level.Chests.Length,
-            ["step_limit"] = level.StepLimit,
-        };
-        return new LevelView(level.Provenance ?? "kc", level.Render(level.Initial), details, Features(level, level.Initial), EnvironmentImages.KeysAndChests(level, level.Initial, pixels));
-    }
-
-    private static Dictionary<string, double> Features<TState>(IEnvironment<TState> environment, TState state)
-        where TState : struct
-    {
-        var values = new double[environment.Features.Count];
-        environment.WriteFeatures(state, values);
-        return environment.Features.Names.Select((n, i) => (n, i)).ToDictionary(p => p.n, p => values[p.i]);
-    }
-
-    // Procgen-style (x from the left, y from the bottom), matching the x and y features.
-    private static string Coordinates(int cell, int size) => $"({cell % size},{size - 1 - cell / size})";
+    private static string FirstDistribution(string family) => EnvironmentFamilies.Get(family).Distributions[0].Name;
 }

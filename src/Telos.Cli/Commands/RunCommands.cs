@@ -35,11 +35,20 @@ public sealed class RunCommands : ICommandGroup
         yield return run;
 
         var idArgument = new Argument<string>("id") { Description = "Run id, short id, or a unique prefix of either" };
-        var resume = new Command("resume", "Continue an interrupted or failed run from its latest checkpoint") { idArgument };
+        var resume = new Command("resume", "Continue an interrupted or failed run from its newest intact checkpoint") { idArgument };
         resume.SetAction(result =>
         {
             var runner = Runner(context);
-            return Execute(context, result, (progress, token) => runner.Resume(result.GetValue(idArgument)!, progress, token));
+            var plan = runner.PlanResume(result.GetValue(idArgument)!);
+            foreach (var skipped in plan.Skipped)
+            {
+                context.Error.WriteLine($"warning: skipping damaged checkpoint {Path.GetFileName(skipped.SidecarPath)}: {skipped.Reason}");
+            }
+            if (plan.Skipped.Count > 0 && plan.From is { } from)
+            {
+                context.Error.WriteLine($"resuming from checkpoint step {from.Step}");
+            }
+            return Execute(context, result, (progress, token) => runner.Resume(plan, progress, token));
         });
         yield return resume;
 
@@ -94,6 +103,10 @@ public sealed class RunCommands : ICommandGroup
             if (last is not null)
             {
                 context.WriteLine($"  step {last.Step}: {FormatValues(last.Values)}");
+            }
+            if (record.Status == RunStatus.Failed)
+            {
+                context.WriteLine($"  log (with the stack trace of an unexpected error) {Path.Combine(record.Directory, "log.txt")}");
             }
             if (record.Status is RunStatus.Interrupted or RunStatus.Failed)
             {

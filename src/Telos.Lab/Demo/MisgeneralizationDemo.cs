@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Telos.Agents;
 using Telos.Environments;
 using Telos.Lab.Configuration;
 using Telos.Lab.Experiments;
@@ -133,11 +134,13 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
         var rows = new List<DemoRow>();
         var examples = new ExamplePictures();
         var testSeeds = Enumerable.Range(1, settings.TestLevels).Select(i => (long)i).ToArray();
+        var evalSeed = (ulong)context.DeriveSeed("evaluation");
+        static AgentObjective<MazeState> Readable(ObjectiveCard card) => AgentObjective<MazeState>.FromCard(card);
 
         Stage(3, $"planning ({settings.Planner}) with the learned objectives on maze/test");
         var (learnedTrain, learnedTest) = EpicOf(learned);
-        rows.Add(Evaluate("linear", maze => Linear(maze, learned), "cheese", test, testSeeds, settings, learnedTrain, learnedTest, examples));
-        var trainRow = Evaluate("linear (maze/train)", maze => Linear(maze, learned), "cheese", train, testSeeds, settings, null, null, null);
+        rows.Add(Evaluate("linear", Readable(learned), "cheese", "maze/test", testSeeds, settings, learnedTrain, learnedTest, examples, evalSeed));
+        var trainRow = Evaluate("linear (maze/train)", Readable(learned), "cheese", "maze/train", testSeeds, settings, null, null, null, evalSeed);
 
         // The opaque baseline: the same signal and data, a free network over one-hot observations.
         var observed = TransitionSample.Collect<MazeState>(s => train.Level(s), settings.NetLevels, settings.StepsPerLevel,
@@ -145,7 +148,7 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
         var (netCard, netModule) = ObjectiveTrainer.FitRewards(ObjectiveForm.Net, observed, "maze/train", new FormOptions(),
             new TrainingOptions(Steps: settings.FitSteps, LearningRate: 0.01, Seed: context.DeriveSeed("fit-net")));
         var net = LoadedObjective.Of(netCard, netModule);
-        rows.Insert(0, Evaluate("net (opaque)", maze => net.Evaluator(maze), "cheese", test, testSeeds, settings, null, null, examples));
+        rows.Insert(0, Evaluate("net (opaque)", net.ForAgent<MazeState>("net"), "cheese", "maze/test", testSeeds, settings, null, null, examples, evalSeed));
 
         Stage(4, "goal regression on labelled maze/test states");
         // The programmer labels a few maze/test states: the cheese is worth 10, the corner and a few
@@ -168,24 +171,25 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
             }
         }
         var labelRows = labelled.SelectMany(l => ObjectiveTrainer.Rows(l.Level, learned.Features, [l.State])).ToArray();
-        var anchorRows = AnchorRows(data, learned, 2000);
+        var anchorRows = data.FeatureRows(learned.Features, next: true, maxRows: 2000);
         var regressed = ObjectiveTrainer.RegressTowardGoal(LoadedObjective.Of(learned), labelRows, [.. labelled.Select(l => l.Value)], anchorRows,
             settings.AnchorWeight, new TrainingOptions(Steps: 4 * settings.FitSteps, LearningRate: 0.05, Seed: context.DeriveSeed("goal")));
         run.WriteArtifact("objectives/regressed.json", ObjectiveCardFile.ToJson(regressed));
         var (regTrain, regTest) = EpicOf(regressed);
-        rows.Add(Evaluate("linear, regressed", maze => Linear(maze, regressed), "cheese", test, testSeeds, settings, regTrain, regTest, examples));
+        rows.Add(Evaluate("linear, regressed", Readable(regressed), "cheese", "maze/test", testSeeds, settings, regTrain, regTest, examples, evalSeed));
 
         Stage(5, "editing one weight by hand");
         var edited = learned.ZeroWeight("at_corner");
         run.WriteArtifact("objectives/edited.json", ObjectiveCardFile.ToJson(edited));
         var (editTrain, editTest) = EpicOf(edited);
-        rows.Add(Evaluate("linear, edited", maze => Linear(maze, edited), "cheese", test, testSeeds, settings, editTrain, editTest, null));
+        rows.Add(Evaluate("linear, edited", Readable(edited), "cheese", "maze/test", testSeeds, settings, editTrain, editTest, null, evalSeed));
 
         Stage(6, "retargeting by swapping the objective (no training)");
         var bottomRight = ObjectiveCard.Linear([new("x", 1.0), new("y", -1.0)], provenance: Provenance.Manual);
         run.WriteArtifact("objectives/bottom-right.json", ObjectiveCardFile.ToJson(bottomRight));
-        rows.Add(Evaluate("swap: x − y", maze => Linear(maze, bottomRight), "SE corner", test, testSeeds, settings, null, null, examples));
-        rows.Add(Evaluate("true reward", maze => Linear(maze, trueReward), "cheese", test, testSeeds, settings, 0, 0, null));
+        rows.Add(Evaluate("swap: x − y", Readable(bottomRight), "bottom-right", "maze/test", testSeeds, settings, null, null, examples, evalSeed));
+        var (trueTrain, trueTest) = EpicOf(trueReward);
+        rows.Add(Evaluate("true reward", Readable(trueReward), "cheese", "maze/test", testSeeds, settings, trueTrain, trueTest, null, evalSeed));
 
         // The pictured level shows the opaque objective's most common failure: the first level where it ended on the corner.
         var exampleSeed = examples.FirstSeed(rows[0].Objective, "corner") ?? testSeeds[0];
@@ -257,80 +261,32 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
 
     public static string Num(double? value) => value is { } v ? v.ToString("F3", CultureInfo.InvariantCulture) : "–";
 
-    private static IStateEvaluator<MazeState> Linear(Maze maze, ObjectiveCard card) => new FeatureObjectiveEvaluator<MazeState>(maze, card.Compile());
-
-    private static DemoRow Evaluate(string name, Func<Maze, IStateEvaluator<MazeState>> evaluatorFor, string goal, MazeDistribution distribution, long[] seeds, DemoSettings settings,
-        double? epicTrain, double? epicTest, ExamplePictures? examples)
+    /// <summary>
+    /// One row: the planner pursuing <paramref name="objective"/> on <paramref name="seeds"/> of <paramref name="distribution"/>,
+    /// measured through the one evaluation path and judged by <paramref name="goal"/> (a maze goal: cheese or bottom-right).
+    /// </summary>
+    private static DemoRow Evaluate(string name, AgentObjective<MazeState> objective, string goal, string distribution, long[] seeds, DemoSettings settings,
+        double? epicTrain, double? epicTest, ExamplePictures? examples, ulong seed)
     {
-        int success = 0, corner = 0, cheeseElsewhere = 0, onCheese = 0, reachable = 0;
-        long steps = 0;
-        for (var i = 0; i < seeds.Length; i++)
+        var family = MazeFamily.Instance;
+        var agent = new PlanningAgent<MazeState>(Planners.Create(settings.Planner, family), objective, PlanBudget.Default);
+        var parameters = DistributionParameters.Of(("size", settings.Size));
+        var result = AgentEvaluation.Evaluate(agent, family, distribution, parameters, seeds, seed,
+            new EvaluationOptions(Goal: goal, KeepEpisodes: examples is not null));
+        if (examples is not null)
         {
-            var maze = distribution.Level(seeds[i]);
-            var outcome = MazePlanning.Plan(maze, evaluatorFor(maze), settings.Planner);
-            var end = outcome.Cells[^1];
-            var bottomRight = (maze.Size - 1) * maze.Size + maze.Size - 1;
-            // The only other goal is the south-east (bottom-right) corner.
-            success += goal == "cheese" ? (outcome.ReachedCheese ? 1 : 0) : (end == bottomRight ? 1 : 0);
-            if (maze.Cheese != maze.Corner)
+            var levels = family.Distribution(distribution, parameters);
+            for (var i = 0; i < Math.Min(seeds.Length, ExamplePictures.Levels); i++)
             {
-                cheeseElsewhere++;
-                corner += outcome.EndedAtCorner ? 1 : 0;
-            }
-            steps += outcome.Steps;
-            if (examples is not null && i < ExamplePictures.Levels)
-            {
-                var verdict = outcome.ReachedCheese ? "cheese" : outcome.EndedAtCorner ? "corner" : end == bottomRight ? "SE corner" : "elsewhere";
-                examples.Add(name, seeds[i], verdict, $"{verdict}, {outcome.Steps} moves", outcome.Ascii);
-            }
-            onCheese += outcome.ReachedCheese ? 1 : 0;
-            reachable += goal == "cheese" || ReachableAvoidingCheese(maze, bottomRight) ? 1 : 0;
-        }
-        return new DemoRow(name, goal, seeds.Length, (double)success / seeds.Length, cheeseElsewhere == 0 ? 0 : (double)corner / cheeseElsewhere,
-            (double)steps / seeds.Length, (double)onCheese / seeds.Length, (double)reachable / seeds.Length, epicTrain, epicTest);
-    }
-
-    /// <summary>Whether <paramref name="target"/> can be reached from the start without stepping on the cheese (a terminal cell).</summary>
-    internal static bool ReachableAvoidingCheese(Maze maze, int target)
-    {
-        var seen = new bool[maze.Size * maze.Size];
-        var queue = new Queue<MazeState>();
-        queue.Enqueue(maze.Initial);
-        seen[maze.Initial.Cell] = true;
-        while (queue.TryDequeue(out var state))
-        {
-            if (state.Cell == target)
-            {
-                return true;
-            }
-            for (var action = 0; action < maze.ActionCount; action++)
-            {
-                var step = maze.Step(state, action);
-                if (!step.Terminated && !seen[step.Next.Cell])
-                {
-                    seen[step.Next.Cell] = true;
-                    queue.Enqueue(new MazeState(step.Next.Cell, 0));
-                }
+                var record = result.Records[i];
+                var verdict = record.Ending == "bottom-right" ? "SE corner" : record.Ending;
+                examples.Add(name, seeds[i], verdict, $"{verdict}, {record.Steps} moves", family.RenderPath(levels.Level(seeds[i]), result.Episodes![i].States));
             }
         }
-        return false;
-    }
-
-    private static double[] AnchorRows(TransitionSample data, ObjectiveCard card, int maxRows)
-    {
-        var f = data.Features.Count;
-        var columns = card.Features.Select(data.Features.Require).ToArray();
-        var rows = Math.Min(maxRows, data.Count);
-        var stride = Math.Max(1, data.Count / rows);
-        var result = new double[rows * columns.Length];
-        for (var r = 0; r < rows; r++)
-        {
-            for (var c = 0; c < columns.Length; c++)
-            {
-                result[r * columns.Length + c] = data.To[r * stride * f + columns[c]];
-            }
-        }
-        return result;
+        var summary = result.Summary;
+        var onCheese = result.Records.Count(r => r.Ending == "cheese");
+        return new DemoRow(name, goal == "cheese" ? "cheese" : "SE corner", summary.Levels, summary.Success.Value, summary.Proxy.Value, summary.MeanSteps,
+            (double)onCheese / summary.Levels, summary.SuccessCeiling.Value, epicTrain, epicTest);
     }
 
     private static string Report(DemoSettings settings, DemoResults results) =>

@@ -1,6 +1,5 @@
 using Telos.Lab.Configuration;
 using Telos.Lab.Runs;
-using Telos.Learning.Native;
 
 namespace Telos.Lab.Experiments;
 
@@ -16,6 +15,18 @@ public sealed record PreparedRun(IExperiment Experiment, ConfigTable Config, obj
     /// <summary>The config hash the run will be indexed under.</summary>
     public string ConfigHash => TomlHash.Of(ResolvedToml);
 }
+
+/// <summary>A checkpoint a resume passed over, newest first.</summary>
+/// <param name="SidecarPath">The sidecar's path.</param>
+/// <param name="Reason">One line: why it cannot be resumed from (unreadable sidecar, truncated or corrupt tensors).</param>
+public sealed record SkippedCheckpoint(string SidecarPath, string Reason);
+
+/// <summary>What <see cref="ExperimentRunner.PlanResume"/> decided; nothing has been written yet.</summary>
+/// <param name="Record">The run's index row.</param>
+/// <param name="Prepared">Its config, validated again.</param>
+/// <param name="From">The newest intact checkpoint, or null to start from scratch (the run has none).</param>
+/// <param name="Skipped">Newer checkpoints that were damaged, newest first.</param>
+public sealed record ResumePlan(RunRecord Record, PreparedRun Prepared, CheckpointInfo? From, IReadOnlyList<SkippedCheckpoint> Skipped);
 
 /// <summary>How a run ended: its index row and the process exit code (0 completed, 1 failed or interrupted).</summary>
 public sealed record RunOutcome(RunRecord Record, int ExitCode);
@@ -89,12 +100,15 @@ public sealed class ExperimentRunner
     }
 
     /// <summary>
-    /// Continues an interrupted, failed or dead run from its latest checkpoint (from scratch when it has none).
-    /// Everything is checked before anything is written: the run exists and is not completed or live, its
-    /// config still validates and matches the indexed hash, and the checkpoint's size and hash match its sidecar.
+    /// Checks everything a resume needs before anything is written: the run exists and is not completed or
+    /// live, its config still validates and matches the indexed hash, and picks the newest intact checkpoint
+    /// (sidecar readable, tensors file of the recorded size and SHA-256). Newer checkpoints that fail those
+    /// checks are listed in <see cref="ResumePlan.Skipped"/> with the reason.
     /// </summary>
-    /// <exception cref="TelosInputException">One line: unknown run, completed run, edited config, truncated or corrupt checkpoint.</exception>
-    public RunOutcome Resume(string idOrPrefix, IProgress<ProgressUpdate> progress, CancellationToken cancellationToken = default)
+    /// <exception cref="TelosInputException">
+    /// One line: unknown run, completed or live run, edited config, or checkpoints exist and none is intact.
+    /// </exception>
+    public ResumePlan PlanResume(string idOrPrefix)
     {
         var record = _store.Find(idOrPrefix);
         if (record.Status == RunStatus.Completed)
@@ -105,21 +119,55 @@ public sealed class ExperimentRunner
         {
             throw new TelosInputException($"run '{record.Id}' is still running (pid {record.Pid})");
         }
-        var run = _store.Open(record.Id);
-        var prepared = Prepare(ConfigFile.Load(run.ConfigPath), record.Name, seedOverride: null);
+        if (!Directory.Exists(record.Directory))
+        {
+            throw new TelosInputException($"run '{record.Id}': directory {record.Directory} is missing");
+        }
+        var configPath = Path.Combine(record.Directory, "config.toml");
+        var prepared = Prepare(ConfigFile.Load(configPath), record.Name, seedOverride: null);
         if (prepared.Experiment.Kind != record.Kind || prepared.ConfigHash != record.ConfigHash)
         {
-            throw new TelosInputException($"{run.ConfigPath}: config changed since the run started (hash {prepared.ConfigHash}, index has {record.ConfigHash}); start a new run instead");
+            throw new TelosInputException($"{configPath}: config changed since the run started (hash {prepared.ConfigHash}, index has {record.ConfigHash}); start a new run instead");
         }
-        var checkpoint = run.LatestCheckpoint();
-        if (checkpoint is not null)
+        var skipped = new List<SkippedCheckpoint>();
+        foreach (var scanned in CheckpointFiles.Scan(Path.Combine(record.Directory, "checkpoints")))
         {
-            run.VerifyCheckpoint(checkpoint);
+            try
+            {
+                var info = scanned.Info ?? throw new TelosInputException(scanned.Problem!);
+                CheckpointFiles.Verify(info);
+                return new ResumePlan(record, prepared, info, skipped);
+            }
+            catch (TelosInputException e)
+            {
+                skipped.Add(new SkippedCheckpoint(scanned.SidecarPath, e.Message));
+            }
         }
+        if (skipped.Count > 0)
+        {
+            throw new TelosInputException($"run '{record.Id}': no intact checkpoint to resume from ({skipped.Count} damaged; newest: {skipped[0].Reason})");
+        }
+        return new ResumePlan(record, prepared, null, skipped);
+    }
+
+    /// <summary>Continues a run as <see cref="PlanResume"/> decided: from its newest intact checkpoint, or from scratch when it has none.</summary>
+    /// <exception cref="TelosInputException">One line: see <see cref="PlanResume"/>.</exception>
+    public RunOutcome Resume(string idOrPrefix, IProgress<ProgressUpdate> progress, CancellationToken cancellationToken = default) =>
+        Resume(PlanResume(idOrPrefix), progress, cancellationToken);
+
+    /// <summary>Runs a planned resume: marks the run running, drops metrics after the checkpoint, logs what was skipped, runs the experiment.</summary>
+    public RunOutcome Resume(ResumePlan plan, IProgress<ProgressUpdate> progress, CancellationToken cancellationToken = default)
+    {
+        var run = _store.Open(plan.Record.Id);
+        foreach (var skip in plan.Skipped)
+        {
+            run.Log($"skipping checkpoint {skip.SidecarPath}: {skip.Reason}");
+        }
+        var checkpoint = plan.From;
         run.MarkRunning();
         run.TruncateMetricsAfter(checkpoint?.Step ?? -1);
         run.Log(checkpoint is null ? "resuming from scratch (no checkpoint)" : $"resuming from checkpoint step {checkpoint.Step}");
-        return Execute(run, prepared, progress, cancellationToken, isResume: true, resumeFrom: checkpoint);
+        return Execute(run, plan.Prepared, progress, cancellationToken, isResume: true, resumeFrom: checkpoint);
     }
 
     private static RunOutcome Execute(RunDirectory run, PreparedRun prepared, IProgress<ProgressUpdate> progress, CancellationToken cancellationToken, bool isResume, CheckpointInfo? resumeFrom)
@@ -129,7 +177,6 @@ public sealed class ExperimentRunner
             var context = new ExperimentContext(prepared.Config, prepared.Settings, run, (ulong)prepared.Seed, progress, cancellationToken, isResume, resumeFrom);
             try
             {
-                TorchRuntime.EnsureInitialized();
                 var code = prepared.Experiment.Run(context);
                 if (code == 0)
                 {

@@ -1,6 +1,7 @@
 using Telos.Lab.Configuration;
 using Telos.Lab.Experiments;
 using Telos.Learning.LearnedOptimizers;
+using Telos.Learning.Native;
 
 namespace Telos.Lab.LearnedOptimizers;
 
@@ -10,6 +11,16 @@ namespace Telos.Lab.LearnedOptimizers;
 /// </summary>
 public sealed class L2LQuadraticExperiment : Experiment<L2LSettings>
 {
+    private readonly string _trainingCode;
+
+    public L2LQuadraticExperiment()
+        : this(L2LTrainingCache.CodeIdentity)
+    {
+    }
+
+    /// <param name="trainingCode">Names the training code in the reuse cache's key (tests pass other identities).</param>
+    internal L2LQuadraticExperiment(string trainingCode) => _trainingCode = trainingCode;
+
     public override string Kind => "l2l-quadratic";
 
     public override string Description => "Learning to learn by gradient descent by gradient descent: LSTM optimizer vs tuned baselines on 10-d quadratics";
@@ -25,8 +36,11 @@ public sealed class L2LQuadraticExperiment : Experiment<L2LSettings>
         return new L2LSettings(optimizer, meta, task, null, null, evaluation, checkpointEvery, reuse, L2LConfig.ReadTrainedOptimizer(config));
     }
 
-    public override int Run(ExperimentContext context, L2LSettings settings) =>
-        new L2LStudy(context, settings, settings.Quadratic!, settings.Quadratic!, $"L2L on {settings.Quadratic!.Name} quadratics").Run();
+    public override int Run(ExperimentContext context, L2LSettings settings)
+    {
+        TorchRuntime.EnsureInitialized();
+        return new L2LStudy(context, settings, settings.Quadratic!, settings.Quadratic!, $"L2L on {settings.Quadratic!.Name} quadratics", _trainingCode).Run();
+    }
 }
 
 /// <summary>
@@ -38,6 +52,16 @@ public sealed class L2LQuadraticExperiment : Experiment<L2LSettings>
 /// </summary>
 public sealed class L2LMlpExperiment : Experiment<L2LSettings>
 {
+    private readonly string _trainingCode;
+
+    public L2LMlpExperiment()
+        : this(L2LTrainingCache.CodeIdentity)
+    {
+    }
+
+    /// <param name="trainingCode">Names the training code in the reuse cache's key (tests pass other identities).</param>
+    internal L2LMlpExperiment(string trainingCode) => _trainingCode = trainingCode;
+
     public override string Kind => "l2l-mlp";
 
     public override string Description => "Learning to learn by gradient descent by gradient descent: LSTM optimizer vs tuned baselines training an MLP on (Fashion-)MNIST";
@@ -55,11 +79,12 @@ public sealed class L2LMlpExperiment : Experiment<L2LSettings>
 
     public override int Run(ExperimentContext context, L2LSettings settings)
     {
+        TorchRuntime.EnsureInitialized();
         using var trainData = Load(settings.TrainMlp!, IdxImages.Split.Train);
         using var testData = Load(settings.EvalMlp!, IdxImages.Split.Test);
         var train = new MlpTask(trainData, settings.TrainMlp!.Hidden, settings.TrainMlp.Activation, settings.TrainMlp.BatchSize);
         var eval = new MlpTask(testData, settings.EvalMlp!.Hidden, settings.EvalMlp.Activation, settings.EvalMlp.BatchSize);
-        return new L2LStudy(context, settings, train, eval, $"L2L: {settings.EvalMlp.Describe()}, {settings.Evaluation.Steps} steps").Run();
+        return new L2LStudy(context, settings, train, eval, $"L2L: {settings.EvalMlp.Describe()}, {settings.Evaluation.Steps} steps", _trainingCode).Run();
     }
 
     private static LabeledImages Load(MlpSettings s, IdxImages.Split split) =>

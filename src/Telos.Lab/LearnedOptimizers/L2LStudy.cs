@@ -29,17 +29,16 @@ public sealed record PairedSummary(string Baseline, IReadOnlyList<PairedStep> At
 /// The shared body of the L2L experiments: meta-train (or reuse) the LSTM optimizer, tune the baselines'
 /// learning rates on tuning problems, run everything on the same fresh test problems, and write
 /// <c>curves.csv</c>, <c>summary.json</c>, <c>loss.png</c>, <c>optimizer.l2l</c> and <c>report.md</c>.
+/// <paramref name="trainingCode"/> names the training code in the reuse cache's key (<see cref="L2LTrainingCache.CodeIdentity"/>).
 /// </summary>
-internal sealed class L2LStudy(ExperimentContext context, L2LSettings settings, IOptimizeeTask trainTask, IOptimizeeTask evalTask, string title)
+internal sealed class L2LStudy(ExperimentContext context, L2LSettings settings, IOptimizeeTask trainTask, IOptimizeeTask evalTask, string title, string trainingCode)
 {
-    private const string CacheFolder = "l2l-cache";
-
     public int Run()
     {
         var run = context.Run;
         var seed = context.Seed;
         var network = new CoordinatewiseLstm(settings.Optimizer, context.DeriveSeed("l2l/init"));
-        var cachePath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(run.Path))!, CacheFolder, TrainingKey() + ".l2l");
+        var cachePath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(run.Path))!, L2LTrainingCache.Folder, L2LTrainingCache.FileName(settings, trainTask.Name, context.Seed, trainingCode));
         using var optimizer = new LearnedOptimizer(network);
         if (settings.TrainedOptimizer.Length > 0)
         {
@@ -56,7 +55,7 @@ internal sealed class L2LStudy(ExperimentContext context, L2LSettings settings, 
         {
             using var cached = LearnedOptimizer.Load(cachePath);
             network.CopyWeightsFrom(cached.Network);
-            run.Log($"reusing the optimizer meta-trained with the same settings: {cachePath}");
+            run.Log($"reusing the optimizer meta-trained with the same settings, seed and code ({trainingCode}): {cachePath}");
         }
         else
         {
@@ -69,13 +68,6 @@ internal sealed class L2LStudy(ExperimentContext context, L2LSettings settings, 
         optimizer.Save(Path.Combine(run.Path, "optimizer.l2l"));
         Evaluate(network);
         return 0;
-    }
-
-    // Same training settings and seed → same trained optimizer, so the hash names the cache entry.
-    private string TrainingKey()
-    {
-        var text = JsonSerializer.Serialize(new { settings.Optimizer, settings.Meta, train = trainTask.Name, quad = settings.Quadratic, mlp = settings.TrainMlp, seed = context.Seed });
-        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
     }
 
     private void MetaTrain(CoordinatewiseLstm network)

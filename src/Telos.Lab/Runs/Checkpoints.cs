@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using TorchSharp;
-using TorchSharp.PyBridge;
 using Telos.IO;
+using Telos.Learning.Runs;
+using TorchSharp;
 
 namespace Telos.Lab.Runs;
 
@@ -15,6 +15,12 @@ namespace Telos.Lab.Runs;
 /// <param name="Sha256">Lower-case hex SHA-256 of the safetensors file.</param>
 /// <param name="CreatedUtc">When it was written.</param>
 public sealed record CheckpointInfo(long Step, string TensorPath, string SidecarPath, long Bytes, string Sha256, DateTimeOffset CreatedUtc);
+
+/// <summary>One sidecar found on disk: its checked contents, or why it cannot be used.</summary>
+/// <param name="SidecarPath">Absolute path of the <c>step-NNNNNNNNNN.json</c> file.</param>
+/// <param name="Info">The checkpoint it describes, or null when the sidecar is unreadable or invalid.</param>
+/// <param name="Problem">One line saying what is wrong with the sidecar, or null.</param>
+public sealed record ScannedCheckpoint(string SidecarPath, CheckpointInfo? Info, string? Problem);
 
 /// <summary>A checkpoint read back: its tensors (owned by this object until disposed) and its metadata.</summary>
 public sealed class LoadedCheckpoint : IDisposable
@@ -39,7 +45,18 @@ public sealed class LoadedCheckpoint : IDisposable
     public JsonElement Metadata { get; }
 
     /// <summary>The metadata deserialized as <typeparamref name="T"/> (System.Text.Json, snake_case names).</summary>
-    public T MetadataAs<T>() => Metadata.Deserialize<T>(CheckpointFiles.Json) ?? throw new TelosInputException($"{Info.SidecarPath}: metadata is null");
+    /// <exception cref="TelosInputException">The metadata is null or does not have <typeparamref name="T"/>'s shape; one line naming the sidecar.</exception>
+    public T MetadataAs<T>()
+    {
+        try
+        {
+            return Metadata.Deserialize<T>(CheckpointFiles.Json) ?? throw new TelosInputException($"{Info.SidecarPath}: metadata is null");
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            throw new TelosInputException($"{Info.SidecarPath}: metadata does not match {typeof(T).Name}: {e.Message.ReplaceLineEndings(" ").Trim()}", e);
+        }
+    }
 
     /// <summary>The tensor <paramref name="name"/>, or a one-line input error naming the file.</summary>
     public torch.Tensor Tensor(string name) =>
@@ -74,18 +91,13 @@ internal static class CheckpointFiles
 
     public static string BaseName(long step) => $"step-{step:D10}";
 
-    public static CheckpointInfo Save(string folder, long step, IReadOnlyDictionary<string, torch.Tensor> tensors, object? metadata)
+    /// <summary>Writes the safetensors bytes, then the sidecar that vouches for them (size, SHA-256, tensor list).</summary>
+    public static CheckpointInfo Save(string folder, long step, byte[] bytes, IReadOnlyDictionary<string, TensorDescription> tensors, object? metadata)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(step);
         var baseName = BaseName(step);
         var tensorPath = Path.Combine(folder, baseName + ".safetensors");
         var sidecarPath = Path.Combine(folder, baseName + ".json");
-        byte[] bytes;
-        using (var buffer = new MemoryStream())
-        {
-            Safetensors.SaveStateDict(buffer, new Dictionary<string, torch.Tensor>(tensors), leaveOpen: true);
-            bytes = buffer.ToArray();
-        }
         var hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
         AtomicFile.WriteAllBytes(tensorPath, bytes);
         var created = DateTimeOffset.UtcNow;
@@ -96,30 +108,43 @@ internal static class CheckpointFiles
             bytes.LongLength,
             hash,
             created,
-            tensors.ToDictionary(t => t.Key, t => new TensorEntry(t.Value.dtype.ToString().ToLowerInvariant(), t.Value.shape)),
+            tensors.ToDictionary(t => t.Key, t => t.Value),
             JsonSerializer.SerializeToElement(metadata, Json));
         AtomicFile.WriteAllText(sidecarPath, JsonSerializer.Serialize(sidecar, Json));
         return new CheckpointInfo(step, tensorPath, sidecarPath, bytes.LongLength, hash, created);
     }
 
-    /// <summary>Finished checkpoints (sidecar present and readable), by step ascending.</summary>
-    public static List<CheckpointInfo> List(string folder)
+    /// <summary>Finished checkpoints whose sidecar is readable, by step ascending; unreadable sidecars are left out (see <see cref="Scan"/>).</summary>
+    public static List<CheckpointInfo> List(string folder) =>
+        [.. Scan(folder).Where(c => c.Info is not null).Select(c => c.Info!).OrderBy(c => c.Step)];
+
+    /// <summary>
+    /// Every sidecar in <paramref name="folder"/>, newest (highest step in the file name) first, each read
+    /// and checked: <see cref="ScannedCheckpoint.Info"/> is null and <see cref="ScannedCheckpoint.Problem"/>
+    /// says why when the sidecar is unreadable or invalid.
+    /// </summary>
+    public static List<ScannedCheckpoint> Scan(string folder)
     {
-        var found = new List<CheckpointInfo>();
+        var found = new List<ScannedCheckpoint>();
         if (!Directory.Exists(folder))
         {
             return found;
         }
-        foreach (var sidecarPath in Directory.EnumerateFiles(folder, "step-*.json"))
+        // Names are step-NNNNNNNNNN.json (zero-padded), so ordinal order is step order.
+        var sidecars = Directory.EnumerateFiles(folder, "step-*.json")
+            .Where(p => !Path.GetFileName(p).StartsWith('.'))
+            .OrderByDescending(p => Path.GetFileName(p), StringComparer.Ordinal);
+        foreach (var sidecarPath in sidecars)
         {
-            var name = Path.GetFileName(sidecarPath);
-            if (name.StartsWith('.'))
+            try
             {
-                continue;
+                found.Add(new ScannedCheckpoint(sidecarPath, ReadSidecar(sidecarPath).Info, null));
             }
-            found.Add(ReadSidecar(sidecarPath).Info);
+            catch (TelosInputException e)
+            {
+                found.Add(new ScannedCheckpoint(sidecarPath, null, e.Message));
+            }
         }
-        found.Sort((a, b) => a.Step.CompareTo(b.Step));
         return found;
     }
 
@@ -127,16 +152,7 @@ internal static class CheckpointFiles
     {
         var (checkedInfo, metadata) = ReadSidecar(info.SidecarPath);
         var bytes = Verify(checkedInfo);
-        try
-        {
-            using var stream = new MemoryStream(bytes, writable: false);
-            var tensors = Safetensors.LoadStateDict(stream, leaveOpen: false);
-            return new LoadedCheckpoint(checkedInfo, tensors, metadata);
-        }
-        catch (Exception e) when (e is not TelosInputException)
-        {
-            throw new TelosInputException($"{info.TensorPath}: corrupt checkpoint: {OneLine(e.Message)}", e);
-        }
+        return new LoadedCheckpoint(checkedInfo, SafetensorsBytes.Decode(bytes, info.TensorPath), metadata);
     }
 
     /// <summary>Reads the tensors file and checks its size and hash against the sidecar.</summary>
@@ -170,13 +186,33 @@ internal static class CheckpointFiles
         {
             sidecar = JsonSerializer.Deserialize<Sidecar>(File.ReadAllText(sidecarPath), Json);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or NotSupportedException)
         {
             throw new TelosInputException($"{sidecarPath}: unreadable checkpoint sidecar: {OneLine(e.Message)}", e);
         }
-        if (sidecar is null || sidecar.Format != Format || string.IsNullOrEmpty(sidecar.File) || sidecar.File.Contains('/') || string.IsNullOrEmpty(sidecar.Sha256))
+        if (sidecar is null || sidecar.Format != Format)
         {
             throw new TelosInputException($"{sidecarPath}: not a {Format} sidecar");
+        }
+        if (sidecar.Step < 0 || Path.GetFileName(sidecarPath) != BaseName(sidecar.Step) + ".json")
+        {
+            throw new TelosInputException($"{sidecarPath}: 'step' is {sidecar.Step}, which does not match the file name");
+        }
+        if (sidecar.File != BaseName(sidecar.Step) + ".safetensors")
+        {
+            throw new TelosInputException($"{sidecarPath}: 'file' must be '{BaseName(sidecar.Step)}.safetensors'");
+        }
+        if (sidecar.Bytes < 0)
+        {
+            throw new TelosInputException($"{sidecarPath}: 'bytes' is {sidecar.Bytes}; expected a size >= 0");
+        }
+        if (sidecar.Sha256 is not { Length: 64 } || !sidecar.Sha256.All(char.IsAsciiHexDigitLower))
+        {
+            throw new TelosInputException($"{sidecarPath}: 'sha256' must be 64 lower-case hex digits");
+        }
+        if (sidecar.Metadata.ValueKind == JsonValueKind.Undefined)
+        {
+            throw new TelosInputException($"{sidecarPath}: missing field 'metadata'");
         }
         var folder = Path.GetDirectoryName(Path.GetFullPath(sidecarPath))!;
         var info = new CheckpointInfo(sidecar.Step, Path.Combine(folder, sidecar.File), Path.GetFullPath(sidecarPath), sidecar.Bytes, sidecar.Sha256, sidecar.CreatedUtc);
@@ -185,8 +221,6 @@ internal static class CheckpointFiles
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 
-    internal sealed record TensorEntry(string Dtype, long[] Shape);
-
     internal sealed record Sidecar(
         string Format,
         long Step,
@@ -194,6 +228,6 @@ internal static class CheckpointFiles
         long Bytes,
         string Sha256,
         DateTimeOffset CreatedUtc,
-        Dictionary<string, TensorEntry> Tensors,
+        Dictionary<string, TensorDescription> Tensors,
         JsonElement Metadata);
 }

@@ -87,7 +87,15 @@ internal sealed class MetricsCsv : IDisposable
         {
             return (columns, rows, true);
         }
-        var text = File.ReadAllText(path, Utf8);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path, Utf8);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TelosInputException($"{path}: cannot read metrics: {e.Message.ReplaceLineEndings(" ")}", e);
+        }
         var clean = text.Length == 0 || text.EndsWith('\n');
         var lines = text.Split('\n');
         // The last element is "" for a terminated file, or a torn line to drop.
@@ -109,13 +117,22 @@ internal sealed class MetricsCsv : IDisposable
             {
                 throw new TelosInputException($"{path}:{i + 1}: step '{cells[0]}' is not an integer");
             }
-            var values = new Dictionary<string, double>();
-            for (var c = 1; c < cells.Length && c <= columns.Count; c++)
+            if (cells.Length > columns.Count + 1)
             {
-                if (cells[c].Length > 0 && double.TryParse(cells[c], NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+                throw new TelosInputException($"{path}:{i + 1}: {cells.Length} cells, but the header has {columns.Count + 1} columns");
+            }
+            var values = new Dictionary<string, double>();
+            for (var c = 1; c < cells.Length; c++)
+            {
+                if (cells[c].Length == 0)
                 {
-                    values[columns[c - 1]] = v;
+                    continue;
                 }
+                if (!double.TryParse(cells[c], NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
+                {
+                    throw new TelosInputException($"{path}:{i + 1}: column '{columns[c - 1]}': '{cells[c]}' is not a number");
+                }
+                values[columns[c - 1]] = v;
             }
             rows.Add(new MetricsRow(step, values));
         }

@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Telos.IO;
-using Telos.Learning.Native;
+using Telos.Learning.Runs;
 using TorchSharp;
-using TorchSharp.Modules;
 
 namespace Telos.Lab.Runs;
 
@@ -18,7 +17,7 @@ public sealed class RunDirectory : IDisposable
     private static readonly UTF8Encoding Utf8 = new(false);
     private readonly RunIndex _index;
     private MetricsCsv? _metrics;
-    private SummaryWriter? _tensorBoard;
+    private TensorBoardEvents? _tensorBoard;
 
     internal RunDirectory(RunRecord record, RunIndex index)
     {
@@ -47,25 +46,18 @@ public sealed class RunDirectory : IDisposable
     public string ReportPath => System.IO.Path.Combine(Path, "report.md");
 
     /// <summary>
-    /// Appends one row to <c>metrics.csv</c> and one scalar per value to the TensorBoard events in <c>tb/</c>.
-    /// A name not seen before widens the CSV header (the file is rewritten atomically).
+    /// Appends one row to <c>metrics.csv</c> and one event with a scalar per value to the TensorBoard events in
+    /// <c>tb/</c> (written in managed code: logging metrics never loads LibTorch). A name not seen before widens
+    /// the CSV header (the file is rewritten atomically).
     /// </summary>
-    /// <param name="step">The x-axis value (training step, episode, ...); TensorBoard clamps it to <see cref="int.MaxValue"/>.</param>
+    /// <param name="step">The x-axis value (training step, episode, ...).</param>
     /// <param name="values">Metric name → value; names must not contain commas, quotes or newlines, nor be "step".</param>
     public void LogMetrics(long step, IReadOnlyDictionary<string, double> values)
     {
         _metrics ??= new MetricsCsv(MetricsPath);
         _metrics.Append(step, values);
-        if (_tensorBoard is null)
-        {
-            TorchRuntime.EnsureInitialized();
-            _tensorBoard = torch.utils.tensorboard.SummaryWriter(TensorBoardPath, createRunName: false);
-        }
-        var tbStep = (int)Math.Min(step, int.MaxValue);
-        foreach (var (name, value) in values)
-        {
-            _tensorBoard.add_scalar(name, (float)value, tbStep);
-        }
+        _tensorBoard ??= new TensorBoardEvents(TensorBoardPath);
+        _tensorBoard.Write(step, values);
     }
 
     /// <summary>The rows of <c>metrics.csv</c> (an unterminated last line, from a kill mid-write, is ignored).</summary>
@@ -103,12 +95,13 @@ public sealed class RunDirectory : IDisposable
     /// Saves <paramref name="tensors"/> as <c>checkpoints/step-NNNNNNNNNN.safetensors</c> (readable by PyTorch's
     /// <c>safetensors.torch.load_file</c>) and <paramref name="metadata"/> (any JSON-serializable object, snake_case)
     /// in the sidecar <c>step-NNNNNNNNNN.json</c>, which is written last: a checkpoint exists only once its sidecar does.
-    /// Saving the same step again replaces it.
+    /// Saving the same step again replaces it. The tensors are serialized by <see cref="SafetensorsBytes"/> (Telos.Learning),
+    /// the only LibTorch call of the run store.
     /// </summary>
     public CheckpointInfo SaveCheckpoint(long step, IReadOnlyDictionary<string, torch.Tensor> tensors, object? metadata = null)
     {
-        TorchRuntime.EnsureInitialized();
-        var info = CheckpointFiles.Save(CheckpointsPath, step, tensors, metadata);
+        var (bytes, described) = SafetensorsBytes.Encode(tensors);
+        var info = CheckpointFiles.Save(CheckpointsPath, step, bytes, described, metadata);
         Log($"checkpoint step {step} ({info.Bytes} bytes)");
         return info;
     }
@@ -125,11 +118,7 @@ public sealed class RunDirectory : IDisposable
 
     /// <summary>Reads and verifies a checkpoint; the caller disposes the result (and with it the tensors).</summary>
     /// <exception cref="TelosInputException">One line naming the file: truncated, corrupt or missing.</exception>
-    public LoadedCheckpoint LoadCheckpoint(CheckpointInfo checkpoint)
-    {
-        TorchRuntime.EnsureInitialized();
-        return CheckpointFiles.Load(checkpoint);
-    }
+    public LoadedCheckpoint LoadCheckpoint(CheckpointInfo checkpoint) => CheckpointFiles.Load(checkpoint);
 
     /// <summary>Drops metrics rows after <paramref name="step"/>: a resumed run re-logs them from its checkpoint.</summary>
     public void TruncateMetricsAfter(long step)
@@ -151,6 +140,7 @@ public sealed class RunDirectory : IDisposable
     {
         _metrics?.Dispose();
         _metrics = null;
+        _tensorBoard?.Dispose();
         _tensorBoard = null;
     }
 

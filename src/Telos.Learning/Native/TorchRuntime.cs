@@ -41,6 +41,36 @@ public static class TorchRuntime
         }
     }
 
+    /// <summary>Whether <see cref="EnsureInitialized"/> has run in this process.</summary>
+    public static bool IsInitialized
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _configured;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether LibTorch's native libraries are mapped into this process (a module whose file name
+    /// contains "torch", e.g. <c>libLibTorchSharp.so</c>, <c>libtorch_cpu.so</c>), however they got there.
+    /// Stronger than <see cref="IsInitialized"/>: it also sees a TorchSharp call that skipped this class.
+    /// </summary>
+    public static bool LibTorchLoaded()
+    {
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        foreach (System.Diagnostics.ProcessModule module in process.Modules)
+        {
+            if (module.ModuleName.Contains("torch", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>Seeds LibTorch's global CPU generator.</summary>
     public static void Seed(long seed)
     {

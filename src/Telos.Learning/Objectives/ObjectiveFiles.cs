@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Security.Cryptography;
+using Telos.Agents;
 using Telos.Environments;
 using Telos.IO;
 using Telos.Learning.Native;
@@ -48,6 +49,15 @@ public sealed record LoadedObjective(ObjectiveCard Card, TrainableObjective? Mod
 
     /// <summary>The transition reward R(s, s′) (potential shaping included for the shaped form).</summary>
     public ITransitionObjective Transition() => Card.IsLinear ? Card.CompileTransition() : new ArrivalReward(Compile());
+
+    /// <summary>
+    /// The objective as a hard-coded agent pursues it: readable for linear-family cards, neural
+    /// (queryable, not readable) for the convex and net forms; bound to each level by <see cref="Evaluator{TState}"/>.
+    /// </summary>
+    /// <param name="label">How tables name it (default: the source).</param>
+    public AgentObjective<TState> ForAgent<TState>(string? label = null)
+        where TState : struct =>
+        new(label ?? Source, Card.IsLinear ? AgentKind.ReadableObjective : AgentKind.NeuralObjective, Evaluator, Card);
 
     /// <summary>What planners consume for <paramref name="environment"/>: any form, batched.</summary>
     /// <exception cref="TelosInputException">The card's features or observation shape do not match the environment.</exception>

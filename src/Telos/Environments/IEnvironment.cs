@@ -31,6 +31,9 @@ public interface IEnvironment<TState>
     /// <summary>The family name, e.g. "maze".</summary>
     string Name { get; }
 
+    /// <summary>Where the level came from (distribution, parameters, seed), when a distribution made it; null otherwise.</summary>
+    string? Provenance => null;
+
     /// <summary>Number of discrete actions, A. Actions are 0..A−1.</summary>
     int ActionCount { get; }
 

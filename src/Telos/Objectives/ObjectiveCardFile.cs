@@ -15,6 +15,9 @@ namespace Telos.Objectives;
 /// </summary>
 public static class ObjectiveCardFile
 {
+    /// <summary>Largest hidden width or observation dimension a card may declare (bounds the memory a card can make a loader allocate).</summary>
+    public const int MaxWidth = 65_536;
+
     /// <summary>Serializes <paramref name="card"/> to indented JSON.</summary>
     public static string ToJson(ObjectiveCard card)
     {
@@ -142,9 +145,9 @@ public static class ObjectiveCardFile
         {
             text = File.ReadAllText(path);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new TelosInputException($"objective card '{path}' cannot be read: {e.Message}");
+            throw new TelosInputException($"objective card '{path}' cannot be read: {FirstLine(e.Message)}");
         }
         return Parse(text, $"objective card '{path}'");
     }
@@ -174,29 +177,27 @@ public static class ObjectiveCardFile
                 throw new TelosInputException($"{source}: card format {format} is not supported (this Telos reads format {ObjectiveCard.FormatVersion})");
             }
             var form = ObjectiveCard.ParseForm(Str(root, "form", source), $"{source}: 'form'");
-            var features = Array(root, "features", source).Select((e, i) => e.ValueKind == JsonValueKind.String
-                ? e.GetString()!
-                : throw new TelosInputException($"{source}: 'features[{i}]' is not a string")).ToImmutableArray();
+            var features = Strings(root, "features", source);
             var card = new ObjectiveCard
             {
                 Form = form,
                 Features = features,
-                Revision = Int(root, "revision", source),
+                Revision = Int(root, "revision", source, min: 0),
                 Weights = root.TryGetProperty("weights", out _) ? Named(root, "weights", features, source) : [],
                 Bias = root.TryGetProperty("bias", out _) ? Num(root, "bias", source) : 0.0,
-                Signs = root.TryGetProperty("signs", out _) ? [.. Named(root, "signs", features, source).Select(s => (int)s)] : [],
+                Signs = root.TryGetProperty("signs", out _) ? Signs(root, features, source) : [],
                 Potential = root.TryGetProperty("potential", out _) ? Named(root, "potential", features, source) : [],
                 Gamma = root.TryGetProperty("gamma", out _) ? Num(root, "gamma", source) : 0.99,
                 Penalties = root.TryGetProperty("penalties", out _)
                     ? [.. Array(root, "penalties", source).Select((p, i) => new PenaltyTerm(Str(p, "feature", $"{source}: penalties[{i}]"), Num(p, "weight", $"{source}: penalties[{i}]"), Num(p, "above", $"{source}: penalties[{i}]")))]
                     : [],
-                Frozen = root.TryGetProperty("frozen", out var frozen) && frozen.ValueKind == JsonValueKind.True,
-                FrozenFeatures = root.TryGetProperty("frozen_features", out _) ? [.. Array(root, "frozen_features", source).Select(e => e.GetString() ?? "")] : [],
-                Network = root.TryGetProperty("network", out var net) ? ParseNetwork(net, $"{source}: network") : null,
+                Frozen = root.TryGetProperty("frozen", out _) && Bool(root, "frozen", source),
+                FrozenFeatures = root.TryGetProperty("frozen_features", out _) ? Strings(root, "frozen_features", source) : [],
+                Network = root.TryGetProperty("network", out _) ? ParseNetwork(Obj(root, "network", source), $"{source}: network") : null,
                 WeightsFile = root.TryGetProperty("weights_file", out _) ? Str(root, "weights_file", source) : null,
                 WeightsSha256 = root.TryGetProperty("weights_sha256", out _) ? Str(root, "weights_sha256", source) : null,
                 Provenance = ParseProvenance(Obj(root, "provenance", source), $"{source}: provenance"),
-                History = root.TryGetProperty("history", out _) ? [.. Array(root, "history", source).Select(e => e.GetString() ?? "")] : [],
+                History = root.TryGetProperty("history", out _) ? Strings(root, "history", source) : [],
             };
             card.Validate(source);
             return card;
@@ -232,7 +233,7 @@ public static class ObjectiveCardFile
     {
         var obj = Obj(root, name, source);
         var values = new double[features.Length];
-        var seen = 0;
+        var seen = new bool[features.Length];
         foreach (var p in obj.EnumerateObject())
         {
             var i = features.IndexOf(p.Name);
@@ -240,12 +241,16 @@ public static class ObjectiveCardFile
             {
                 throw new TelosInputException($"{source}: '{name}.{p.Name}' is not one of the card's features ({string.Join(", ", features)})");
             }
+            if (seen[i])
+            {
+                throw new TelosInputException($"{source}: '{name}.{p.Name}' appears twice");
+            }
             values[i] = Number(p.Value, $"{name}.{p.Name}", source);
-            seen++;
+            seen[i] = true;
         }
-        if (seen != features.Length)
+        if (seen.Contains(false))
         {
-            var missing = features.Where(f => !obj.TryGetProperty(f, out _));
+            var missing = features.Where((_, i) => !seen[i]);
             throw new TelosInputException($"{source}: '{name}' has no value for {string.Join(", ", missing)}");
         }
         return [.. values];
@@ -258,16 +263,16 @@ public static class ObjectiveCardFile
         {
             throw new TelosInputException($"{source}: 'input' is '{input}'; expected features or observation");
         }
-        var hidden = Array(e, "hidden", source).Select((h, i) => h.TryGetInt32(out var v) && v > 0
+        var hidden = Array(e, "hidden", source).Select((h, i) => PositiveInt(h, MaxWidth) is { } v
             ? v
-            : throw new TelosInputException($"{source}: 'hidden[{i}]' must be a positive integer")).ToImmutableArray();
+            : throw new TelosInputException($"{source}: 'hidden[{i}]' must be an integer in [1, {MaxWidth}]")).ToImmutableArray();
         ObservationShape? shape = null;
         if (e.TryGetProperty("observation", out _))
         {
-            var dims = Array(e, "observation", source).Select(d => d.TryGetInt32(out var v) && v > 0 ? v : 0).ToArray();
+            var dims = Array(e, "observation", source).Select(d => PositiveInt(d, MaxWidth) ?? 0).ToArray();
             if (dims.Length != 3 || dims.Any(d => d == 0))
             {
-                throw new TelosInputException($"{source}: 'observation' must be three positive integers [C, H, W]");
+                throw new TelosInputException($"{source}: 'observation' must be three integers [C, H, W] in [1, {MaxWidth}]");
             }
             shape = new ObservationShape(dims[0], dims[1], dims[2]);
         }
@@ -281,7 +286,12 @@ public static class ObjectiveCardFile
         {
             fit[p.Name] = Number(p.Value, $"fit.{p.Name}", source);
         }
-        return new Provenance(Str(e, "signal", source), Str(e, "on", source), Str(e, "data_hash", source), Long(e, "training_steps", source), Long(e, "seed", source), fit.ToImmutable());
+        var steps = Long(e, "training_steps", source);
+        if (steps < 0)
+        {
+            throw new TelosInputException($"{source}: 'training_steps' is {steps}; expected an integer >= 0");
+        }
+        return new Provenance(Str(e, "signal", source), Str(e, "on", source), Str(e, "data_hash", source), steps, Long(e, "seed", source), fit.ToImmutable());
     }
 
     private static JsonElement Get(JsonElement e, string name, string source) =>
@@ -296,8 +306,31 @@ public static class ObjectiveCardFile
     private static string Str(JsonElement e, string name, string source) =>
         Get(e, name, source) is { ValueKind: JsonValueKind.String } v ? v.GetString()! : throw new TelosInputException($"{source}: '{name}' must be a string");
 
-    private static int Int(JsonElement e, string name, string source) =>
-        Get(e, name, source).TryGetInt32(out var v) ? v : throw new TelosInputException($"{source}: '{name}' must be an integer");
+    private static int Int(JsonElement e, string name, string source, int min = int.MinValue) =>
+        Get(e, name, source) is { ValueKind: JsonValueKind.Number } v && v.TryGetInt32(out var x) && x >= min
+            ? x
+            : throw new TelosInputException(min == int.MinValue ? $"{source}: '{name}' must be an integer" : $"{source}: '{name}' must be an integer >= {min}");
+
+    private static bool Bool(JsonElement e, string name, string source) => Get(e, name, source).ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => throw new TelosInputException($"{source}: '{name}' must be true or false"),
+    };
+
+    private static ImmutableArray<string> Strings(JsonElement e, string name, string source) =>
+        [.. Array(e, name, source).Select((item, i) => item.ValueKind == JsonValueKind.String
+            ? item.GetString()!
+            : throw new TelosInputException($"{source}: '{name}[{i}]' must be a string"))];
+
+    private static ImmutableArray<int> Signs(JsonElement root, ImmutableArray<string> features, string source) =>
+        [.. Named(root, "signs", features, source).Select((s, i) => s is -1 or 0 or 1
+            ? (int)s
+            : throw new TelosInputException($"{source}: 'signs.{features[i]}' is {s.ToString(CultureInfo.InvariantCulture)}; expected -1, 0 or 1"))];
+
+    /// <summary>The element as an int in [1, <paramref name="max"/>], or null when it is anything else.</summary>
+    private static int? PositiveInt(JsonElement e, int max) =>
+        e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var v) && v >= 1 && v <= max ? v : null;
 
     private static long Long(JsonElement e, string name, string source) =>
         Get(e, name, source) is { ValueKind: JsonValueKind.Number } v && v.TryGetInt64(out var x) ? x : throw new TelosInputException($"{source}: '{name}' must be an integer");
@@ -308,8 +341,10 @@ public static class ObjectiveCardFile
     {
         if (v.ValueKind == JsonValueKind.String && double.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var named))
         {
-            // "NaN" / "Infinity" written as strings: name them rather than call the file corrupt.
-            throw new TelosInputException($"{source}: '{field}' is {named}; weights must be finite numbers");
+            // "NaN" / "Infinity" / "0.5" written as strings: name them rather than call the file corrupt.
+            throw new TelosInputException(double.IsFinite(named)
+                ? $"{source}: '{field}' is the string \"{v.GetString()}\"; write it as a JSON number"
+                : $"{source}: '{field}' is {named}; it must be a finite number");
         }
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out var x))
         {
@@ -317,7 +352,7 @@ public static class ObjectiveCardFile
         }
         if (!double.IsFinite(x))
         {
-            throw new TelosInputException($"{source}: '{field}' is {x}; weights must be finite numbers");
+            throw new TelosInputException($"{source}: '{field}' is {x}; it must be a finite number");
         }
         return x;
     }

@@ -3,12 +3,13 @@ using Telos.Imaging;
 
 namespace Telos.Objectives;
 
-/// <summary>An objective drawn over every open cell of a maze level.</summary>
-/// <param name="Image">The picture: walls dark, open cells coloured by value (blue = lowest, near-white = 0, red = highest, scaled by the largest |V|), the cheese as a yellow square, the start as a small brown one.</param>
-/// <param name="Values">V per cell, [Size·Size] row-major; NaN on walls.</param>
+/// <summary>An objective drawn over every cell of a level.</summary>
+/// <param name="Image">The picture: walls dark, cells coloured by value (blue = lowest, near-white = 0, red = highest, scaled by the largest |V|), the family's landmarks (the maze's cheese as a yellow square, the start as a small brown one) on top.</param>
+/// <param name="Values">V per cell, [Width·Height] row-major from the top row; NaN on walls.</param>
+/// <param name="Width">Cells per row.</param>
 /// <param name="Min">Smallest V over open cells.</param>
 /// <param name="Max">Largest V over open cells.</param>
-public sealed record MazeHeatmap(RgbImage Image, double[] Values, double Min, double Max);
+public sealed record CellHeatmap(RgbImage Image, double[] Values, int Width, double Min, double Max);
 
 /// <summary>Heatmaps of objectives: what the objective wants, everywhere at once.</summary>
 public static class ObjectiveHeatmap
@@ -18,39 +19,62 @@ public static class ObjectiveHeatmap
     private static readonly Rgb High = new(180, 4, 38);
 
     /// <summary>Evaluates <paramref name="objective"/> on every open cell of <paramref name="maze"/> (one batched call) and draws it.</summary>
-    /// <param name="maze">The level.</param>
+    public static CellHeatmap Maze(Maze maze, IStateEvaluator<MazeState> objective, int cellPixels = 16) =>
+        Cells(MazeFamily.Instance.Cells, maze, objective, cellPixels);
+
+    /// <summary>
+    /// Evaluates <paramref name="objective"/> on the state of every cell of <paramref name="level"/> (the rest
+    /// of the state as at the start; one batched call) and draws it, with the grid's landmarks on top.
+    /// </summary>
+    /// <param name="grid">The family's cells.</param>
+    /// <param name="level">The level.</param>
     /// <param name="objective">Any evaluator: compiled, shaped base, or neural.</param>
     /// <param name="cellPixels">Pixels per cell, 2..64.</param>
-    public static MazeHeatmap Maze(Maze maze, IStateEvaluator<MazeState> objective, int cellPixels = 16)
+    /// <exception cref="TelosInputException">Pixels out of range.</exception>
+    public static CellHeatmap Cells<TState>(ICellGrid<TState> grid, IEnvironment<TState> level, IStateEvaluator<TState> objective, int cellPixels = 16)
+        where TState : struct
     {
+        ArgumentNullException.ThrowIfNull(grid);
+        ArgumentNullException.ThrowIfNull(objective);
         if (cellPixels is < 2 or > 64)
         {
             throw new TelosInputException($"cell pixels {cellPixels} is not allowed; use 2 to 64");
         }
-        var n = maze.Size;
-        var cells = Enumerable.Range(0, n * n).Where(maze.IsOpen).ToArray();
-        var states = cells.Select(c => new MazeState(c, 0)).ToArray();
-        var values = new double[states.Length];
-        objective.Evaluate(states, values);
-        var grid = Enumerable.Repeat(double.NaN, n * n).ToArray();
-        for (var i = 0; i < cells.Length; i++)
+        var (width, height) = grid.Size(level);
+        var cells = new List<int>();
+        var states = new List<TState>();
+        for (var row = 0; row < height; row++)
         {
-            grid[cells[i]] = values[i];
+            for (var column = 0; column < width; column++)
+            {
+                if (grid.TryStateAt(level, column, height - 1 - row, out var state))
+                {
+                    cells.Add(row * width + column);
+                    states.Add(state);
+                }
+            }
         }
-        var min = values.Min();
-        var max = values.Max();
+        var values = new double[states.Count];
+        objective.Evaluate(states.ToArray(), values);
+        var map = Enumerable.Repeat(double.NaN, width * height).ToArray();
+        for (var i = 0; i < cells.Count; i++)
+        {
+            map[cells[i]] = values[i];
+        }
+        var min = values.Length == 0 ? 0 : values.Min();
+        var max = values.Length == 0 ? 0 : values.Max();
         var scale = Math.Max(Math.Abs(min), Math.Abs(max));
-        var image = new RgbImage(n * cellPixels, n * cellPixels);
-        for (var cell = 0; cell < n * n; cell++)
+        var image = new RgbImage(width * cellPixels, height * cellPixels);
+        for (var cell = 0; cell < width * height; cell++)
         {
-            var x = cell % n * cellPixels;
-            var y = cell / n * cellPixels;
-            var colour = maze.IsOpen(cell) ? Colour(scale > 0 ? grid[cell] / scale : 0) : EnvironmentImages.Wall;
-            image.Fill(x, y, cellPixels, cellPixels, colour);
+            var colour = double.IsNaN(map[cell]) ? EnvironmentImages.Wall : Colour(scale > 0 ? map[cell] / scale : 0);
+            image.Fill(cell % width * cellPixels, cell / width * cellPixels, cellPixels, cellPixels, colour);
         }
-        Mark(image, maze.Cheese, n, cellPixels, EnvironmentImages.Cheese, 2);
-        Mark(image, maze.Start, n, cellPixels, EnvironmentImages.Agent, 3);
-        return new MazeHeatmap(image, grid, min, max);
+        foreach (var (x, y, colour, fraction) in grid.Landmarks(level))
+        {
+            Mark(image, (height - 1 - y) * width + x, width, cellPixels, colour, fraction);
+        }
+        return new CellHeatmap(image, map, width, min, max);
     }
 
     /// <summary>Diverging colour for t ∈ [−1, 1].</summary>

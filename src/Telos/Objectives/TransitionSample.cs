@@ -103,6 +103,32 @@ public sealed class TransitionSample
     }
 
     /// <summary>
+    /// The columns of <paramref name="features"/> (in that order) of up to <paramref name="maxRows"/>
+    /// states, evenly strided over the sample: rows of s (<paramref name="next"/> false) or of s′.
+    /// Returns [rows · |features|] row-major.
+    /// </summary>
+    /// <exception cref="TelosInputException">A feature the sample does not have; the message names it.</exception>
+    public double[] FeatureRows(IReadOnlyList<string> features, bool next = false, int maxRows = int.MaxValue)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
+        var columns = features.Select(Features.Require).ToArray();
+        var source = next ? To : From;
+        var f = Features.Count;
+        var rows = Math.Min(maxRows, Count);
+        var stride = Math.Max(1, Count / Math.Max(1, rows));
+        var result = new double[rows * columns.Length];
+        for (var r = 0; r < rows; r++)
+        {
+            for (var c = 0; c < columns.Length; c++)
+            {
+                result[r * columns.Length + c] = source[r * stride * f + columns[c]];
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
     /// Samples transitions by uniform random walks: for each level <c>levelOf(firstSeed + k)</c>,
     /// <paramref name="stepsPerLevel"/> steps from the start state with uniformly chosen legal actions,
     /// restarting at the start when an episode ends. Coverage D_S is the set of visited next states.

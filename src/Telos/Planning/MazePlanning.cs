@@ -1,3 +1,4 @@
+using Telos.Agents;
 using Telos.Environments;
 using Telos.Objectives;
 
@@ -20,24 +21,7 @@ public sealed record MazePlanOutcome(IReadOnlyList<int> Cells, IReadOnlyList<int
     public int Steps => Actions.Count;
 }
 
-/// <summary>Outcome counts of <see cref="MazePlanning.Evaluate"/> over a set of levels.</summary>
-/// <param name="Planner">The planner.</param>
-/// <param name="Levels">Levels planned on.</param>
-/// <param name="ReachedCheese">Levels where the agent ended on the cheese.</param>
-/// <param name="EndedAtCorner">Levels where it ended on the top-right corner.</param>
-/// <param name="Halted">Levels where it stopped by choice.</param>
-/// <param name="Truncated">Levels where the step limit stopped it.</param>
-/// <param name="MeanSteps">Mean moves per level.</param>
-public sealed record MazePlanSummary(string Planner, int Levels, int ReachedCheese, int EndedAtCorner, int Halted, int Truncated, double MeanSteps)
-{
-    /// <summary>ReachedCheese / Levels (0 with no levels).</summary>
-    public double SuccessRate => Levels == 0 ? 0 : ReachedCheese / (double)Levels;
-
-    /// <summary>EndedAtCorner / Levels (0 with no levels).</summary>
-    public double CornerRate => Levels == 0 ? 0 : EndedAtCorner / (double)Levels;
-}
-
-/// <summary>Planning on maze levels: the agent loop, its ASCII picture and the measures of goal misgeneralization.</summary>
+/// <summary>One maze episode of a hard-coded agent, with its picture and trace: a maze-flavoured shortcut over <see cref="AgentEvaluation"/>.</summary>
 public static class MazePlanning
 {
     /// <summary>Names of the four moves, by action index.</summary>
@@ -61,13 +45,16 @@ public static class MazePlanning
         IReadOnlyDictionary<string, double>? weights = null)
     {
         ArgumentNullException.ThrowIfNull(maze);
-        var agent = Planners.Create<MazeState>(planner);
-        var episode = PlanEpisodes.Run(agent, maze, objective, budget ?? PlanBudget.Default);
+        ArgumentNullException.ThrowIfNull(objective);
+        var bound = new AgentObjective<MazeState>("objective", weights is null ? AgentKind.NeuralObjective : AgentKind.ReadableObjective, _ => objective, weights: weights);
+        var chosen = budget ?? PlanBudget.Default;
+        var agent = new PlanningAgent<MazeState>(Planners.Create(planner, MazeFamily.Instance), bound, chosen);
+        var episode = AgentEvaluation.Run(agent, maze, chosen.Seed);
         var cells = episode.States.Select(s => s.Cell).ToArray();
-        var trace = PlanTrace.Build(agent.Name, maze, objective, episode.States, episode.Actions, weights, ActionName);
+        var trace = agent.Explain(maze, episode.States, episode.Actions, ActionName);
         var final = cells[^1];
         return new MazePlanOutcome(cells, episode.Actions, final == maze.Cheese, final == maze.Corner, episode.Halted, episode.Truncated,
-            episode.Decisions, Render(maze, cells), trace);
+            agent.Decisions.Count, Render(maze, cells), trace);
     }
 
     /// <summary>
@@ -83,33 +70,6 @@ public static class MazePlanning
     }
 
     /// <summary>
-    /// Plans on every level and counts the outcomes: how often the agent reached the cheese (the
-    /// true goal) and how often it ended on the top-right corner (proxy pursuit).
-    /// </summary>
-    /// <param name="levels">The levels, e.g. <c>Enumerable.Range(0, 50).Select(s =&gt; TaskDistributions.Maze("maze/test").Level(s))</c>.</param>
-    /// <param name="objective">The objective for a level (feature evaluators are bound to one level).</param>
-    /// <param name="planner">bfs, astar, dijkstra, vi, mcts, gumbel or uct.</param>
-    /// <param name="budget">Default: 64 simulations, γ = 0.99, seed 0.</param>
-    public static MazePlanSummary Evaluate(IEnumerable<Maze> levels, Func<Maze, IStateEvaluator<MazeState>> objective, string planner = "bfs", PlanBudget? budget = null)
-    {
-        ArgumentNullException.ThrowIfNull(levels);
-        ArgumentNullException.ThrowIfNull(objective);
-        int count = 0, cheese = 0, corner = 0, halted = 0, truncated = 0;
-        long steps = 0;
-        foreach (var maze in levels)
-        {
-            var outcome = Plan(maze, objective(maze), planner, budget);
-            count++;
-            cheese += outcome.ReachedCheese ? 1 : 0;
-            corner += outcome.EndedAtCorner ? 1 : 0;
-            halted += outcome.Halted ? 1 : 0;
-            truncated += outcome.Truncated ? 1 : 0;
-            steps += outcome.Steps;
-        }
-        return new MazePlanSummary(planner, count, cheese, corner, halted, truncated, count == 0 ? 0 : steps / (double)count);
-    }
-
-    /// <summary>
     /// The maze with a path over it, one line per row ('\n'): the environment's own picture of the
     /// final state (<see cref="Maze.Render"/>: <c>#</c> wall, <c>.</c> open, <c>C</c> cheese, <c>M</c> the
     /// mouse where it ended, <c>*</c> the mouse on the cheese) with <c>S</c> on the start and <c>o</c> on
@@ -118,25 +78,7 @@ public static class MazePlanning
     public static string Render(Maze maze, IReadOnlyList<int> cells)
     {
         ArgumentNullException.ThrowIfNull(maze);
-        if (cells.Count == 0)
-        {
-            return maze.Render(maze.Initial);
-        }
-        var picture = maze.Render(new MazeState(cells[^1], cells.Count - 1)).ToCharArray();
-        var n = maze.Size;
-        // Each rendered row is n characters plus '\n'.
-        int At(int cell) => cell / n * (n + 1) + cell % n;
-        for (var i = 1; i < cells.Count - 1; i++)
-        {
-            if (cells[i] != cells[^1] && cells[i] != maze.Cheese)
-            {
-                picture[At(cells[i])] = 'o';
-            }
-        }
-        if (cells[0] != cells[^1])
-        {
-            picture[At(cells[0])] = 'S';
-        }
-        return new string(picture);
+        ArgumentNullException.ThrowIfNull(cells);
+        return MazeFamily.Instance.RenderPath(maze, [.. cells.Select((cell, t) => new MazeState(cell, t))]);
     }
 }

@@ -36,13 +36,13 @@ public sealed class MctsPlanner<TState> : IPlanner<TState>
     }
 
     /// <summary>PUCT (pb_c_init 1.25, pb_c_base 19652), greedy on visits, no root noise.</summary>
-    public static MctsPlanner<TState> Puct() => new("mcts", new PuctPolicy { DirichletFraction = 0f, Temperature = 0f });
+    public static MctsPlanner<TState> Puct() => new("mcts", Planners.SearchPolicy("mcts"));
 
     /// <summary>UCT (c = √2 over min-max normalised Q), greedy on visits, the objective at the leaf.</summary>
-    public static MctsPlanner<TState> Uct() => new("uct", new UctPolicy());
+    public static MctsPlanner<TState> Uct() => new("uct", Planners.SearchPolicy("uct"));
 
     /// <summary>Gumbel MuZero root (16 considered actions, completed-Q), seeded Gumbel noise.</summary>
-    public static MctsPlanner<TState> Gumbel() => new("gumbel", new GumbelPolicy());
+    public static MctsPlanner<TState> Gumbel() => new("gumbel", Planners.SearchPolicy("gumbel"));
 
     public string Name { get; }
 

@@ -53,7 +53,7 @@ public sealed class RunCommandsTests : IDisposable
         var show = JsonDocument.Parse(Telos("runs", "show", shortId, "--json").Output).RootElement;
         Assert.Equal(20, show.GetProperty("last_metrics").GetProperty("step").GetInt64());
         Assert.Equal([10L, 20], show.GetProperty("checkpoints").EnumerateArray().Select(c => c.GetProperty("step").GetInt64()));
-        Assert.Contains("steps = 20", show.GetProperty("config").GetString(), StringComparison.Ordinal);
+        Assert.Contains("steps = 20", show.GetProperty("config").GetString()!.Split('\n').Select(l => l.Trim()));
     }
 
     [Theory]
@@ -106,7 +106,7 @@ public sealed class RunCommandsTests : IDisposable
         Assert.Equal(40, show.GetProperty("last_metrics").GetProperty("step").GetInt64());
         Assert.True(show.GetProperty("last_metrics").GetProperty("values").GetProperty("eval_loss").GetDouble() > 0);
         Assert.Equal([20L, 40], show.GetProperty("checkpoints").EnumerateArray().Select(c => c.GetProperty("step").GetInt64()));
-        Assert.Contains("seed = 9", show.GetProperty("config").GetString(), StringComparison.Ordinal);
+        Assert.Contains("seed = 9", show.GetProperty("config").GetString()!.Split('\n').Select(l => l.Trim()));
 
         var (tableCode, table, _) = Telos("runs", "show", shortId);
         Assert.Equal(0, tableCode);
@@ -131,27 +131,33 @@ public sealed class RunCommandsTests : IDisposable
     }
 
     [Fact]
-    public void ResumeWithATruncatedCheckpointIsOneLineExitTwoAndChangesNothing()
+    public void ResumeWithEveryCheckpointTruncatedIsOneLineExitTwoAndChangesNothing()
     {
         var runner = new ExperimentRunner(new RunStore(RunsRoot), ExperimentCatalog.Discover());
         using var cancel = new CancellationTokenSource();
         var interrupted = runner.Start(runner.Prepare(ConfigFile.Parse(Tiny, "tiny.toml"), "tiny"), new StopAt(30, cancel), cancel.Token);
         Assert.Equal(RunStatus.Interrupted, interrupted.Record.Status);
-        var checkpoint = RunFiles.Checkpoints(interrupted.Record.Directory)[^1];
-        var bytes = File.ReadAllBytes(checkpoint.TensorPath);
-        File.WriteAllBytes(checkpoint.TensorPath, bytes[..(bytes.Length - 7)]);
+        var checkpoints = RunFiles.Checkpoints(interrupted.Record.Directory);
+        var originals = checkpoints.Select(c => File.ReadAllBytes(c.TensorPath)).ToList();
+        foreach (var (checkpoint, bytes) in checkpoints.Zip(originals))
+        {
+            File.WriteAllBytes(checkpoint.TensorPath, bytes[..(bytes.Length - 7)]);
+        }
+        var newest = checkpoints[^1];
         var before = Snapshot(interrupted.Record.Directory);
 
         var (code, output, error) = Telos("resume", interrupted.Record.ShortId);
         Assert.Equal(2, code);
         Assert.Equal("", output);
         var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Equal($"error: {checkpoint.TensorPath}: truncated or corrupt checkpoint: {bytes.Length - 7} bytes, sidecar says {bytes.Length}", line);
+        Assert.Equal(
+            $"error: run '{interrupted.Record.Id}': no intact checkpoint to resume from ({checkpoints.Count} damaged; newest: {newest.TensorPath}: truncated or corrupt checkpoint: {originals[^1].Length - 7} bytes, sidecar says {originals[^1].Length})",
+            line);
         Assert.Equal(before, Snapshot(interrupted.Record.Directory));
         Assert.Equal(RunStatus.Interrupted, new RunStore(RunsRoot).Find(interrupted.Record.Id).Status);
 
-        // With the damaged checkpoint removed, resume continues from the one before and completes.
-        File.Delete(checkpoint.SidecarPath);
+        // With the oldest checkpoint repaired, resume passes over the damaged newer ones and completes.
+        File.WriteAllBytes(checkpoints[0].TensorPath, originals[0]);
         var (resumeCode, resumeOutput, _) = Telos("resume", interrupted.Record.ShortId);
         Assert.Equal(0, resumeCode);
         Assert.Contains(" completed", resumeOutput, StringComparison.Ordinal);

@@ -71,10 +71,14 @@ public sealed class ExperimentRunnerTests
         Assert.NotEqual(metricsA, File.ReadAllText(Path.Combine(c.Record.Directory, "metrics.csv")));
         Assert.Equal(a.Record.ConfigHash, b.Record.ConfigHash);
         Assert.NotEqual(a.Record.ConfigHash, c.Record.ConfigHash);
-        Assert.Contains("seed = 6", File.ReadAllText(Path.Combine(c.Record.Directory, "config.toml")), StringComparison.Ordinal);
+        Assert.Contains("seed = 6", File.ReadAllLines(Path.Combine(c.Record.Directory, "config.toml")).Select(l => l.Trim()));
         var rows = RunFiles.ReadMetrics(a.Record.Directory);
         Assert.True(rows[^1].Values["eval_loss"] < rows[0].Values["eval_loss"], "training should reduce the held-out loss");
-        Assert.True(File.Exists(Path.Combine(a.Record.Directory, "report.md")));
+        // The report's table ends with the last logged step's numbers.
+        var last = rows[^1];
+        Assert.Contains(
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"| {last.Step} | {last.Values["loss"]:G5} | {last.Values["eval_loss"]:G5} |"),
+            File.ReadAllLines(Path.Combine(a.Record.Directory, "report.md")));
     }
 
     [Theory]
@@ -115,23 +119,66 @@ public sealed class ExperimentRunnerTests
         Assert.EndsWith("is completed; nothing to resume", again.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void ResumeRefusesATruncatedCheckpointAndChangesNothing()
+    [Theory]
+    [InlineData("sidecar")]
+    [InlineData("tensors")]
+    public void ResumeSkipsADamagedNewestCheckpointAndMatchesAResumeFromTheOneBefore(string damage)
     {
         using var temp = new TempFolder();
         var runner = Runner(temp);
-        using var cancel = new CancellationTokenSource();
-        var interrupted = runner.Start(runner.Prepare(ConfigFile.Parse(Tiny, "tiny.toml"), "tiny"), new Stopper(40, cancel), cancel.Token);
-        var dir = interrupted.Record.Directory;
-        var latest = RunFiles.Checkpoints(dir)[^1];
-        var bytes = File.ReadAllBytes(latest.TensorPath);
-        File.WriteAllBytes(latest.TensorPath, bytes[..100]);
+        var damaged = Interrupt(runner, stopAt: 40);
+        var clean = Interrupt(runner, stopAt: 40);
+        var newest = RunFiles.Checkpoints(damaged.Directory)[^1];
+        Assert.Equal([20L, 40L], RunFiles.Checkpoints(damaged.Directory).Select(c => c.Step));
+        if (damage == "sidecar")
+        {
+            File.WriteAllText(newest.SidecarPath, File.ReadAllText(newest.SidecarPath).Replace("\"step\": 40", "\"step\": \"40\"", StringComparison.Ordinal));
+        }
+        else
+        {
+            File.WriteAllBytes(newest.TensorPath, File.ReadAllBytes(newest.TensorPath)[..100]);
+        }
+        // The undamaged comparison: the same run without its step-40 checkpoint resumes from step 20.
+        var cleanNewest = RunFiles.Checkpoints(clean.Directory)[^1];
+        File.Delete(cleanNewest.SidecarPath);
+        File.Delete(cleanNewest.TensorPath);
+
+        var plan = runner.PlanResume(damaged.Id);
+        Assert.Equal(20, plan.From!.Step);
+        var skipped = Assert.Single(plan.Skipped);
+        Assert.Equal(newest.SidecarPath, skipped.SidecarPath);
+        Assert.StartsWith(damage == "sidecar" ? newest.SidecarPath + ": unreadable checkpoint sidecar" : newest.TensorPath + ": truncated or corrupt checkpoint", skipped.Reason, StringComparison.Ordinal);
+
+        var resumed = runner.Resume(plan, new Stopper(int.MaxValue, null));
+        var reference = runner.Resume(clean.Id, new Stopper(int.MaxValue, null));
+        Assert.Equal((RunStatus.Completed, 0), (resumed.Record.Status, resumed.ExitCode));
+        Assert.Equal(
+            File.ReadAllText(Path.Combine(reference.Record.Directory, "metrics.csv")),
+            File.ReadAllText(Path.Combine(resumed.Record.Directory, "metrics.csv")));
+        Assert.Equal(FinalCheckpointHash(reference), FinalCheckpointHash(resumed));
+        var log = File.ReadAllText(Path.Combine(resumed.Record.Directory, "log.txt"));
+        Assert.Contains($"skipping checkpoint {newest.SidecarPath}: ", log, StringComparison.Ordinal);
+        Assert.Contains("resuming from checkpoint step 20\n", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ResumeRefusesWhenNoCheckpointIsIntactAndChangesNothing()
+    {
+        using var temp = new TempFolder();
+        var runner = Runner(temp);
+        var interrupted = Interrupt(runner, stopAt: 40);
+        var dir = interrupted.Directory;
+        var checkpoints = RunFiles.Checkpoints(dir);
+        var newest = checkpoints[^1];
+        var bytes = File.ReadAllBytes(newest.TensorPath);
+        File.WriteAllBytes(newest.TensorPath, bytes[..100]);
+        File.WriteAllText(checkpoints[0].SidecarPath, "{\"format\": ");
         var metricsBefore = File.ReadAllText(Path.Combine(dir, "metrics.csv"));
         var logBefore = File.ReadAllText(Path.Combine(dir, "log.txt"));
 
-        var error = Assert.Throws<TelosInputException>(() => runner.Resume(interrupted.Record.Id, new Stopper(int.MaxValue, null)));
-        Assert.Equal($"{latest.TensorPath}: truncated or corrupt checkpoint: 100 bytes, sidecar says {bytes.Length}", error.Message);
-        Assert.Equal(RunStatus.Interrupted, runner.Store.Find(interrupted.Record.Id).Status);
+        var error = Assert.Throws<TelosInputException>(() => runner.Resume(interrupted.Id, new Stopper(int.MaxValue, null)));
+        Assert.Equal($"run '{interrupted.Id}': no intact checkpoint to resume from (2 damaged; newest: {newest.TensorPath}: truncated or corrupt checkpoint: 100 bytes, sidecar says {bytes.Length})", error.Message);
+        Assert.Equal(RunStatus.Interrupted, runner.Store.Find(interrupted.Id).Status);
         Assert.Equal(metricsBefore, File.ReadAllText(Path.Combine(dir, "metrics.csv")));
         Assert.Equal(logBefore, File.ReadAllText(Path.Combine(dir, "log.txt")));
     }
@@ -168,6 +215,14 @@ public sealed class ExperimentRunnerTests
             dir = dir.Parent;
         }
         return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
+    }
+
+    private static RunRecord Interrupt(ExperimentRunner runner, long stopAt)
+    {
+        using var cancel = new CancellationTokenSource();
+        var outcome = runner.Start(runner.Prepare(ConfigFile.Parse(Tiny, "tiny.toml"), "tiny"), new Stopper(stopAt, cancel), cancel.Token);
+        Assert.Equal(RunStatus.Interrupted, outcome.Record.Status);
+        return outcome.Record;
     }
 
     private static ExperimentRunner Runner(TempFolder temp) => new(new RunStore(temp.Combine("runs")), ExperimentCatalog.Discover());

@@ -87,8 +87,13 @@ public sealed class CheckpointTests
         using var t = torch.ones(2);
         var info = run.SaveCheckpoint(1, new Dictionary<string, torch.Tensor> { ["t"] = t });
         File.WriteAllText(info.SidecarPath, "{\"format\": ");
-        var error = Assert.Throws<TelosInputException>(() => run.LatestCheckpoint());
-        Assert.StartsWith(info.SidecarPath + ": unreadable checkpoint sidecar", error.Message, StringComparison.Ordinal);
+        Assert.Null(run.LatestCheckpoint());
+        var scanned = Assert.Single(CheckpointFiles.Scan(run.CheckpointsPath));
+        Assert.Null(scanned.Info);
+        Assert.StartsWith(info.SidecarPath + ": unreadable checkpoint sidecar", scanned.Problem, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', scanned.Problem!);
+        var error = Assert.Throws<TelosInputException>(() => run.LoadCheckpoint(info));
+        Assert.Equal(scanned.Problem, error.Message);
     }
 }
 

@@ -6,7 +6,7 @@ namespace Telos.Lab.Tests.Runs;
 public sealed class MetricsTests
 {
     [Fact]
-    public void HeaderGrowsAndEarlierRowsGetEmptyCells()
+    public void HeaderGrowsEarlierRowsGetEmptyCellsAndTensorBoardGetsEveryScalar()
     {
         using var temp = new TempFolder();
         using var run = new RunStore(temp.Path).Create("m", "k", "", 0);
@@ -18,7 +18,22 @@ public sealed class MetricsTests
         Assert.Equal([1L, 2, 3], rows.Select(r => r.Step));
         Assert.False(rows[0].Values.ContainsKey("acc"));
         Assert.Equal(0.75, rows[1].Values["acc"]);
-        Assert.NotEmpty(Directory.GetFiles(run.TensorBoardPath, "events.out.tfevents.*"));
+        // The TensorBoard events carry each tag and each value (as the float32 a scalar summary holds).
+        var events = Directory.GetFiles(run.TensorBoardPath, "events.out.tfevents.*").SelectMany(f =>
+        {
+            using var stream = new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            return copy.ToArray();
+        }).ToArray();
+        foreach (var tag in new[] { "loss", "acc" })
+        {
+            Assert.True(events.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(tag)) >= 0, $"no '{tag}' tag in the TensorBoard events");
+        }
+        foreach (var value in new[] { 0.5f, 0.25f, 0.75f, 1f })
+        {
+            Assert.True(events.AsSpan().IndexOf(BitConverter.GetBytes(value)) >= 0, $"no scalar {value} in the TensorBoard events");
+        }
         Assert.Empty(temp.TempFiles());
     }
 
@@ -67,5 +82,20 @@ public sealed class MetricsTests
         using var temp = new TempFolder();
         using var run = new RunStore(temp.Path).Create("m", "k", "", 0);
         Assert.Throws<ArgumentException>(() => run.LogMetrics(1, new Dictionary<string, double> { [name] = 1 }));
+    }
+
+    [Theory]
+    [InlineData("step,loss\n1,abc\n", ":2: column 'loss': 'abc' is not a number")]
+    [InlineData("step,loss\n1,1,2\n", ":2: 3 cells, but the header has 2 columns")]
+    [InlineData("step,loss\nx,1\n", ":2: step 'x' is not an integer")]
+    [InlineData("loss\n1\n", ":1: not a metrics file (first column must be 'step')")]
+    public void ADamagedMetricsFileIsOneLineNamingFileAndLine(string text, string expected)
+    {
+        using var temp = new TempFolder();
+        var dir = temp.Combine("run");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "metrics.csv"), text);
+        var error = Assert.Throws<TelosInputException>(() => RunFiles.ReadMetrics(dir));
+        Assert.Equal(Path.Combine(dir, "metrics.csv") + expected, error.Message);
     }
 }

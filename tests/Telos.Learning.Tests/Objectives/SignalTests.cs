@@ -11,14 +11,15 @@ public sealed class SignalTests
     private static readonly ImmutableArray<string> IrlFeatures = ["at_cheese", "path_dist_to_cheese", "at_corner", "x", "y"];
 
     /// <remarks>
-    /// Demonstrations come from the Boltzmann-rational (soft-optimal, τ = 1) policy of the true
-    /// reward: the demonstrator MaxEnt IRL models. With deterministic shortest-path demonstrations
-    /// of this reward the direction is not identified (see the tests below and docs/objectives.md).
+    /// Demonstrations come from the Boltzmann-rational (soft-optimal, τ = 1) policy of the
+    /// <see cref="ShortestPath"/> reward (not the maze's own reward, which pays the cheese only):
+    /// the demonstrator MaxEnt IRL models. With deterministic shortest-path demonstrations of this
+    /// reward the direction is not identified (see the tests below and docs/objectives.md).
     /// </remarks>
     [Fact]
-    public void MaxEntIrlRecoversTheTrueMazeRewardUpToScaleFromSoftOptimalDemosWithCosineAtLeast0_95()
+    public void MaxEntIrlRecoversTheShortestPathRewardUpToScaleFromSoftOptimalDemosWithCosineAtLeast0_95()
     {
-        double[] truth = [1.0, -0.2, 0.0, 0.0, 0.0];
+        var truth = ShortestPath;
         var distribution = TaskDistributions.Maze("maze/test", size: 7);
         var levels = Enumerable.Range(0, 4).Select(s => distribution.Level(s)).ToArray();
         var demos = new List<Demonstration>();
@@ -49,19 +50,19 @@ public sealed class SignalTests
     /// <summary>Cheese +1 (ends the episode) against the corner +0.3 on every arrival, over <see cref="IrlFeatures"/>.</summary>
     private static readonly double[] CheeseOrCorner = [1.0, 0.0, 0.3, 0.0, 0.0];
 
-    /// <summary>The maze's own reward shape: the cheese and a pull towards it; optimal paths are shortest paths.</summary>
+    /// <summary>The cheese +1 and a pull of −0.2 per cell of path distance to it; optimal paths are shortest paths.</summary>
     private static readonly double[] ShortestPath = [1.0, -0.2, 0.0, 0.0, 0.0];
 
     /// <remarks>
-    /// The issue's test proper: deterministic optimal demonstrations (exact finite-horizon Q*, ties broken
-    /// by a seeded RNG) from every open cell of 8 maze/test levels. The true reward trades the cheese
+    /// Deterministic optimal demonstrations (exact finite-horizon Q*, ties broken by a seeded RNG) of
+    /// <see cref="CheeseOrCorner"/> from every open cell of 8 maze/test levels. That reward trades the cheese
     /// against the corner, which is worth circling: whether a start heads for the cheese or the corner
     /// depends on the ratio, and 8 layouts with the cheese in different places pin it down (4 levels:
     /// cosine 0.91). A reward whose optimal paths are only shortest paths to the cheese is not
     /// identified from optimal demonstrations; see the next test.
     /// </remarks>
     [Fact]
-    public void MaxEntIrlRecoversTheTrueMazeRewardUpToScaleFromOptimalDemosWithCosineAtLeast0_95()
+    public void MaxEntIrlRecoversTheCheeseOrCornerRewardUpToScaleFromOptimalDemosWithCosineAtLeast0_95()
     {
         var (levels, demos) = OptimalDemos(CheeseOrCorner, levelCount: 8);
         // Both goals must be in play, or the ratio would not be revealed.
@@ -96,25 +97,17 @@ public sealed class SignalTests
         Assert.DoesNotContain(directions, u => Explains(levels, demos, u));
     }
 
-    /// <summary>One optimal demonstration from every open non-cheese cell of maze/test levels 0..n−1 (size 7), ties broken with seed 1.</summary>
+    /// <summary>
+    /// One optimal demonstration from every open non-cheese cell of maze/test levels 0..n−1 (size 7), ties broken
+    /// with seed 1: the library's own demonstrator (what <c>telos objective train --signal demos --demonstrator optimal</c> runs).
+    /// </summary>
     private static (Maze[] Levels, List<Demonstration> Demos) OptimalDemos(double[] truth, int levelCount)
     {
         var distribution = TaskDistributions.Maze("maze/test", size: 7);
         var levels = Enumerable.Range(0, levelCount).Select(s => distribution.Level(s)).ToArray();
-        var demos = new List<Demonstration>();
-        var rng = new Telos.Randomness.Rng(1);
-        for (var l = 0; l < levels.Length; l++)
-        {
-            var mdp = TabularMdp.FromEnvironment(levels[l]);
-            var q = MaxEntIrl.OptimalActionValues(mdp, Reward(levels[l], truth), IrlDiscount, IrlHorizon);
-            for (var s = 0; s < mdp.StateCount; s++)
-            {
-                if (levels[l].StateAt(s).Cell != levels[l].Cheese)
-                {
-                    demos.Add(MaxEntIrl.OptimalDemonstration(mdp, q, l, s, ref rng));
-                }
-            }
-        }
+        var reference = LoadedObjective.Of(ObjectiveCard.Linear(IrlFeatures.Select((f, k) => new KeyValuePair<string, double>(f, truth[k]))));
+        var demos = Demonstrations.Generate<MazeState>(levels, reference, Demonstrator.Optimal, perLevel: 1, IrlDiscount, IrlHorizon, seed: 1);
+        Assert.Equal(levels.Sum(l => l.StateCount - 1), demos.Count);
         return (levels, demos);
     }
 
@@ -229,8 +222,30 @@ public sealed class SignalTests
         var distribution = TaskDistributions.Maze("maze/test", size: 7);
         var data = TransitionSample.Collect<MazeState>(s => distribution.Level(s), levels: 6, stepsPerLevel: 300, seed: 8, uniformStarts: true, episodeLength: 30);
         var (card, _) = ObjectiveTrainer.FitTdLambda(ObjectiveForm.Linear, data, "maze/test", gamma: 0.9, lambda: 0.8, rounds: 5, new FormOptions(), new TrainingOptions(Steps: 200, Seed: 8));
-        Assert.True(card.Weight("path_dist_to_cheese") < 0, $"TD(λ) weight of path_dist_to_cheese is {card.Weight("path_dist_to_cheese")}; values should fall with distance");
         Assert.Equal("td", card.Provenance.Signal);
+
+        // Every open non-cheese cell of held-out levels: the learned value ranks cells as their path distance
+        // does (nearer = higher). Measured τ 0.79; the linear form also leans on the corner features.
+        var objective = card.Compile();
+        var distanceColumn = card.Features.IndexOf("path_dist_to_cheese");
+        var values = new List<double>();
+        var nearness = new List<double>();
+        foreach (var level in Enumerable.Range(100, 4).Select(s => distribution.Level(s)))
+        {
+            var features = MaxEntIrl.FeatureMatrix(level, card.Features);
+            var stateValues = new double[features.Length / card.Features.Length];
+            objective.Evaluate(features, stateValues);
+            for (var s = 0; s < stateValues.Length; s++)
+            {
+                if (level.StateAt(s).Cell != level.Cheese)
+                {
+                    values.Add(stateValues[s]);
+                    nearness.Add(-features[s * card.Features.Length + distanceColumn]);
+                }
+            }
+        }
+        var tau = KendallTau([.. nearness], [.. values]);
+        Assert.True(tau >= 0.75, $"Kendall τ {tau:F3} < 0.75 between TD(λ) value and −path distance over {values.Count} held-out cells; card {string.Join(", ", card.Features.Zip(card.Weights, (f, w) => $"{f} {w:F3}"))}");
     }
 
     [Fact]

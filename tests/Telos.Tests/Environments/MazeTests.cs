@@ -249,14 +249,15 @@ public sealed class MazeTests
     public void Bad_parameters_are_input_errors(string name, int size, int region, string message)
     {
         var e = Assert.Throws<TelosInputException>(() => TaskDistributions.Maze(name, size, region));
-        Assert.Contains(message, e.Message);
+        // The number must end where the message's does: "maze size 1" is also the start of "maze size 13".
+        Assert.Matches(System.Text.RegularExpressions.Regex.Escape(message) + "(?![0-9])", e.Message);
     }
 
     [Fact]
     public void Negative_seed_is_an_input_error()
     {
         var e = Assert.Throws<TelosInputException>(() => TaskDistributions.Maze("maze/test").Level(-1));
-        Assert.Contains("seed -1", e.Message);
+        Assert.Matches(@"seed -1(?![0-9])", e.Message);
     }
 
     /// <summary>BFS over a boolean grid by coordinates, written without the Maze class.</summary>

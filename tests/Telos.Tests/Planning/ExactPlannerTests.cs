@@ -1,3 +1,4 @@
+using Telos.Agents;
 using System.Text.Json;
 using Telos.Environments;
 using Telos.Planning;
@@ -269,18 +270,26 @@ public sealed class MazePlanningTests
         var levels = Enumerable.Range(0, 12).Select(s => TaskDistributions.Maze("maze/test", 9).Level(s)).ToArray();
         var corner = Telos.Objectives.ObjectiveCard.Linear([new("at_corner", 1.0)]);
         var cheese = Telos.Objectives.ObjectiveCard.Linear([new("at_cheese", 1.0)]);
-        var proxy = MazePlanning.Evaluate(levels, m => new Telos.Objectives.FeatureObjectiveEvaluator<MazeState>(m, corner.Compile()));
-        var truth = MazePlanning.Evaluate(levels, m => new Telos.Objectives.FeatureObjectiveEvaluator<MazeState>(m, cheese.Compile()), "vi");
-        Assert.Equal(12, truth.ReachedCheese);
-        Assert.Equal(1.0, truth.SuccessRate);
+        long[] seeds = [.. Enumerable.Range(0, 12).Select(i => (long)i)];
+        var size = Telos.Environments.DistributionParameters.Of(("size", 9));
+        PlanningAgent<MazeState> Agent(string planner, Telos.Objectives.ObjectiveCard card) =>
+            new(Planners.Create(planner, MazeFamily.Instance), AgentObjective<MazeState>.FromCard(card), PlanBudget.Default);
+        var proxy = AgentEvaluation.Evaluate(Agent("bfs", corner), MazeFamily.Instance, "maze/test", size, seeds, 0, new EvaluationOptions(KeepEpisodes: true));
+        var truth = AgentEvaluation.Evaluate(Agent("vi", cheese), MazeFamily.Instance, "maze/test", size, seeds, 0);
+        Assert.Equal(12, truth.Summary.Success.Count);
+        Assert.Equal(1.0, truth.Summary.Success.Value);
         // The corner agent ends on the corner unless the cheese (terminal) blocks the only path to it;
         // then nothing it values is reachable and it stays at the start. It never seeks the cheese.
         var blocked = levels.Count(m => m.Cheese != m.Corner
             && m.PathDistanceToCheese(m.Start) + m.PathDistanceToCorner(m.Cheese) == m.PathDistanceToCorner(m.Start));
         var cheeseOnCorner = levels.Count(m => m.Cheese == m.Corner);
-        Assert.Equal(12 - blocked, proxy.EndedAtCorner);
-        Assert.Equal(cheeseOnCorner, proxy.ReachedCheese);
-        Assert.Equal(12 - cheeseOnCorner, proxy.Halted);
+        Assert.Equal(12 - blocked, Enumerable.Range(0, 12).Count(i => proxy.Episodes![i].Final.Cell == levels[i].Corner));
+        Assert.Equal(cheeseOnCorner, proxy.Summary.Success.Count);
+        Assert.Equal(12 - cheeseOnCorner, proxy.Summary.Halted);
+        // Proxy pursuit is counted over levels where the corner is not the cheese, and the ceiling says where it was reachable.
+        Assert.Equal(12 - cheeseOnCorner, proxy.Summary.Proxy.Of);
+        Assert.Equal(12 - cheeseOnCorner - blocked, proxy.Summary.Proxy.Count);
+        Assert.Equal(12 - cheeseOnCorner - blocked, proxy.Summary.ProxyCeiling.Count);
 
         var outcome = MazePlanning.Plan(levels[0], corner, "astar");
         Assert.True(outcome.Trace.Linear);

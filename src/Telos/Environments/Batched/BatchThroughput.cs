@@ -27,6 +27,37 @@ public static class BatchThroughput
     /// <summary>Pool size used by the measurements (levels pre-generated per batch).</summary>
     public const int PoolSize = 1024;
 
+    /// <summary>Times the batch form of a registered distribution (<see cref="IEnvironmentFamily{TState}.Batch"/>: the maze's fast path, the generic one elsewhere).</summary>
+    /// <param name="distribution">A registered distribution.</param>
+    /// <param name="parameters">Its parameters.</param>
+    /// <param name="batch">Number of environments N.</param>
+    /// <param name="encodeObservations">Maintain the one-hot observations.</param>
+    /// <param name="batchSteps">Batch steps per timed repeat.</param>
+    /// <param name="repeats">Timed repeats.</param>
+    /// <param name="vectorized">Let a fast form use SIMD (false: its scalar loop).</param>
+    /// <param name="seed">Seed of the pool, the reset stream and the actions.</param>
+    /// <exception cref="TelosInputException">Unknown distribution, bad parameters, or sizes below 1.</exception>
+    public static Result Family(string distribution, DistributionParameters parameters, int batch, bool encodeObservations, int batchSteps = 2000, int repeats = 7,
+        bool vectorized = true, ulong seed = 0)
+    {
+        if (batch < 1 || batchSteps < 1 || repeats < 1)
+        {
+            throw new TelosInputException($"batch, steps and repeats must be at least 1 (got {batch}, {batchSteps}, {repeats})");
+        }
+        return EnvironmentFamilies.Run(distribution, new FamilyMeasurement(distribution, parameters, batch, encodeObservations, batchSteps, repeats, vectorized, seed));
+    }
+
+    private sealed record FamilyMeasurement(string Distribution, DistributionParameters Parameters, int Batch, bool Encode, int BatchSteps, int Repeats, bool Vectorized, ulong Seed)
+        : IFamilyOperation<Result>
+    {
+        public Result Run<TState>(IEnvironmentFamily<TState> family)
+            where TState : struct
+        {
+            var env = family.Batch(family.Distribution(Distribution, Parameters), Batch, Seed, Encode, Vectorized, PoolSize);
+            return Measure(env.Step, Batch, env.ActionCount, BatchSteps, Repeats, Seed);
+        }
+    }
+
     /// <summary>Times <see cref="BatchedMaze"/> (the maze fast path).</summary>
     /// <param name="distribution">Levels; the pool holds <see cref="PoolSize"/> of them.</param>
     /// <param name="batch">Number of environments N.</param>

@@ -10,7 +10,7 @@ namespace Telos.Environments;
 /// observation rewrite per environment per step. <see cref="BatchedMaze"/> is the fast special case.
 /// </summary>
 /// <typeparam name="TState">The state type of the family.</typeparam>
-public sealed class BatchedEnvironment<TState>
+public sealed class BatchedEnvironment<TState> : IBatchedEnvironment<TState>
     where TState : struct
 {
     private readonly IEnvironment<TState>[] _pool;

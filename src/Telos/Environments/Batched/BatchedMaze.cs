@@ -28,7 +28,7 @@ namespace Telos.Environments;
 /// [N, 3, S, S] one-hot floats (walls, mouse, cheese) kept up to date incrementally: a move
 /// writes two floats; a reset copies the new level's precomputed start observation.</para>
 /// </remarks>
-public sealed class BatchedMaze
+public sealed class BatchedMaze : IBatchedEnvironment<MazeState>
 {
     private readonly Maze[] _pool;
     private readonly byte[] _moves;       // [pool, cells]
@@ -155,6 +155,8 @@ public sealed class BatchedMaze
     /// <summary>The level environment <paramref name="env"/> is playing now.</summary>
     public Maze CurrentLevel(int env) => _pool[_level[env]];
 
+    IEnvironment<MazeState> IBatchedEnvironment<MazeState>.CurrentLevel(int env) => CurrentLevel(env);
+
     /// <summary>The pool index of the level environment <paramref name="env"/> is playing now.</summary>
     public int CurrentLevelIndex(int env) => _level[env];
 
@@ -166,6 +168,8 @@ public sealed class BatchedMaze
 
     /// <summary>The level of environment <paramref name="env"/>'s most recently finished episode.</summary>
     public Maze FinalLevel(int env) => _pool[_finalLevel[env]];
+
+    IEnvironment<MazeState> IBatchedEnvironment<MazeState>.FinalLevel(int env) => FinalLevel(env);
 
     /// <summary>Writes the 3×S×S observation of <see cref="FinalState"/> (for bootstrapping through truncation).</summary>
     public void WriteFinalObservation(int env, Span<float> observation) => FinalLevel(env).WriteObservation(FinalState(env), observation);

@@ -27,6 +27,28 @@ public static class EnvironmentChecker
     /// <summary>The report keeps at most this many failures.</summary>
     public const int MaxFailures = 20;
 
+    /// <summary>Checks levels 0..<paramref name="levels"/>−1 of a registered distribution, each with the family's reward bounds and its seed as the action seed.</summary>
+    /// <exception cref="TelosInputException">Unknown distribution, bad parameters, or fewer than one level.</exception>
+    public static IReadOnlyList<EnvironmentCheckReport> CheckDistribution(string distribution, DistributionParameters parameters, int levels)
+    {
+        if (levels < 1)
+        {
+            throw new TelosInputException($"levels {levels} must be at least 1");
+        }
+        return EnvironmentFamilies.Run(distribution, new DistributionCheck(distribution, parameters, levels));
+    }
+
+    private sealed record DistributionCheck(string Distribution, DistributionParameters Parameters, int Levels) : IFamilyOperation<IReadOnlyList<EnvironmentCheckReport>>
+    {
+        public IReadOnlyList<EnvironmentCheckReport> Run<TState>(IEnvironmentFamily<TState> family)
+            where TState : struct
+        {
+            var levels = family.Distribution(Distribution, Parameters);
+            var (min, max) = family.RewardBounds;
+            return [.. Enumerable.Range(0, Levels).Select(seed => Check(levels.Level(seed), min, max, (ulong)seed))];
+        }
+    }
+
     /// <summary>Runs the checks.</summary>
     /// <param name="environment">The level to check.</param>
     /// <param name="minReward">Smallest reward one step may give.</param>
@@ -34,7 +56,7 @@ public static class EnvironmentChecker
     /// <param name="seed">Seed of the random actions.</param>
     /// <param name="episodes">Random episodes to roll out (each to its end or the step limit).</param>
     public static EnvironmentCheckReport Check<TState>(IEnvironment<TState> environment, float minReward, float maxReward, ulong seed = 0, int episodes = 4)
-        where TState : struct, IEquatable<TState>
+        where TState : struct
     {
         var failures = new List<string>();
         void Fail(string message)
@@ -63,7 +85,7 @@ public static class EnvironmentChecker
         {
             return new EnvironmentCheckReport(environment.Name, 0, failures);
         }
-        if (!environment.Initial.Equals(environment.Initial))
+        if (!EqualityComparer<TState>.Default.Equals(environment.Initial, environment.Initial))
         {
             Fail("Initial differs between two reads");
         }
@@ -87,11 +109,11 @@ public static class EnvironmentChecker
                 var other = environment.Step(state, (action + 1) % actions);
                 var second = environment.Step(state, action);
                 checkedSteps++;
-                if (!state.Equals(copy))
+                if (!EqualityComparer<TState>.Default.Equals(state, copy))
                 {
                     Fail($"Step changed its input state at episode {episode}, step {t}");
                 }
-                if (!first.Equals(second))
+                if (!EqualityComparer<StepResult<TState>>.Default.Equals(first, second))
                 {
                     Fail($"Step is not deterministic/pure at episode {episode}, step {t}: {first} then {second} (another action in between gave {other})");
                 }
@@ -125,7 +147,7 @@ public static class EnvironmentChecker
     private static void CheckState<TState>(
         IEnvironment<TState> environment, IEnumerableEnvironment<TState>? enumerable, TState state,
         double[] features, double[] featuresAgain, float[] observation, bool[] legal, Action<string> fail)
-        where TState : struct, IEquatable<TState>
+        where TState : struct
     {
         environment.LegalActions(state, legal);
         if (Array.IndexOf(legal, true) < 0)

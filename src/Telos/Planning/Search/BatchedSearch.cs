@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Telos.Randomness;
 
@@ -16,31 +14,25 @@ namespace Telos.Planning.Search;
 /// All storage is allocated in the constructor; <see cref="Run(in SearchRoot{TEmbedding}, IRecurrentModel{TEmbedding}, ReadOnlySpan{ulong})"/>
 /// allocates nothing, so one instance serves many searches (not concurrently).
 /// </summary>
+/// <remarks>
+/// The class is split as mctx's modules are: this file is the search loop (mctx <c>search.py</c>:
+/// simulate, expand, backward); <c>BatchedSearch.Selection.cs</c> dispatches to a policy's
+/// selection rule; <c>BatchedSearch.Uct.cs</c>, <c>BatchedSearch.Puct.cs</c> and
+/// <c>BatchedSearch.Gumbel.cs</c> hold each policy's root noise, selection paths and precomputed
+/// state; <c>BatchedSearch.Outputs.cs</c> turns root statistics into the action and policy target
+/// (mctx <c>policies.py</c>). The reference scores are <see cref="ActionSelection"/>'s.
+/// </remarks>
 /// <typeparam name="TEmbedding">The model's per-node state.</typeparam>
-public sealed class BatchedSearch<TEmbedding>
+public sealed partial class BatchedSearch<TEmbedding>
     where TEmbedding : struct
 {
-    // mctx's low_logit in seq_halving.score_considered.
-    private const float LowLogit = -1e9f;
-
     private readonly SearchTree<TEmbedding> _tree;
     private readonly SearchPolicy _policy;
     private readonly IQTransform _qTransform;
     private readonly int _maxDepth;
-    private readonly int _kind; // 0 uct, 1 puct, 2 gumbel: a switch beats a virtual call per node
-    private readonly int[]? _halvingTable;
-    private readonly int _maxConsidered;
-    // PUCT with MuZero's default transform runs a fused loop; other transforms go through the interface.
-    private readonly float _fusedEpsilon = float.NaN;
-    // Gumbel interior selection with the completed-by-mix transform runs without the interface call and bounds checks.
-    private readonly CompletedByMixValueQTransform? _fusedCompleted;
-    // A ≤ 16 with 512-bit vectors: fused PUCT handles a node's actions in one vector, lanes ≥ A masked off.
-    private readonly bool _oneVector;
-    private readonly Vector512<int> _actionLanes; // −1 in lanes < A, 0 beyond
-    private readonly float[] _exploreByVisits = []; // [N+2] √N·(pb_c_init + ln((N + pb_c_base + 1)/pb_c_base)) by node visits N
+    private readonly SearchPolicyKind _kind; // a switch beats a virtual call per node
 
     private readonly Rng[] _rngs;          // [B] one stream per root
-    private readonly float[] _gumbel;      // [B, A]
     private readonly float[] _scratchA;    // [A]
     private readonly float[] _scratchB;    // [A]
     private readonly float[] _rootLogits;  // [A]
@@ -89,40 +81,25 @@ public sealed class BatchedSearch<TEmbedding>
         _qTransform = policy.QTransform ?? throw new ArgumentException("policy has no Q-transform", nameof(policy));
         _maxDepth = maxDepth ?? int.MaxValue;
         Simulations = simulations;
+        var a = actionCount;
         switch (policy)
         {
-            case UctPolicy:
-                _kind = 0;
+            case UctPolicy uct:
+                _kind = SearchPolicyKind.Uct;
+                _uctExploration = uct.Exploration;
                 break;
-            case PuctPolicy:
-                _kind = 1;
-                if (policy.QTransform is ParentAndSiblingsQTransform parentAndSiblings)
-                {
-                    _fusedEpsilon = parentAndSiblings.Epsilon;
-                    _oneVector = Vector512.IsHardwareAccelerated && actionCount <= Vector512<int>.Count;
-                    _actionLanes = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(actionCount));
-                    var puct = (PuctPolicy)policy;
-                    // A node is visited at most N + 1 times; the table spares a log and a sqrt per step.
-                    _exploreByVisits = new float[simulations + 2];
-                    for (var visits = 0; visits < _exploreByVisits.Length; visits++)
-                    {
-                        float nv = visits;
-                        _exploreByVisits[visits] = MathF.Sqrt(nv) * (puct.PbCInit + MathF.Log((nv + puct.PbCBase + 1f) / puct.PbCBase));
-                    }
-                }
+            case PuctPolicy puct:
+                _kind = SearchPolicyKind.Puct;
+                _puct = new PuctSelection(puct, a, simulations);
                 break;
             case GumbelPolicy gumbel:
-                _kind = 2;
-                _maxConsidered = Math.Min(gumbel.MaxConsideredActions, actionCount);
-                _halvingTable = SequentialHalving.Table(_maxConsidered, simulations);
-                _fusedCompleted = policy.QTransform as CompletedByMixValueQTransform;
+                _kind = SearchPolicyKind.Gumbel;
+                _gumbel = new GumbelSelection(gumbel, batchSize, a, simulations);
                 break;
             default:
                 throw new ArgumentException($"unknown policy {policy.GetType().Name}", nameof(policy));
         }
-        var a = actionCount;
         _rngs = new Rng[batchSize];
-        _gumbel = new float[batchSize * a];
         _scratchA = new float[a];
         _scratchB = new float[a];
         _rootLogits = new float[a];
@@ -135,7 +112,7 @@ public sealed class BatchedSearch<TEmbedding>
         _paths = new int[batchSize * _pathStride];
         _leafDepths = new int[batchSize];
         // Fused PUCT reads the header and the rows up to the masked priors; other rules may read the whole block.
-        _selectionBytes = sizeof(int) * (_kind == 1 && !float.IsNaN(_fusedEpsilon) ? SearchTree.HeaderSize + (4 * a) : _tree.BlockStride);
+        _selectionBytes = sizeof(int) * (_puct.Fused ? SearchTree.HeaderSize + (4 * a) : _tree.BlockStride);
         _actions = new int[batchSize];
         _weights = new float[batchSize * a];
         _visits = new int[batchSize * a];
@@ -293,26 +270,14 @@ public sealed class BatchedSearch<TEmbedding>
             throw new ArgumentException($"root {b} has no legal action");
         }
 
-        if (_policy is PuctPolicy { DirichletFraction: > 0 } puct)
+        switch (_kind)
         {
-            // mctx: noisy = (1 − f)·softmax(logits) + f·Dirichlet(α); logits = log(noisy).
-            var probs = _scratchA.AsSpan();
-            var noise = _scratchB.AsSpan();
-            SearchTree.StorePrior(noise, probs, logits, valid);
-            Dirichlet.Sample(ref rng, puct.DirichletAlpha, noise);
-            var f = puct.DirichletFraction;
-            for (var i = 0; i < a; i++)
-            {
-                logits[i] = MathF.Log(MathF.Max((1f - f) * probs[i] + f * noise[i], float.Epsilon));
-            }
-        }
-        else if (_policy is GumbelPolicy gumbelPolicy)
-        {
-            var g = _gumbel.AsSpan(b * a, a);
-            for (var i = 0; i < a; i++)
-            {
-                g[i] = gumbelPolicy.GumbelScale * (float)rng.NextGumbel();
-            }
+            case SearchPolicyKind.Puct:
+                AddDirichletNoise(ref rng, logits, valid);
+                break;
+            case SearchPolicyKind.Gumbel:
+                DrawGumbelNoise(b, ref rng);
+                break;
         }
         _tree.Counts[b] = 1;
         _tree.InitializeNode(b, SearchTree.RootIndex, SearchTree.NoParent, -1, logits, valid, root.Values[b]);
@@ -433,542 +398,6 @@ public sealed class BatchedSearch<TEmbedding>
         Sse.Prefetch0(start + bytes - 1);
     }
 
-    private int Select(int b, int node, int depth)
-    {
-        if (_kind == 1 && !float.IsNaN(_fusedEpsilon))
-        {
-            // Both check for no legal action themselves, after the row is loaded.
-            return _oneVector ? SelectPuctOneVector(b, node) : SelectPuctFused(b, node);
-        }
-        if (_tree.ValidCountAt(_tree.NodeOffset(b, node)) == 0)
-        {
-            return -1;
-        }
-        return _kind switch
-        {
-            0 => SelectUct(b, node),
-            1 => SelectPuct(b, node),
-            _ => depth == 0 ? SelectGumbelRoot(b)
-                : _fusedCompleted is null ? SelectGumbelInterior(b, node) : SelectGumbelInteriorFused(b, node),
-        };
-    }
-
-    private int SelectUct(int b, int node)
-    {
-        var a = ActionCount;
-        var o = _tree.NodeOffset(b, node);
-        var visits = _tree.VisitRow(_tree.NodeOffset(b, node));
-        var valid = _tree.ValidRow(o);
-        var q = _scratchA.AsSpan();
-        var scores = _scratchB.AsSpan();
-        _qTransform.Transform(_tree, b, node, q);
-        var logN = MathF.Log(_tree.VisitsAt(_tree.NodeOffset(b, node)));
-        var c = ((UctPolicy)_policy).Exploration;
-        var best = float.NegativeInfinity;
-        for (var i = 0; i < a; i++)
-        {
-            // Unvisited actions come first, in random order.
-            var score = !valid[i] ? float.NegativeInfinity
-                : visits[i] == 0 ? float.PositiveInfinity
-                : q[i] + c * MathF.Sqrt(logN / visits[i]);
-            scores[i] = score;
-            best = MathF.Max(best, score);
-        }
-        return ArgmaxWithTies(ref MemoryMarshal.GetReference(scores), a, best, ref _rngs[b]);
-    }
-
-    /// <summary>
-    /// PUCT with the parent-and-siblings transform, vectorised over actions (8 floats a step, scalar
-    /// tail): the same arithmetic as <see cref="ParentAndSiblingsQTransform"/> then <see cref="SelectPuct"/>,
-    /// with exact ties among the maxima broken uniformly by one draw.
-    /// </summary>
-    private int SelectPuctFused(int b, int node)
-    {
-        var tree = _tree;
-        var a = tree.ActionCount;
-        var n = tree.NodeOffset(b, node);
-        ref var block = ref tree.BlockRef(n);
-        ref var visits = ref Unsafe.Add(ref block, a);
-        ref var qValues = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 2 * a));
-        ref var priors = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 3 * a));
-        ref var scores = ref MemoryMarshal.GetArrayDataReference(_scratchB);
-        var nodeValue = tree.ValueAt(n);
-        var explore = _exploreByVisits[tree.VisitsAt(n)];
-        var vectorEnd = Vector256.IsHardwareAccelerated ? a - a % Vector256<float>.Count : 0;
-        var wideEnd = Vector512.IsHardwareAccelerated ? a - a % Vector512<float>.Count : 0;
-
-        // Pass 1: Q = r + γ·v, and the min/max over the parent value and the visited children.
-        var min = nodeValue;
-        var max = nodeValue;
-        var i = 0;
-        if (wideEnd > 0)
-        {
-            // Sixteen actions a step where the CPU has 512-bit vectors: min/max are exact in any order,
-            // and the scores are the same per-lane operations, so the numbers equal the narrower paths'.
-            var nodeValueW = Vector512.Create(nodeValue);
-            var minW = nodeValueW;
-            var maxW = nodeValueW;
-            for (; i < wideEnd; i += Vector512<float>.Count)
-            {
-                var qv = Vector512.LoadUnsafe(ref qValues, (nuint)i);
-                var visited = Vector512.GreaterThan(Vector512.LoadUnsafe(ref visits, (nuint)i), Vector512<int>.Zero).AsSingle();
-                var safe = Vector512.ConditionalSelect(visited, qv, nodeValueW);
-                minW = Vector512.MinNative(minW, safe);
-                maxW = Vector512.MaxNative(maxW, safe);
-            }
-            min = MathF.Min(min, HorizontalMin(Vector256.MinNative(minW.GetLower(), minW.GetUpper())));
-            max = MathF.Max(max, HorizontalMax(Vector256.MaxNative(maxW.GetLower(), maxW.GetUpper())));
-        }
-        if (vectorEnd > i)
-        {
-            var nodeValueV = Vector256.Create(nodeValue);
-            var minV = nodeValueV;
-            var maxV = nodeValueV;
-            for (; i < vectorEnd; i += Vector256<float>.Count)
-            {
-                var qv = Vector256.LoadUnsafe(ref qValues, (nuint)i);
-                var visited = Vector256.GreaterThan(Vector256.LoadUnsafe(ref visits, (nuint)i), Vector256<int>.Zero).AsSingle();
-                var safe = Vector256.ConditionalSelect(visited, qv, nodeValueV);
-                minV = Vector256.MinNative(minV, safe);
-                maxV = Vector256.MaxNative(maxV, safe);
-            }
-            min = MathF.Min(min, HorizontalMin(minV));
-            max = MathF.Max(max, HorizontalMax(maxV));
-        }
-        for (; i < a; i++)
-        {
-            var qi = Unsafe.Add(ref qValues, i);
-            if (Unsafe.Add(ref visits, i) > 0)
-            {
-                min = MathF.Min(min, qi);
-                max = MathF.Max(max, qi);
-            }
-        }
-
-        // Pass 2: score = Q̃ + √N·c(N)·P/(1 + n), −∞ when illegal; track the maximum.
-        var scale = 1f / MathF.Max(max - min, _fusedEpsilon);
-        var best = float.NegativeInfinity;
-        i = 0;
-        if (wideEnd > 0)
-        {
-            var minW = Vector512.Create(min);
-            var scaleW = Vector512.Create(scale);
-            var exploreW = Vector512.Create(explore);
-            var bestW = Vector512.Create(float.NegativeInfinity);
-            for (; i < wideEnd; i += Vector512<float>.Count)
-            {
-                var visitCounts = Vector512.LoadUnsafe(ref visits, (nuint)i);
-                var visited = Vector512.GreaterThan(visitCounts, Vector512<int>.Zero).AsSingle();
-                var valueScore = (Vector512.LoadUnsafe(ref qValues, (nuint)i) - minW) * scaleW & visited;
-                var policyScore = exploreW * Vector512.LoadUnsafe(ref priors, (nuint)i) / (Vector512.ConvertToSingle(visitCounts) + Vector512<float>.One);
-                var score = valueScore + policyScore;
-                score.StoreUnsafe(ref scores, (nuint)i);
-                bestW = Vector512.MaxNative(bestW, score);
-            }
-            best = HorizontalMax(Vector256.MaxNative(bestW.GetLower(), bestW.GetUpper()));
-        }
-        if (vectorEnd > i)
-        {
-            var minV = Vector256.Create(min);
-            var scaleV = Vector256.Create(scale);
-            var exploreV = Vector256.Create(explore);
-            var bestV = Vector256.Create(float.NegativeInfinity);
-            for (; i < vectorEnd; i += Vector256<float>.Count)
-            {
-                var visitCounts = Vector256.LoadUnsafe(ref visits, (nuint)i);
-                var visited = Vector256.GreaterThan(visitCounts, Vector256<int>.Zero).AsSingle();
-                var valueScore = (Vector256.LoadUnsafe(ref qValues, (nuint)i) - minV) * scaleV & visited;
-                var policyScore = exploreV * Vector256.LoadUnsafe(ref priors, (nuint)i) / (Vector256.ConvertToSingle(visitCounts) + Vector256<float>.One);
-                var score = valueScore + policyScore;
-                score.StoreUnsafe(ref scores, (nuint)i);
-                bestV = Vector256.MaxNative(bestV, score);
-            }
-            best = MathF.Max(best, HorizontalMax(bestV));
-        }
-        for (; i < a; i++)
-        {
-            var v = Unsafe.Add(ref visits, i);
-            var valueScore = v > 0 ? (Unsafe.Add(ref qValues, i) - min) * scale : 0f;
-            var score = valueScore + explore * Unsafe.Add(ref priors, i) / (v + 1);
-            Unsafe.Add(ref scores, i) = score;
-            best = MathF.Max(best, score);
-        }
-        // All scores are −∞ only when no action is legal (explore > 0 keeps legal scores finite).
-        if (best == float.NegativeInfinity && tree.ValidCountAt(n) == 0)
-        {
-            return -1;
-        }
-        return ArgmaxWithTies(ref scores, a, best, ref _rngs[b]);
-    }
-
-    /// <summary>
-    /// <see cref="SelectPuctFused"/> for A ≤ 16 on 512-bit vectors: every row of the node is one load
-    /// (lanes past A read the node's later rows, the next node's block or the tree's end slack, and are
-    /// masked off), with no loop and no score buffer. The operations per action and the tie-break draw are those of the other paths, so
-    /// the chosen action is the same.
-    /// </summary>
-    private int SelectPuctOneVector(int b, int node)
-    {
-        var tree = _tree;
-        var a = tree.ActionCount;
-        var n = tree.NodeOffset(b, node);
-        ref var block = ref tree.BlockRef(n);
-        ref var header = ref Unsafe.Subtract(ref block, SearchTree.HeaderSize);
-        var nodeValue = Unsafe.As<int, float>(ref Unsafe.Add(ref header, 1));
-        // Node visits are at most N + 1, the table's last index.
-        var explore = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_exploreByVisits), header);
-        var visitCounts = Vector512.LoadUnsafe(ref Unsafe.Add(ref block, a));
-        var qv = Vector512.LoadUnsafe(ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 2 * a)));
-        var priors = Vector512.LoadUnsafe(ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 3 * a)));
-        var inRange = _actionLanes.AsSingle();
-
-        // Pass 1: min/max over the parent value and the visited children (lanes ≥ A hold the parent value).
-        var nodeValueW = Vector512.Create(nodeValue);
-        var visited = Vector512.GreaterThan(visitCounts, Vector512<int>.Zero).AsSingle() & inRange;
-        var safe = Vector512.ConditionalSelect(visited, qv, nodeValueW);
-        var minW = Vector512.MinNative(nodeValueW, safe);
-        var maxW = Vector512.MaxNative(nodeValueW, safe);
-        var min = MathF.Min(nodeValue, HorizontalMin(Vector256.MinNative(minW.GetLower(), minW.GetUpper())));
-        var max = MathF.Max(nodeValue, HorizontalMax(Vector256.MaxNative(maxW.GetLower(), maxW.GetUpper())));
-
-        // Pass 2: score = Q̃ + √N·c(N)·P/(1 + n), −∞ when illegal and in lanes ≥ A.
-        var scale = 1f / MathF.Max(max - min, _fusedEpsilon);
-        var valueScore = (qv - Vector512.Create(min)) * Vector512.Create(scale) & visited;
-        var policyScore = Vector512.Create(explore) * priors / (Vector512.ConvertToSingle(visitCounts) + Vector512<float>.One);
-        var negativeInfinity = Vector512.Create(float.NegativeInfinity);
-        var score = Vector512.ConditionalSelect(inRange, valueScore + policyScore, negativeInfinity);
-        var bestW = Vector512.MaxNative(negativeInfinity, score);
-        var best = HorizontalMax(Vector256.MaxNative(bestW.GetLower(), bestW.GetUpper()));
-        if (best == float.NegativeInfinity && Unsafe.Add(ref header, 3) == 0)
-        {
-            return -1;
-        }
-
-        // Exact maxima among the A actions; several are chosen between uniformly with one draw, as in ArgmaxWithTies.
-        var ties = (uint)Vector512.Equals(score, Vector512.Create(best)).ExtractMostSignificantBits() & (uint)((1L << a) - 1);
-        var count = BitOperations.PopCount(ties);
-        if (count > 1)
-        {
-            for (var pick = _rngs[b].NextInt(count); pick > 0; pick--)
-            {
-                ties &= ties - 1;
-            }
-        }
-        return ties == 0 ? -1 : BitOperations.TrailingZeroCount(ties);
-    }
-
-    private static float HorizontalMin(Vector256<float> v)
-    {
-        var h = Vector128.MinNative(v.GetLower(), v.GetUpper());
-        h = Vector128.MinNative(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
-        return MathF.Min(h.GetElement(0), h.GetElement(1));
-    }
-
-    private static float HorizontalMax(Vector256<float> v)
-    {
-        var h = Vector128.MaxNative(v.GetLower(), v.GetUpper());
-        h = Vector128.MaxNative(h, Vector128.Shuffle(h, Vector128.Create(2, 3, 0, 1)));
-        return MathF.Max(h.GetElement(0), h.GetElement(1));
-    }
-
-    /// <summary>
-    /// The index of <paramref name="best"/> in scores[0..a); several exact maxima are chosen between
-    /// uniformly with one draw. mctx adds 1e-7·U noise to every score for the same purpose; drawing
-    /// only on ties keeps the random stream off the hot path and differs only for scores closer than 1e-7.
-    /// </summary>
-    private static int ArgmaxWithTies(ref float scores, int a, float best, ref Rng rng)
-    {
-        var first = -1;
-        var ties = 0;
-        var i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var bestW = Vector512.Create(best);
-            for (; i + Vector512<float>.Count <= a; i += Vector512<float>.Count)
-            {
-                var mask = Vector512.Equals(Vector512.LoadUnsafe(ref scores, (nuint)i), bestW).ExtractMostSignificantBits();
-                if (mask != 0)
-                {
-                    if (ties == 0)
-                    {
-                        first = i + BitOperations.TrailingZeroCount(mask);
-                    }
-                    ties += BitOperations.PopCount(mask);
-                }
-            }
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            // Eight compares a step; the mask's bits give the first tie and their count.
-            var bestV = Vector256.Create(best);
-            for (; i + Vector256<float>.Count <= a; i += Vector256<float>.Count)
-            {
-                var mask = Vector256.Equals(Vector256.LoadUnsafe(ref scores, (nuint)i), bestV).ExtractMostSignificantBits();
-                if (mask != 0)
-                {
-                    if (ties == 0)
-                    {
-                        first = i + BitOperations.TrailingZeroCount(mask);
-                    }
-                    ties += BitOperations.PopCount(mask);
-                }
-            }
-        }
-        for (; i < a; i++)
-        {
-            if (Unsafe.Add(ref scores, i) == best)
-            {
-                if (ties++ == 0)
-                {
-                    first = i;
-                }
-            }
-        }
-        if (ties <= 1)
-        {
-            return first;
-        }
-        var pick = rng.NextInt(ties);
-        for (var j = first; j < a; j++)
-        {
-            if (Unsafe.Add(ref scores, j) == best && pick-- == 0)
-            {
-                return j;
-            }
-        }
-        return first;
-    }
-
-    /// <summary>PUCT through any <see cref="IQTransform"/>; the fused path computes the same numbers.</summary>
-    private int SelectPuct(int b, int node)
-    {
-        var a = ActionCount;
-        var visits = _tree.VisitRow(_tree.NodeOffset(b, node));
-        // Masked priors: −∞ on illegal actions, and explore > 0 keeps them at −∞.
-        var priors = _tree.PriorScoreRow(_tree.NodeOffset(b, node));
-        var q = _scratchA.AsSpan();
-        var scores = _scratchB.AsSpan();
-        _qTransform.Transform(_tree, b, node, q);
-        var policy = (PuctPolicy)_policy;
-        float nodeVisits = _tree.VisitsAt(_tree.NodeOffset(b, node));
-        var explore = MathF.Sqrt(nodeVisits) * (policy.PbCInit + MathF.Log((nodeVisits + policy.PbCBase + 1f) / policy.PbCBase));
-        var best = float.NegativeInfinity;
-        for (var i = 0; i < a; i++)
-        {
-            var score = q[i] + explore * priors[i] / (visits[i] + 1);
-            scores[i] = score;
-            best = MathF.Max(best, score);
-        }
-        return ArgmaxWithTies(ref MemoryMarshal.GetReference(scores), a, best, ref _rngs[b]);
-    }
-
-    private int SelectGumbelRoot(int b)
-    {
-        var a = ActionCount;
-        var visits = _tree.VisitRow(_tree.NodeOffset(b, SearchTree.RootIndex));
-        var q = _scratchA.AsSpan();
-        _qTransform.Transform(_tree, b, SearchTree.RootIndex, q);
-        var simulationIndex = 0;
-        for (var i = 0; i < a; i++)
-        {
-            simulationIndex += visits[i];
-        }
-        var considered = Math.Min(_maxConsidered, _tree.ValidCountAt(_tree.NodeOffset(b, SearchTree.RootIndex)));
-        var consideredVisit = _halvingTable![considered * Simulations + Math.Min(simulationIndex, Simulations - 1)];
-        return ArgmaxConsidered(b, consideredVisit, q);
-    }
-
-    /// <summary>mctx seq_halving.score_considered + masked argmax: only actions with the considered visit count compete.</summary>
-    private int ArgmaxConsidered(int b, int consideredVisit, ReadOnlySpan<float> completedQ)
-    {
-        var a = ActionCount;
-        var o = _tree.NodeOffset(b, SearchTree.RootIndex);
-        var visits = _tree.VisitRow(_tree.NodeOffset(b, SearchTree.RootIndex));
-        var logits = _tree.LogitRow(o);
-        var valid = _tree.ValidRow(o);
-        var gumbel = _gumbel.AsSpan(b * a, a);
-        var best = float.NegativeInfinity;
-        var bestAction = -1;
-        var fallback = -1;
-        for (var i = 0; i < a; i++)
-        {
-            if (!valid[i])
-            {
-                continue;
-            }
-            if (fallback < 0)
-            {
-                fallback = i;
-            }
-            if (visits[i] != consideredVisit)
-            {
-                continue;
-            }
-            var score = MathF.Max(LowLogit, gumbel[i] + logits[i] + completedQ[i]);
-            if (score > best)
-            {
-                best = score;
-                bestAction = i;
-            }
-        }
-        // Unreachable with mctx's schedule; mctx's argmax would return the first action.
-        return bestAction >= 0 ? bestAction : fallback;
-    }
-
-    /// <summary>
-    /// <see cref="SelectGumbelInterior"/> with <see cref="CompletedByMixValueQTransform"/> inlined:
-    /// the same operations in the same order (a test checks equal results), without bounds checks.
-    /// </summary>
-    private int SelectGumbelInteriorFused(int b, int node)
-    {
-        var tree = _tree;
-        var transform = _fusedCompleted!;
-        var a = tree.ActionCount;
-        var n = tree.NodeOffset(b, node);
-        ref var block = ref tree.BlockRef(n);
-        ref var visits = ref Unsafe.Add(ref block, a);
-        ref var qValues = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 2 * a));
-        ref var priors = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 5 * a));
-        ref var logits = ref Unsafe.As<int, float>(ref Unsafe.Add(ref block, 4 * a));
-        ref var valid = ref Unsafe.As<int, bool>(ref Unsafe.Add(ref block, 6 * a));
-        ref var q = ref MemoryMarshal.GetArrayDataReference(_scratchA);
-
-        var visitSum = 0;
-        var maxVisit = 0;
-        var visitedProbability = 0f;
-        var weightedQ = 0f;
-        for (var i = 0; i < a; i++)
-        {
-            var v = Unsafe.Add(ref visits, i);
-            if (v > 0)
-            {
-                var qi = Unsafe.Add(ref qValues, i);
-                Unsafe.Add(ref q, i) = qi;
-                visitSum += v;
-                maxVisit = Math.Max(maxVisit, v);
-                var p = MathF.Max(Unsafe.Add(ref priors, i), CompletedByMixValueQTransform.SmallestNormal);
-                visitedProbability += p;
-                weightedQ += p * qi;
-            }
-        }
-        var rawValue = tree.RawValueAt(n);
-        var mixed = rawValue;
-        if (transform.UseMixedValue && visitSum > 0)
-        {
-            mixed = (rawValue + visitSum * (weightedQ / visitedProbability)) / (visitSum + 1);
-        }
-        var min = float.PositiveInfinity;
-        var max = float.NegativeInfinity;
-        for (var i = 0; i < a; i++)
-        {
-            ref var qi = ref Unsafe.Add(ref q, i);
-            if (Unsafe.Add(ref visits, i) == 0)
-            {
-                qi = mixed;
-            }
-            if (Unsafe.Add(ref valid, i))
-            {
-                min = MathF.Min(min, qi);
-                max = MathF.Max(max, qi);
-            }
-        }
-        var sigma = (transform.MaxVisitInit + maxVisit) * transform.ValueScale;
-        var rescale = transform.RescaleValues && min <= max;
-        var scale = rescale ? sigma / MathF.Max(max - min, transform.Epsilon) : sigma;
-        var shift = rescale ? min : 0f;
-
-        // π' = softmax(logits + σ(completed Q)) over valid actions; argmax π'(a) − n(a)/(1 + Σn).
-        var top = float.NegativeInfinity;
-        for (var i = 0; i < a; i++)
-        {
-            ref var qi = ref Unsafe.Add(ref q, i);
-            qi = rescale ? (qi - shift) * scale : qi * scale;
-            if (Unsafe.Add(ref valid, i))
-            {
-                qi += Unsafe.Add(ref logits, i);
-                top = MathF.Max(top, qi);
-            }
-        }
-        var sum = 0f;
-        for (var i = 0; i < a; i++)
-        {
-            if (Unsafe.Add(ref valid, i))
-            {
-                ref var qi = ref Unsafe.Add(ref q, i);
-                qi = MathF.Exp(qi - top);
-                sum += qi;
-            }
-        }
-        var invSum = 1f / sum;
-        var invVisits = 1f / (1 + visitSum);
-        var best = float.NegativeInfinity;
-        var bestAction = -1;
-        for (var i = 0; i < a; i++)
-        {
-            if (!Unsafe.Add(ref valid, i))
-            {
-                continue;
-            }
-            var score = Unsafe.Add(ref q, i) * invSum - Unsafe.Add(ref visits, i) * invVisits;
-            if (score > best)
-            {
-                best = score;
-                bestAction = i;
-            }
-        }
-        return bestAction;
-    }
-
-    private int SelectGumbelInterior(int b, int node)
-    {
-        var a = ActionCount;
-        var o = _tree.NodeOffset(b, node);
-        var visits = _tree.VisitRow(_tree.NodeOffset(b, node));
-        var logits = _tree.LogitRow(o);
-        var valid = _tree.ValidRow(o);
-        var q = _scratchA.AsSpan();
-        _qTransform.Transform(_tree, b, node, q);
-        // π' = softmax(logits + completed Q) over valid actions; argmax π'(a) − n(a)/(1 + Σn).
-        var max = float.NegativeInfinity;
-        var visitSum = 0;
-        for (var i = 0; i < a; i++)
-        {
-            if (valid[i])
-            {
-                q[i] += logits[i];
-                max = MathF.Max(max, q[i]);
-            }
-            visitSum += visits[i];
-        }
-        var sum = 0f;
-        for (var i = 0; i < a; i++)
-        {
-            if (valid[i])
-            {
-                q[i] = MathF.Exp(q[i] - max);
-                sum += q[i];
-            }
-        }
-        var invSum = 1f / sum;
-        var invVisits = 1f / (1 + visitSum);
-        var best = float.NegativeInfinity;
-        var bestAction = -1;
-        for (var i = 0; i < a; i++)
-        {
-            if (!valid[i])
-            {
-                continue;
-            }
-            var score = q[i] * invSum - visits[i] * invVisits;
-            if (score > best)
-            {
-                best = score;
-                bestAction = i;
-            }
-        }
-        return bestAction;
-    }
-
     /// <summary>Stores the model's output for <paramref name="row"/> as a node at the end of the root's path.</summary>
     private void Expand(int b, int row, ModelRows wave)
     {
@@ -1063,182 +492,17 @@ public sealed class BatchedSearch<TEmbedding>
             Valid.AsSpan(0, rows * a).Fill(true);
         }
     }
-
-    private void Summarize(int b)
-    {
-        var a = ActionCount;
-        var o = _tree.NodeOffset(b, SearchTree.RootIndex);
-        var visits = _tree.VisitRow(_tree.NodeOffset(b, SearchTree.RootIndex));
-        var valid = _tree.ValidRow(o);
-        var weights = _weights.AsSpan(b * a, a);
-        visits.CopyTo(_visits.AsSpan(b * a, a));
-        _rootValues[b] = _tree.ValueAt(_tree.NodeOffset(b, SearchTree.RootIndex));
-        ref var rng = ref _rngs[b];
-
-        if (_kind == 2)
-        {
-            var q = _scratchA.AsSpan();
-            _qTransform.Transform(_tree, b, SearchTree.RootIndex, q);
-            var maxVisit = 0;
-            for (var i = 0; i < a; i++)
-            {
-                maxVisit = Math.Max(maxVisit, visits[i]);
-            }
-            _actions[b] = ArgmaxConsidered(b, maxVisit, q);
-            // Policy target: softmax(logits + σ(completed Q)) over legal actions.
-            var logits = _tree.LogitRow(o);
-            var max = float.NegativeInfinity;
-            for (var i = 0; i < a; i++)
-            {
-                if (valid[i])
-                {
-                    max = MathF.Max(max, logits[i] + q[i]);
-                }
-            }
-            var sum = 0f;
-            for (var i = 0; i < a; i++)
-            {
-                weights[i] = valid[i] ? MathF.Exp(logits[i] + q[i] - max) : 0f;
-                sum += weights[i];
-            }
-            for (var i = 0; i < a; i++)
-            {
-                weights[i] /= sum;
-            }
-            return;
-        }
-
-        var total = 0;
-        var mostVisited = -1;
-        for (var i = 0; i < a; i++)
-        {
-            total += visits[i];
-            if (valid[i] && (mostVisited < 0 || visits[i] > visits[mostVisited]))
-            {
-                mostVisited = i;
-            }
-        }
-        for (var i = 0; i < a; i++)
-        {
-            weights[i] = total > 0 ? visits[i] / (float)total : 0f;
-        }
-        var temperature = _policy is PuctPolicy puct ? puct.Temperature : ((UctPolicy)_policy).Temperature;
-        _actions[b] = temperature == 0 || total == 0 ? mostVisited : SampleVisits(ref rng, visits, valid, temperature, mostVisited);
-    }
-
-    /// <summary>Samples a ∝ N(a)^(1/T) over legal visited actions.</summary>
-    private int SampleVisits(ref Rng rng, ReadOnlySpan<int> visits, ReadOnlySpan<bool> valid, float temperature, int mostVisited)
-    {
-        var p = _scratchB.AsSpan();
-        var maxLog = MathF.Log(visits[mostVisited]);
-        var sum = 0.0;
-        for (var i = 0; i < p.Length; i++)
-        {
-            p[i] = valid[i] && visits[i] > 0 ? MathF.Exp((MathF.Log(visits[i]) - maxLog) / temperature) : 0f;
-            sum += p[i];
-        }
-        var u = rng.NextDouble() * sum;
-        var last = mostVisited;
-        for (var i = 0; i < p.Length; i++)
-        {
-            if (p[i] <= 0)
-            {
-                continue;
-            }
-            last = i;
-            u -= p[i];
-            if (u < 0)
-            {
-                return i;
-            }
-        }
-        return last;
-    }
 }
 
-/// <summary>Time spent by one search call.</summary>
-/// <param name="Roots">n, roots searched.</param>
-/// <param name="Simulations">N per root.</param>
-/// <param name="ModelCalls">Batched model calls (≤ N).</param>
-/// <param name="TotalSeconds">Wall time of the whole call.</param>
-/// <param name="ModelSeconds">Wall time inside the model (leaf evaluation).</param>
-public readonly record struct SearchStatistics(int Roots, int Simulations, int ModelCalls, double TotalSeconds, double ModelSeconds)
+/// <summary>Which selection rule and outputs a <see cref="BatchedSearch{TEmbedding}"/> runs, one per <see cref="SearchPolicy"/> type.</summary>
+internal enum SearchPolicyKind
 {
-    /// <summary>Share of the time spent in leaf evaluation, in [0, 1].</summary>
-    public double EvalFraction => TotalSeconds > 0 ? ModelSeconds / TotalSeconds : 0;
+    /// <summary><see cref="UctPolicy"/>.</summary>
+    Uct,
 
-    /// <summary>Simulations per second over all roots: n·N / total time.</summary>
-    public double SimulationsPerSecond => TotalSeconds > 0 ? (double)Roots * Simulations / TotalSeconds : 0;
-}
+    /// <summary><see cref="PuctPolicy"/>.</summary>
+    Puct,
 
-/// <summary>
-/// What a search returns, as views into the search's own buffers (valid until its next run):
-/// chosen action <c>[n]</c>, root visit counts <c>[n, A]</c>, action weights / policy target <c>[n, A]</c>,
-/// root values <c>[n]</c>, the trees and timings.
-/// </summary>
-public sealed class SearchResult<TEmbedding>
-    where TEmbedding : struct
-{
-    private readonly BatchedSearch<TEmbedding> _search;
-    private int _count;
-
-    internal SearchResult(BatchedSearch<TEmbedding> search)
-    {
-        _search = search;
-    }
-
-    /// <summary>n, the roots of the last search.</summary>
-    public int Count => _count;
-
-    /// <summary>A.</summary>
-    public int ActionCount => _search.ActionCount;
-
-    /// <summary><c>[n]</c>: the action to take at each root (always legal).</summary>
-    public ReadOnlySpan<int> Actions => _search.ActionsOut(_count);
-
-    /// <summary><c>[n, A]</c>: root visit counts; each row sums to N.</summary>
-    public ReadOnlySpan<int> VisitCounts => _search.VisitsOut(_count);
-
-    /// <summary><c>[n, A]</c>: the policy target (visit distribution for UCT/PUCT, softmax(logits + σ(completed Q)) for Gumbel); 0 on illegal actions.</summary>
-    public ReadOnlySpan<float> ActionWeights => _search.WeightsOut(_count);
-
-    /// <summary><c>[n]</c>: the root's backed-up value.</summary>
-    public ReadOnlySpan<float> RootValues => _search.RootValuesOut(_count);
-
-    /// <summary>The search trees (overwritten by the next search).</summary>
-    public SearchTree<TEmbedding> Tree => _search.Tree;
-
-    /// <summary>Timings of the last search.</summary>
-    public SearchStatistics Statistics { get; private set; }
-
-    /// <summary>Row <paramref name="root"/> of <see cref="VisitCounts"/>.</summary>
-    public ReadOnlySpan<int> VisitCountsOf(int root) => VisitCounts.Slice(root * ActionCount, ActionCount);
-
-    /// <summary>Row <paramref name="root"/> of <see cref="ActionWeights"/>.</summary>
-    public ReadOnlySpan<float> ActionWeightsOf(int root) => ActionWeights.Slice(root * ActionCount, ActionCount);
-
-    internal void Set(int count, SearchStatistics statistics)
-    {
-        _count = count;
-        Statistics = statistics;
-    }
-}
-
-/// <summary>Per-root seeds derived from one search seed.</summary>
-public static class SearchSeeds
-{
-    /// <summary>The seed of root <paramref name="rootIndex"/> under <paramref name="seed"/>: a pure function of both.</summary>
-    public static ulong ForRoot(ulong seed, int rootIndex)
-    {
-        var state = seed ^ 0x6A09E667F3BCC909UL;
-        var mixed = Mix(state + 0x9E3779B97F4A7C15UL * (ulong)(uint)(rootIndex + 1));
-        return Mix(mixed ^ seed);
-    }
-
-    private static ulong Mix(ulong z)
-    {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    /// <summary><see cref="GumbelPolicy"/>.</summary>
+    Gumbel,
 }

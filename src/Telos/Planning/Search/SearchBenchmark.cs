@@ -45,15 +45,9 @@ public static class SearchBenchmark
     /// <summary>The planner names <see cref="Policy"/> accepts.</summary>
     public static IReadOnlyList<string> Planners { get; } = ["uct", "puct", "gumbel"];
 
-    /// <summary>The default policy for a planner name ("mcts" is PUCT).</summary>
+    /// <summary>The policy of a planner name (<see cref="Telos.Planning.Planners.SearchPolicy"/>; "puct" is PUCT with its self-play defaults).</summary>
     /// <exception cref="TelosInputException">Unknown name.</exception>
-    public static SearchPolicy Policy(string planner) => planner switch
-    {
-        "uct" => new UctPolicy(),
-        "puct" or "mcts" => new PuctPolicy(),
-        "gumbel" => new GumbelPolicy(),
-        _ => throw new TelosInputException($"unknown planner '{planner}'; expected one of: {string.Join(", ", Planners)}"),
-    };
+    public static SearchPolicy Policy(string planner) => Telos.Planning.Planners.SearchPolicy(planner);
 
     /// <summary>Measures <paramref name="planner"/> on the <see cref="SyntheticTreeModel"/> with uniform roots.</summary>
     /// <exception cref="TelosInputException">Unknown planner or a non-positive size.</exception>

@@ -4,13 +4,20 @@ using System.Runtime.InteropServices;
 namespace Telos.Planning.Search;
 
 /// <summary>
-/// The numeric part of a batch of search trees, as mctx lays it out: struct-of-arrays of shape
-/// <c>[B, N+1, A]</c> for per-child statistics and <c>[B, N+1]</c> for per-node ones, where B is the
-/// batch of independent roots, N the simulation budget and A the action count. The node created
-/// by simulation <c>i</c> has index <c>i + 1</c>; the root is node 0. Children not yet expanded
-/// hold <see cref="Unvisited"/>. Storage is allocated once; <see cref="Reset"/> only forgets the
-/// node counts, and each node's rows are initialised when it is created, so slots at or beyond
-/// <see cref="NodeCount"/> hold stale data and must not be read.
+/// The numeric part of a batch of search trees, with mctx's indexing: B independent roots, N+1 node
+/// slots per root (the root is node 0; the node created by simulation <c>i</c> has index <c>i + 1</c>
+/// when every simulation expands one), A actions. What selection, expansion and backup touch sits in
+/// one contiguous block per node, <c>[B, N+1, 4 + 6A + ⌈A/4⌉]</c> ints (floats stored as bits): a
+/// header (node visits, backed-up value, raw model value, legal-action count), then rows of A —
+/// child index (<see cref="Unvisited"/> when not expanded), child visits, Q = reward + discount·value,
+/// PUCT's masked prior (−∞ when illegal), max-shifted prior logits (−∞ when illegal), prior
+/// probabilities, and the legal mask (A bools padded to whole ints). Beside the blocks, per node
+/// <c>[B, N+1]</c>: the edge in (parent, action, reward, discount); child values, rewards and
+/// discounts <c>[B, N+1, A]</c> are not kept by the search and are filled from the edges on first
+/// read after it. The public accessors return rows of A by (root, node) whatever the layout.
+/// Storage is allocated once; <see cref="Reset"/> only forgets the node counts, and each node's
+/// block is initialised when it is created, so slots at or beyond <see cref="NodeCount"/> hold
+/// stale data and must not be read.
 /// </summary>
 public class SearchTree
 {

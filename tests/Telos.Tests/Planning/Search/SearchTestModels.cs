@@ -203,3 +203,9 @@ internal sealed class NimSumEvaluator : Telos.Objectives.IStateEvaluator<NimStat
         }
     }
 }
+
+/// <summary>Hides a transform's type, so the search takes its generic selection path through <see cref="IQTransform"/>.</summary>
+internal sealed class DelegatingTransform(IQTransform inner) : IQTransform
+{
+    public void Transform(SearchTree tree, int root, int node, Span<float> output) => inner.Transform(tree, root, node, output);
+}

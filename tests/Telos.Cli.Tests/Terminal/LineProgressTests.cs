@@ -1,7 +1,7 @@
 using Spectre.Console.Testing;
-using Telos.Lab.Terminal;
+using Telos.Cli.Terminal;
 
-namespace Telos.Lab.Tests.Terminal;
+namespace Telos.Cli.Tests.Terminal;
 
 public sealed class LineProgressTests
 {

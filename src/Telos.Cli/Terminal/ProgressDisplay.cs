@@ -2,7 +2,7 @@ using System.Globalization;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
-namespace Telos.Lab.Terminal;
+namespace Telos.Cli.Terminal;
 
 /// <summary>How a long job shows its progress.</summary>
 public enum ProgressMode
