@@ -18,7 +18,8 @@ CPU time, because the shared machine's wall clock is noisy):
   paper's two cases, written with out= into one preallocated [2, coordinates] input.
 - Adam(foreach=True) and zero_grad(set_to_none=True). fused=True is CUDA-only in torch 1.13.
 Measured: the old LSTMCell version 103.6 ms vs this one 95.7 ms of CPU per meta-step (medians of 8
-alternating rounds, load average 28 on 2 cores). What remains is mostly OpenBLAS's small GEMMs
+alternating rounds, load average 28 on 2 cores); in run.sh, 86.9 vs 66.3 ms wall in adjacent
+invocations at load 5-6 (bench/peers/README.md). What remains is mostly OpenBLAS's small GEMMs
 ([80, 40] x [40, 1280] and the two backward products, ~170 us each, 120 per meta-step) and autograd.
 Tried and not kept: TorchScript with the CPU fuser for the gate arithmetic (Debian's torch has no
 LLVM backend: "LLVM Backend not found"; without the fuser a scripted function runs the same kernels).

@@ -17,7 +17,7 @@ What makes it fast (each op timed alone with time.process_time, then the whole s
   indices), so a step is one multiply-add and one np.take (mode="clip": no bounds-check buffer)
   instead of gather mask, shift, and, gather delta, multiply, add. With Telos' own one-byte move
   masks in the same buffered style the peer ran ~25 M steps per CPU second against ~33 M with the
-  table (in-process A/B, 9 alternating repeats each).
+  table (in-process A/B on a pool of random masks of the same size, 9 alternating repeats each).
 - Truncation compares a per-environment deadline with the global step count (no counter to
   decrement), and truncated-and-not-terminated is one np.greater on the two bool arrays.
 The per-step rewards, terminated and truncated flags are identical to the old version's over 3000
