@@ -22,7 +22,8 @@ alternating rounds, load average 28 on 2 cores); in run.sh, 86.9 vs 66.3 ms wall
 invocations at load 5-6 (bench/peers/README.md). What remains is mostly OpenBLAS's small GEMMs
 ([80, 40] x [40, 1280] and the two backward products, ~170 us each, 120 per meta-step) and autograd.
 Tried and not kept: TorchScript with the CPU fuser for the gate arithmetic (Debian's torch has no
-LLVM backend: "LLVM Backend not found"; without the fuser a scripted function runs the same kernels).
+LLVM backend: "LLVM Backend not found"). A scripted function without the fuser was not timed: it
+runs the same aten kernels, one by one.
 Not available: torch.compile (Debian's torch is 1.13). torch.inference_mode does not apply: every op
 in the meta-step is differentiated.
 """
