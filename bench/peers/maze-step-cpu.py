@@ -1,7 +1,8 @@
 """maze-step timed in process CPU seconds (bench/peers/run.sh maze-step-cpu).
 
 The same workload as maze-step.py; time.process_time instead of time.perf_counter, so time spent
-descheduled on a shared machine does not count. The Telos side is MazeStepCpuPeer.
+descheduled on a shared machine does not count. The Telos side is MazeStepCpuPeer. What was done to
+make the step fast, and what was tried, is in maze-step.py's header.
 """
 import importlib.util
 import os
