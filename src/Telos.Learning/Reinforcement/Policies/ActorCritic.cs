@@ -1,0 +1,264 @@
+using Telos.Environments;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Telos.Learning.Reinforcement.Policies;
+
+/// <summary>The policy architectures PPO trains.</summary>
+public enum PolicyKind
+{
+    /// <summary>CNN encoder + LSTM core (<see cref="LstmActorCritic"/>).</summary>
+    Lstm,
+
+    /// <summary>Feed-forward CNN: the non-recurrent control (<see cref="CnnActorCritic"/>).</summary>
+    Cnn,
+}
+
+/// <summary>Sizes of a policy network.</summary>
+/// <param name="Kind">The architecture.</param>
+/// <param name="ConvChannels">Channels of the encoder's two 3×3 convolutions (padding 1, so the grid keeps its size).</param>
+/// <param name="Features">Width of the encoder's output (a linear layer over the flattened convolutions).</param>
+/// <param name="LstmSize">Hidden size of the LSTM core (ignored by the CNN).</param>
+public sealed record PolicyOptions(PolicyKind Kind = PolicyKind.Lstm, int ConvChannels = 16, int Features = 128, int LstmSize = 128)
+{
+    /// <summary>Throws when a size is not positive.</summary>
+    /// <exception cref="TelosInputException">A size below 1.</exception>
+    public void Validate()
+    {
+        if (ConvChannels < 1 || Features < 1 || LstmSize < 1)
+        {
+            throw new TelosInputException($"policy sizes must be ≥ 1 (conv_channels {ConvChannels}, features {Features}, lstm_size {LstmSize})");
+        }
+    }
+}
+
+/// <summary>
+/// A recurrent core's state for B sequences: hidden and cell, each [B, S] (S = 0 for a
+/// feed-forward policy, whose state is empty). Row b belongs to sequence b only.
+/// </summary>
+public readonly record struct RecurrentState(Tensor Hidden, Tensor Cell)
+{
+    /// <summary>Rows <paramref name="index"/> (a [k] int64 tensor) of both tensors.</summary>
+    public RecurrentState Select(Tensor index) => new(Hidden.index_select(0, index), Cell.index_select(0, index));
+
+    /// <summary>A copy outside the autograd graph and outside every dispose scope (its owner disposes it).</summary>
+    public RecurrentState Keep() => new(Hidden.detach().clone().DetachFromDisposeScope(), Cell.detach().clone().DetachFromDisposeScope());
+
+    /// <summary>Disposes both tensors.</summary>
+    public void Dispose()
+    {
+        Hidden.Dispose();
+        Cell.Dispose();
+    }
+}
+
+/// <summary>What a policy computes for a [T, B] block of observations.</summary>
+/// <param name="Logits">Action logits, [T, B, A].</param>
+/// <param name="Values">State values, [T, B].</param>
+/// <param name="State">The core's state after the last step, [B, S].</param>
+public readonly record struct PolicyOutput(Tensor Logits, Tensor Values, RecurrentState State);
+
+/// <summary>
+/// An actor-critic over one-hot grid observations [C, H, W]: an encoder, an optional recurrent
+/// core, and linear policy and value heads. Every policy PPO trains and every <see cref="PolicyAgent{TState}"/>
+/// runs has this one interface, so the trainer and the agent never ask which kind it is.
+/// Initialization follows "The 37 Implementation Details of PPO": orthogonal weights with gain √2
+/// on hidden layers, 0.01 on the policy head, 1 on the value head, zero biases; drawn from a
+/// generator seeded with the constructor's seed.
+/// </summary>
+public abstract class ActorCritic : nn.Module
+{
+    /// <summary>Creates the module called <paramref name="name"/>.</summary>
+    protected ActorCritic(string name, ObservationShape observation, int actions, PolicyOptions options)
+        : base(name)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (observation.Size < 1 || actions < 1)
+        {
+            throw new ArgumentException($"observation {observation} and actions {actions} must be non-empty");
+        }
+        Observation = observation;
+        Actions = actions;
+        Options = options;
+    }
+
+    /// <summary>The observation shape the policy takes.</summary>
+    public ObservationShape Observation { get; }
+
+    /// <summary>Number of actions, A.</summary>
+    public int Actions { get; }
+
+    /// <summary>The sizes it was built with.</summary>
+    public PolicyOptions Options { get; }
+
+    /// <summary>Width S of the recurrent state (0: feed-forward).</summary>
+    public abstract int StateSize { get; }
+
+    /// <summary>The zero state for <paramref name="batch"/> sequences, in the caller's dispose scope.</summary>
+    public RecurrentState InitialState(long batch) => new(zeros(batch, StateSize), zeros(batch, StateSize));
+
+    /// <summary>
+    /// Runs the policy through a [T, B] block: <paramref name="observations"/> [T, B, C, H, W],
+    /// starting from <paramref name="state"/> [B, S]. Where <paramref name="starts"/>[t, b] is 1 the
+    /// observation begins a new episode and the state is zeroed before it (state ← (1 − start)·state),
+    /// so a sequence never carries memory across episodes.
+    /// </summary>
+    /// <param name="observations">[T, B, C, H, W] one-hot observations.</param>
+    /// <param name="state">State before step 0, [B, S].</param>
+    /// <param name="starts">[T, B], 1 where an episode begins (CleanRL's <c>dones</c>), else 0.</param>
+    public abstract PolicyOutput Unroll(Tensor observations, RecurrentState state, Tensor starts);
+
+    /// <summary>Draws every weight orthogonally with <paramref name="gain"/> and zeroes the bias.</summary>
+    internal static void Orthogonal(Tensor weight, Tensor? bias, double gain, Generator generator)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        // PyTorch's orthogonal_: QR of a Gaussian [rows, numel/rows] matrix (transposed when wide), Q's columns signed by R's diagonal.
+        var rows = weight.shape[0];
+        var columns = weight.numel() / rows;
+        var flat = randn([rows, columns], generator: generator);
+        if (rows < columns)
+        {
+            flat = flat.t();
+        }
+        var (q, r) = linalg.qr(flat);
+        q = q.mul(r.diagonal().sign());
+        if (rows < columns)
+        {
+            q = q.t();
+        }
+        weight.copy_(q.reshape(weight.shape).mul(gain));
+        bias?.zero_();
+    }
+}
+
+/// <summary>
+/// The encoder every policy shares: two 3×3 convolutions (padding 1) with ReLU over the one-hot
+/// grid, flattened, then a linear layer with ReLU to <see cref="PolicyOptions.Features"/>.
+/// </summary>
+public sealed class GridEncoder : nn.Module<Tensor, Tensor>
+{
+    private readonly Conv2d _conv1;
+    private readonly Conv2d _conv2;
+    private readonly Linear _linear;
+
+    /// <summary>Creates the encoder, weights orthogonal with gain √2 from <paramref name="generator"/>.</summary>
+    public GridEncoder(ObservationShape observation, PolicyOptions options, Generator generator)
+        : base(nameof(GridEncoder))
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var channels = options.ConvChannels;
+        _conv1 = nn.Conv2d(observation.Channels, channels, 3, padding: 1);
+        _conv2 = nn.Conv2d(channels, 2 * channels, 3, padding: 1);
+        _linear = nn.Linear(2L * channels * observation.Height * observation.Width, options.Features);
+        RegisterComponents();
+        ActorCritic.Orthogonal(_conv1.weight!, _conv1.bias, Math.Sqrt(2), generator);
+        ActorCritic.Orthogonal(_conv2.weight!, _conv2.bias, Math.Sqrt(2), generator);
+        ActorCritic.Orthogonal(_linear.weight!, _linear.bias, Math.Sqrt(2), generator);
+    }
+
+    /// <summary>[N, C, H, W] → [N, Features].</summary>
+    public override Tensor forward(Tensor input)
+    {
+        var x = nn.functional.relu(_conv1.call(input));
+        x = nn.functional.relu(_conv2.call(x));
+        return nn.functional.relu(_linear.call(x.flatten(1)));
+    }
+}
+
+/// <summary>
+/// CNN encoder + LSTM core + heads, as CleanRL's <c>ppo_atari_lstm.py</c>: the LSTM's weights are
+/// orthogonal (gain 1) with zero biases; the heads read the LSTM's hidden state.
+/// </summary>
+public sealed class LstmActorCritic : ActorCritic
+{
+    private readonly GridEncoder _encoder;
+    private readonly LSTMCell _lstm;
+    private readonly Linear _actor;
+    private readonly Linear _critic;
+
+    /// <summary>Creates the network from <paramref name="seed"/>.</summary>
+    public LstmActorCritic(ObservationShape observation, int actions, PolicyOptions options, ulong seed)
+        : base(nameof(LstmActorCritic), observation, actions, options)
+    {
+        using var generator = new Generator(seed);
+        _encoder = new GridEncoder(observation, options, generator);
+        _lstm = nn.LSTMCell(options.Features, options.LstmSize);
+        _actor = nn.Linear(options.LstmSize, actions);
+        _critic = nn.Linear(options.LstmSize, 1);
+        RegisterComponents();
+        Orthogonal(_lstm.weight_ih!, _lstm.bias_ih, 1.0, generator);
+        Orthogonal(_lstm.weight_hh!, _lstm.bias_hh, 1.0, generator);
+        Orthogonal(_actor.weight!, _actor.bias, 0.01, generator);
+        Orthogonal(_critic.weight!, _critic.bias, 1.0, generator);
+    }
+
+    public override int StateSize => Options.LstmSize;
+
+    public override PolicyOutput Unroll(Tensor observations, RecurrentState state, Tensor starts)
+    {
+        ArgumentNullException.ThrowIfNull(observations);
+        ArgumentNullException.ThrowIfNull(starts);
+        var (steps, batch) = (observations.shape[0], observations.shape[1]);
+        var features = _encoder.call(observations.flatten(0, 1)).view(steps, batch, -1);
+        var (h, c) = (state.Hidden, state.Cell);
+        var outputs = new Tensor[steps];
+        for (var t = 0; t < steps; t++)
+        {
+            var keep = starts[t].neg().add(1).unsqueeze(1);
+            (h, c) = _lstm.call(features[t], (h.mul(keep), c.mul(keep)));
+            outputs[t] = h;
+        }
+        var hidden = stack(outputs);
+        return new PolicyOutput(_actor.call(hidden), _critic.call(hidden).squeeze(-1), new RecurrentState(h, c));
+    }
+}
+
+/// <summary>The feed-forward control: the same encoder and heads with no core (its state is empty, [B, 0]).</summary>
+public sealed class CnnActorCritic : ActorCritic
+{
+    private readonly GridEncoder _encoder;
+    private readonly Linear _actor;
+    private readonly Linear _critic;
+
+    /// <summary>Creates the network from <paramref name="seed"/>.</summary>
+    public CnnActorCritic(ObservationShape observation, int actions, PolicyOptions options, ulong seed)
+        : base(nameof(CnnActorCritic), observation, actions, options)
+    {
+        using var generator = new Generator(seed);
+        _encoder = new GridEncoder(observation, options, generator);
+        _actor = nn.Linear(options.Features, actions);
+        _critic = nn.Linear(options.Features, 1);
+        RegisterComponents();
+        Orthogonal(_actor.weight!, _actor.bias, 0.01, generator);
+        Orthogonal(_critic.weight!, _critic.bias, 1.0, generator);
+    }
+
+    public override int StateSize => 0;
+
+    public override PolicyOutput Unroll(Tensor observations, RecurrentState state, Tensor starts)
+    {
+        ArgumentNullException.ThrowIfNull(observations);
+        var (steps, batch) = (observations.shape[0], observations.shape[1]);
+        var features = _encoder.call(observations.flatten(0, 1)).view(steps, batch, -1);
+        return new PolicyOutput(_actor.call(features), _critic.call(features).squeeze(-1), state);
+    }
+}
+
+/// <summary>Builds a policy by kind.</summary>
+public static class Policies
+{
+    /// <summary>A new <paramref name="options"/>.Kind policy for <paramref name="observation"/> and <paramref name="actions"/>, weights from <paramref name="seed"/>.</summary>
+    public static ActorCritic Create(ObservationShape observation, int actions, PolicyOptions options, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.Kind switch
+        {
+            PolicyKind.Lstm => new LstmActorCritic(observation, actions, options, seed),
+            PolicyKind.Cnn => new CnnActorCritic(observation, actions, options, seed),
+            _ => throw new TelosInputException($"unknown policy kind {options.Kind}"),
+        };
+    }
+}

@@ -1,0 +1,490 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Telos.Environments;
+using Telos.Learning.Native;
+using Telos.Learning.Reinforcement.Policies;
+using Telos.Randomness;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Telos.Learning.Reinforcement;
+
+/// <summary>
+/// Every setting of <see cref="RecurrentPpo{TState}"/>, with CleanRL's defaults for
+/// <c>ppo_atari_lstm.py</c> unless noted (CleanRL's name in brackets where it differs).
+/// </summary>
+public sealed record PpoSettings
+{
+    /// <summary>Root seed: the policy's weights, the environments, action sampling and minibatch order derive from it by name.</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>Parallel environments, E [num_envs].</summary>
+    public int NumEnvs { get; init; } = 8;
+
+    /// <summary>Steps per environment per rollout, T [num_steps].</summary>
+    public int NumSteps { get; init; } = 128;
+
+    /// <summary>Environment steps of the whole run [total_timesteps]; rounded down to whole rollouts.</summary>
+    public long TotalTimesteps { get; init; } = 10_000_000;
+
+    /// <summary>Adam's learning rate at the start [learning_rate].</summary>
+    public double LearningRate { get; init; } = 2.5e-4;
+
+    /// <summary>Anneal the learning rate linearly to 0 over the run [anneal_lr].</summary>
+    public bool AnnealLr { get; init; } = true;
+
+    /// <summary>Adam's ε (PyTorch's default is 1e-8; PPO implementations use 1e-5).</summary>
+    public double AdamEps { get; init; } = 1e-5;
+
+    /// <summary>Discount γ [gamma].</summary>
+    public double Gamma { get; init; } = 0.99;
+
+    /// <summary>GAE's λ [gae_lambda].</summary>
+    public double GaeLambda { get; init; } = 0.95;
+
+    /// <summary>Minibatches per epoch; the rollout is split by environment, so E must be a multiple [num_minibatches].</summary>
+    public int NumMinibatches { get; init; } = 4;
+
+    /// <summary>Passes over the rollout per update [update_epochs].</summary>
+    public int UpdateEpochs { get; init; } = 4;
+
+    /// <summary>Normalize advantages within each minibatch [norm_adv].</summary>
+    public bool NormAdv { get; init; } = true;
+
+    /// <summary>Surrogate clipping ε [clip_coef]; CleanRL uses 0.1 on Atari, 0.2 elsewhere.</summary>
+    public double ClipCoef { get; init; } = 0.1;
+
+    /// <summary>Clip the value loss around the rollout's values as the surrogate is clipped [clip_vloss].</summary>
+    public bool ClipVloss { get; init; } = true;
+
+    /// <summary>Entropy bonus coefficient [ent_coef].</summary>
+    public double EntCoef { get; init; } = 0.01;
+
+    /// <summary>Value loss coefficient [vf_coef].</summary>
+    public double VfCoef { get; init; } = 0.5;
+
+    /// <summary>Global gradient-norm clip [max_grad_norm].</summary>
+    public double MaxGradNorm { get; init; } = 0.5;
+
+    /// <summary>Stop an update's epochs early once approx_kl exceeds this (null: never) [target_kl].</summary>
+    public double? TargetKl { get; init; }
+
+    /// <summary>Greedy-free evaluation knobs are the agent's; this is the rollout size E·T [batch_size].</summary>
+    public int BatchSize => NumEnvs * NumSteps;
+
+    /// <summary>Environments per minibatch, E / num_minibatches [envsperbatch].</summary>
+    public int EnvsPerMinibatch => NumEnvs / NumMinibatches;
+
+    /// <summary>Transitions per minibatch [minibatch_size].</summary>
+    public int MinibatchSize => BatchSize / NumMinibatches;
+
+    /// <summary>Updates in the run, total_timesteps / batch_size [num_iterations].</summary>
+    public int NumIterations => (int)(TotalTimesteps / BatchSize);
+
+    /// <summary>Checks every setting.</summary>
+    /// <exception cref="TelosInputException">A setting out of range, naming it.</exception>
+    public void Validate()
+    {
+        void Require(bool ok, string message)
+        {
+            if (!ok)
+            {
+                throw new TelosInputException(message);
+            }
+        }
+        Require(NumEnvs >= 1, $"num_envs {NumEnvs} must be ≥ 1");
+        Require(NumSteps >= 1, $"num_steps {NumSteps} must be ≥ 1");
+        Require(NumMinibatches >= 1 && NumEnvs % NumMinibatches == 0, $"num_minibatches {NumMinibatches} must divide num_envs {NumEnvs} (minibatches are split by environment)");
+        Require(TotalTimesteps >= BatchSize, $"total_timesteps {TotalTimesteps} must be at least one rollout, num_envs·num_steps = {BatchSize}");
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), $"learning_rate {LearningRate} must be > 0");
+        Require(AdamEps > 0, $"adam_eps {AdamEps} must be > 0");
+        Require(Gamma is >= 0 and <= 1, $"gamma {Gamma} must be in [0, 1]");
+        Require(GaeLambda is >= 0 and <= 1, $"gae_lambda {GaeLambda} must be in [0, 1]");
+        Require(UpdateEpochs >= 1, $"update_epochs {UpdateEpochs} must be ≥ 1");
+        Require(ClipCoef > 0, $"clip_coef {ClipCoef} must be > 0");
+        Require(EntCoef >= 0 && VfCoef >= 0, $"ent_coef {EntCoef} and vf_coef {VfCoef} must be ≥ 0");
+        Require(MaxGradNorm > 0, $"max_grad_norm {MaxGradNorm} must be > 0");
+        Require(TargetKl is null or > 0, $"target_kl {TargetKl} must be > 0 when given");
+    }
+}
+
+/// <summary>CleanRL's TensorBoard keys, the names every PPO metric is reported under.</summary>
+public static class PpoMetricKeys
+{
+    public const string EpisodicReturn = "charts/episodic_return";
+    public const string EpisodicLength = "charts/episodic_length";
+    public const string LearningRate = "charts/learning_rate";
+    public const string Sps = "charts/SPS";
+    public const string ValueLoss = "losses/value_loss";
+    public const string PolicyLoss = "losses/policy_loss";
+    public const string Entropy = "losses/entropy";
+    public const string OldApproxKl = "losses/old_approx_kl";
+    public const string ApproxKl = "losses/approx_kl";
+    public const string ClipFrac = "losses/clipfrac";
+    public const string ExplainedVariance = "losses/explained_variance";
+}
+
+/// <summary>What one PPO iteration (a rollout and an update) reports.</summary>
+/// <param name="Iteration">1-based iteration.</param>
+/// <param name="GlobalStep">Environment steps so far (all environments).</param>
+/// <param name="Episodes">Episodes that ended during the rollout.</param>
+/// <param name="Scalars">Values by <see cref="PpoMetricKeys"/> key. <c>charts/episodic_*</c> (means over the rollout's finished episodes) are absent when none finished; <c>charts/SPS</c> is wall-clock and so differs between identical runs.</param>
+public sealed record PpoMetrics(int Iteration, long GlobalStep, int Episodes, IReadOnlyDictionary<string, double> Scalars);
+
+/// <summary>
+/// Recurrent PPO (Schulman et al. 2017) in the form of CleanRL's <c>ppo_atari_lstm.py</c>, readable
+/// top to bottom: collect a rollout of T steps from E auto-resetting environments into preallocated
+/// [T, E, …] tensors, compute GAE advantages, then for a few epochs update the policy on
+/// minibatches of whole environments, recomputing the recurrent state through each sequence from
+/// the state the rollout started in.
+/// <para><b>Recurrence.</b> The state starts at zero, is zeroed (masked by 1 − start) before the first
+/// observation of every episode, and the rollout's initial state is kept for the update.</para>
+/// <para><b>Truncation.</b> When the step limit cuts an episode, its last transition is bootstrapped
+/// as non-terminal: γ·V(final observation) is added to its reward (the value computed with the state
+/// the episode would have continued with), while the next observation — a new episode's — is not.</para>
+/// </summary>
+/// <typeparam name="TState">The environment's state.</typeparam>
+/// <remarks>Not thread-safe. Owns the optimizer and rollout tensors; the policy stays the caller's.</remarks>
+public sealed class RecurrentPpo<TState> : IDisposable
+    where TState : struct
+{
+    private readonly IBatchedEnvironment<TState> _envs;
+    private readonly ActorCritic _policy;
+    private readonly PpoSettings _settings;
+    private readonly Adam _optimizer;
+    private readonly Generator _actionGenerator;
+    private Rng _minibatchOrder;
+
+    // Rollout storage, [T, E, …]: what the policy saw, did and got.
+    private readonly Tensor _observations;     // [T, E, C, H, W]
+    private readonly Tensor _starts;           // [T, E] 1 where observation t begins an episode (CleanRL's dones)
+    private readonly Tensor _actions;          // [T, E] int64
+    private readonly Tensor _logprobs;         // [T, E] log π_old(a|s)
+    private readonly Tensor _rewards;          // [T, E]
+    private readonly Tensor _values;           // [T, E] V_old(s)
+    private readonly Tensor _truncatedValues;  // [T, E] V(final observation) where step t was truncated, else 0
+
+    // The environments' current observation, episode-start flags and the policy's state.
+    private readonly Tensor _nextObservation;  // [E, C, H, W]
+    private readonly Tensor _nextStart;        // [E]
+    private readonly Tensor _stepRewardTensor; // [E]
+    private RecurrentState _state;             // [E, S]
+
+    // Host-side step buffers (no allocation per step).
+    private readonly int[] _stepActions;
+    private readonly long[] _sampledActions;
+    private readonly float[] _stepRewards;
+    private readonly float[] _startFlags;
+    private readonly bool[] _terminated;
+    private readonly bool[] _truncated;
+    private readonly float[] _finalObservation;
+    private readonly double[] _episodeReturn;
+    private readonly int[] _episodeLength;
+
+    private long _globalStep;
+    private int _iteration;
+
+    /// <summary>Prepares training <paramref name="policy"/> on <paramref name="envs"/> (which must encode observations).</summary>
+    /// <exception cref="TelosInputException">Bad settings, or environments that do not match the policy.</exception>
+    public RecurrentPpo(IBatchedEnvironment<TState> envs, ActorCritic policy, PpoSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(envs);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        if (!envs.EncodesObservations)
+        {
+            throw new TelosInputException("PPO needs environments that encode observations (Batch(..., encodeObservations: true))");
+        }
+        if (envs.Count != settings.NumEnvs || envs.ObservationShape != policy.Observation || envs.ActionCount != policy.Actions)
+        {
+            throw new TelosInputException($"environments ({envs.Count} × {envs.ObservationShape}, {envs.ActionCount} actions) do not match num_envs {settings.NumEnvs} and the policy ({policy.Observation}, {policy.Actions} actions)");
+        }
+        TorchRuntime.EnsureInitialized();
+        _envs = envs;
+        _policy = policy;
+        _settings = settings;
+        _optimizer = optim.Adam(policy.parameters(), settings.LearningRate, eps: settings.AdamEps);
+        _actionGenerator = new Generator(Seeds.Derive(settings.Seed, "ppo/actions"));
+        _minibatchOrder = Seeds.Stream(settings.Seed, "ppo/minibatches");
+
+        var (t, e) = (settings.NumSteps, settings.NumEnvs);
+        var o = envs.ObservationShape;
+        _observations = zeros([t, e, o.Channels, o.Height, o.Width]).DetachFromDisposeScope();
+        _starts = zeros(t, e).DetachFromDisposeScope();
+        _actions = zeros(t, e, ScalarType.Int64).DetachFromDisposeScope();
+        _logprobs = zeros(t, e).DetachFromDisposeScope();
+        _rewards = zeros(t, e).DetachFromDisposeScope();
+        _values = zeros(t, e).DetachFromDisposeScope();
+        _truncatedValues = zeros(t, e).DetachFromDisposeScope();
+        _nextObservation = zeros(e, o.Channels, o.Height, o.Width).DetachFromDisposeScope();
+        _nextStart = ones(e).DetachFromDisposeScope(); // every environment begins an episode
+        _stepRewardTensor = zeros(e).DetachFromDisposeScope();
+        _state = policy.InitialState(e).Keep();
+
+        _stepActions = new int[e];
+        _sampledActions = new long[e];
+        _stepRewards = new float[e];
+        _startFlags = new float[e];
+        _terminated = new bool[e];
+        _truncated = new bool[e];
+        _finalObservation = new float[o.Size];
+        _episodeReturn = new double[e];
+        _episodeLength = new int[e];
+    }
+
+    /// <summary>Iterations done so far.</summary>
+    public int Iteration => _iteration;
+
+    /// <summary>Environment steps taken so far.</summary>
+    public long GlobalStep => _globalStep;
+
+    /// <summary>The settings.</summary>
+    public PpoSettings Settings => _settings;
+
+    /// <summary>Runs the remaining iterations, reporting each; stops early (between iterations) when cancelled.</summary>
+    public IReadOnlyList<PpoMetrics> Train(IProgress<PpoMetrics>? progress = null, CancellationToken cancellation = default)
+    {
+        var all = new List<PpoMetrics>();
+        while (_iteration < _settings.NumIterations && !cancellation.IsCancellationRequested)
+        {
+            var metrics = Step();
+            all.Add(metrics);
+            progress?.Report(metrics);
+        }
+        return all;
+    }
+
+    /// <summary>One iteration: a rollout of T steps from every environment, then the update.</summary>
+    /// <exception cref="InvalidOperationException">All <see cref="PpoSettings.NumIterations"/> are done.</exception>
+    public PpoMetrics Step()
+    {
+        if (_iteration >= _settings.NumIterations)
+        {
+            throw new InvalidOperationException($"all {_settings.NumIterations} iterations are done");
+        }
+        using var scope = NewDisposeScope();
+        var clock = Stopwatch.StartNew();
+        _iteration++;
+        var s = _settings;
+
+        // Annealing the rate: 1 at the first iteration, 1/num_iterations at the last.
+        var learningRate = s.AnnealLr ? (1.0 - (_iteration - 1.0) / s.NumIterations) * s.LearningRate : s.LearningRate;
+        foreach (var group in _optimizer.ParamGroups)
+        {
+            group.LearningRate = learningRate;
+        }
+
+        // The state the rollout starts from: the update recomputes every sequence from it.
+        var initialState = new RecurrentState(_state.Hidden.clone(), _state.Cell.clone());
+        var (episodes, returnSum, lengthSum) = Rollout();
+
+        // Bootstrap from the observation after the rollout.
+        Tensor nextValue;
+        using (no_grad())
+        {
+            nextValue = _policy.Unroll(_nextObservation.unsqueeze(0), _state, _nextStart.unsqueeze(0)).Values[0];
+        }
+        var (advantages, returns) = Gae.Compute(_rewards, _values, _starts, _truncatedValues, nextValue, _nextStart, s.Gamma, s.GaeLambda);
+
+        var scalars = Update(initialState, advantages, returns);
+        scalars[PpoMetricKeys.LearningRate] = learningRate;
+        scalars[PpoMetricKeys.ExplainedVariance] = ExplainedVariance(_values, returns);
+        if (episodes > 0)
+        {
+            scalars[PpoMetricKeys.EpisodicReturn] = returnSum / episodes;
+            scalars[PpoMetricKeys.EpisodicLength] = lengthSum / (double)episodes;
+        }
+        scalars[PpoMetricKeys.Sps] = s.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+        return new PpoMetrics(_iteration, _globalStep, episodes, scalars);
+    }
+
+    /// <summary>T steps of every environment into the rollout tensors; returns the episodes that ended and their return and length sums.</summary>
+    private (int Episodes, double ReturnSum, long LengthSum) Rollout()
+    {
+        var s = _settings;
+        var (episodes, returnSum, lengthSum) = (0, 0.0, 0L);
+        for (var t = 0; t < s.NumSteps; t++)
+        {
+            using var step = NewDisposeScope();
+            _globalStep += s.NumEnvs;
+            CopyInto(_nextObservation, _envs.Observations);
+            _observations[t].copy_(_nextObservation);
+            _starts[t].copy_(_nextStart);
+
+            using (no_grad())
+            {
+                var output = _policy.Unroll(_nextObservation.unsqueeze(0), _state, _nextStart.unsqueeze(0));
+                var logits = output.Logits[0];
+                var action = multinomial(logits.softmax(-1), 1, replacement: true, generator: _actionGenerator);
+                _actions[t].copy_(action.squeeze(1));
+                _logprobs[t].copy_(logits.log_softmax(-1).gather(1, action).squeeze(1));
+                _values[t].copy_(output.Values[0]);
+                _state.Dispose();
+                _state = output.State.Keep();
+                action.data<long>().CopyTo(_sampledActions, 0);
+            }
+
+            for (var e = 0; e < s.NumEnvs; e++)
+            {
+                _stepActions[e] = (int)_sampledActions[e];
+            }
+            _envs.Step(_stepActions, _stepRewards, _terminated, _truncated);
+            CopyInto(_stepRewardTensor, _stepRewards);
+            _rewards[t].copy_(_stepRewardTensor);
+
+            _truncatedValues[t].zero_();
+            for (var e = 0; e < s.NumEnvs; e++)
+            {
+                var done = _terminated[e] || _truncated[e];
+                _startFlags[e] = done ? 1f : 0f;
+                _episodeReturn[e] += _stepRewards[e];
+                _episodeLength[e]++;
+                if (done)
+                {
+                    episodes++;
+                    returnSum += _episodeReturn[e];
+                    lengthSum += _episodeLength[e];
+                    (_episodeReturn[e], _episodeLength[e]) = (0, 0);
+                }
+                if (_truncated[e] && !_terminated[e])
+                {
+                    _truncatedValues[t, e] = FinalValue(e);
+                }
+            }
+            CopyInto(_nextStart, _startFlags);
+        }
+        return (episodes, returnSum, lengthSum);
+    }
+
+    /// <summary>V of environment <paramref name="env"/>'s final observation, with the state its episode would have continued in.</summary>
+    private Tensor FinalValue(int env)
+    {
+        _envs.WriteFinalObservation(env, _finalObservation);
+        var o = _envs.ObservationShape;
+        using var noGrad = no_grad();
+        var observation = tensor(_finalObservation).view(1, 1, o.Channels, o.Height, o.Width);
+        var index = tensor(new long[] { env });
+        return _policy.Unroll(observation, _state.Select(index), zeros(1, 1)).Values[0, 0];
+    }
+
+    /// <summary>The PPO update: epochs over minibatches of whole environments; returns the loss scalars.</summary>
+    private Dictionary<string, double> Update(RecurrentState initialState, Tensor advantages, Tensor returns)
+    {
+        var s = _settings;
+        var environments = Enumerable.Range(0, s.NumEnvs).ToArray();
+        var clipFractions = new List<double>();
+        double policyLoss = 0, valueLoss = 0, entropy = 0, oldApproxKl = 0, approxKl = 0;
+        for (var epoch = 0; epoch < s.UpdateEpochs; epoch++)
+        {
+            Shuffle(environments);
+            for (var start = 0; start < s.NumEnvs; start += s.EnvsPerMinibatch)
+            {
+                using var minibatch = NewDisposeScope();
+                var index = tensor(environments.AsSpan(start, s.EnvsPerMinibatch).ToArray().Select(e => (long)e).ToArray());
+                var output = _policy.Unroll(_observations.index_select(1, index), initialState.Select(index), _starts.index_select(1, index));
+                var logProbabilities = output.Logits.log_softmax(-1);
+                var newLogprob = logProbabilities.gather(2, _actions.index_select(1, index).unsqueeze(2)).squeeze(2);
+                var mbEntropy = logProbabilities.exp().mul(logProbabilities).sum(-1).neg();
+                var logRatio = newLogprob.sub(_logprobs.index_select(1, index));
+                var ratio = logRatio.exp();
+
+                using (no_grad())
+                {
+                    // http://joschu.net/blog/kl-approx.html
+                    oldApproxKl = logRatio.neg().mean().item<float>();
+                    approxKl = ratio.sub(1).sub(logRatio).mean().item<float>();
+                    clipFractions.Add(ratio.sub(1).abs().gt(s.ClipCoef).to_type(ScalarType.Float32).mean().item<float>());
+                }
+
+                var mbAdvantages = advantages.index_select(1, index);
+                if (s.NormAdv)
+                {
+                    mbAdvantages = Gae.Normalize(mbAdvantages);
+                }
+
+                // Clipped surrogate: the pessimistic one of the plain and the clipped ratio.
+                var pgLoss1 = mbAdvantages.neg().mul(ratio);
+                var pgLoss2 = mbAdvantages.neg().mul(ratio.clamp(1 - s.ClipCoef, 1 + s.ClipCoef));
+                var pgLoss = maximum(pgLoss1, pgLoss2).mean();
+
+                // Value loss, clipped around the rollout's values when asked.
+                var newValue = output.Values;
+                var mbReturns = returns.index_select(1, index);
+                Tensor vLoss;
+                if (s.ClipVloss)
+                {
+                    var mbValues = _values.index_select(1, index);
+                    var vLossUnclipped = newValue.sub(mbReturns).square();
+                    var vClipped = mbValues.add(newValue.sub(mbValues).clamp(-s.ClipCoef, s.ClipCoef));
+                    var vLossClipped = vClipped.sub(mbReturns).square();
+                    vLoss = maximum(vLossUnclipped, vLossClipped).mean().mul(0.5);
+                }
+                else
+                {
+                    vLoss = newValue.sub(mbReturns).square().mean().mul(0.5);
+                }
+
+                var entropyLoss = mbEntropy.mean();
+                var loss = pgLoss.sub(entropyLoss.mul(s.EntCoef)).add(vLoss.mul(s.VfCoef));
+
+                _optimizer.zero_grad();
+                loss.backward();
+                nn.utils.clip_grad_norm_(_policy.parameters(), s.MaxGradNorm);
+                _optimizer.step();
+
+                policyLoss = pgLoss.item<float>();
+                valueLoss = vLoss.item<float>();
+                entropy = entropyLoss.item<float>();
+            }
+            if (s.TargetKl is { } targetKl && approxKl > targetKl)
+            {
+                break;
+            }
+        }
+        return new Dictionary<string, double>
+        {
+            [PpoMetricKeys.PolicyLoss] = policyLoss,
+            [PpoMetricKeys.ValueLoss] = valueLoss,
+            [PpoMetricKeys.Entropy] = entropy,
+            [PpoMetricKeys.OldApproxKl] = oldApproxKl,
+            [PpoMetricKeys.ApproxKl] = approxKl,
+            [PpoMetricKeys.ClipFrac] = clipFractions.Average(),
+        };
+    }
+
+    /// <summary>1 − Var(returns − values) / Var(returns): how much of the returns' variance the rollout's values explain (NaN when the returns do not vary).</summary>
+    public static double ExplainedVariance(Tensor values, Tensor returns)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(returns);
+        using var scope = NewDisposeScope();
+        var variance = returns.flatten().var(unbiased: false).item<float>();
+        return variance == 0 ? double.NaN : 1 - returns.sub(values).flatten().var(unbiased: false).item<float>() / variance;
+    }
+
+    /// <summary>Fisher–Yates with the minibatch stream.</summary>
+    private void Shuffle(int[] items)
+    {
+        for (var i = items.Length - 1; i > 0; i--)
+        {
+            var j = _minibatchOrder.NextInt(i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+
+    /// <summary>Copies host floats into a contiguous CPU tensor of the same element count.</summary>
+    private static void CopyInto(Tensor destination, ReadOnlySpan<float> source) =>
+        MemoryMarshal.AsBytes(source).CopyTo(destination.bytes);
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _actionGenerator.Dispose();
+        foreach (var t in new[] { _observations, _starts, _actions, _logprobs, _rewards, _values, _truncatedValues, _nextObservation, _nextStart, _stepRewardTensor })
+        {
+            t.Dispose();
+        }
+        _state.Dispose();
+    }
+}
