@@ -242,6 +242,9 @@ public sealed class RecurrentPpo<TState> : IDisposable
     /// <summary>The settings.</summary>
     public PpoSettings Settings => _settings;
 
+    /// <summary>The last rollout's [T, E] episode-start flags (for tests).</summary>
+    internal Tensor Starts => _starts;
+
     /// <summary>Runs the remaining iterations, reporting each; stops early (between iterations) when cancelled.</summary>
     public IReadOnlyList<PpoMetrics> Train(IProgress<PpoMetrics>? progress = null, CancellationToken cancellation = default)
     {

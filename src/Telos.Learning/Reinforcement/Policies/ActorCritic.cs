@@ -1,4 +1,5 @@
 using Telos.Environments;
+using TorchSharp.Utils;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -140,8 +141,11 @@ public abstract class ActorCritic : nn.Module
 /// </summary>
 public sealed class GridEncoder : nn.Module<Tensor, Tensor>
 {
+    [ComponentName(Name = "conv1")]
     private readonly Conv2d _conv1;
+    [ComponentName(Name = "conv2")]
     private readonly Conv2d _conv2;
+    [ComponentName(Name = "linear")]
     private readonly Linear _linear;
 
     /// <summary>Creates the encoder, weights orthogonal with gain √2 from <paramref name="generator"/>.</summary>
@@ -174,9 +178,13 @@ public sealed class GridEncoder : nn.Module<Tensor, Tensor>
 /// </summary>
 public sealed class LstmActorCritic : ActorCritic
 {
+    [ComponentName(Name = "encoder")]
     private readonly GridEncoder _encoder;
+    [ComponentName(Name = "lstm")]
     private readonly LSTMCell _lstm;
+    [ComponentName(Name = "actor")]
     private readonly Linear _actor;
+    [ComponentName(Name = "critic")]
     private readonly Linear _critic;
 
     /// <summary>Creates the network from <paramref name="seed"/>.</summary>
@@ -219,8 +227,11 @@ public sealed class LstmActorCritic : ActorCritic
 /// <summary>The feed-forward control: the same encoder and heads with no core (its state is empty, [B, 0]).</summary>
 public sealed class CnnActorCritic : ActorCritic
 {
+    [ComponentName(Name = "encoder")]
     private readonly GridEncoder _encoder;
+    [ComponentName(Name = "actor")]
     private readonly Linear _actor;
+    [ComponentName(Name = "critic")]
     private readonly Linear _critic;
 
     /// <summary>Creates the network from <paramref name="seed"/>.</summary>
