@@ -131,6 +131,30 @@ public static class PpoMetricKeys
 /// <param name="Scalars">Values by <see cref="PpoMetricKeys"/> key. <c>charts/episodic_*</c> (means over the rollout's finished episodes) are absent when none finished; <c>charts/SPS</c> is wall-clock and so differs between identical runs.</param>
 public sealed record PpoMetrics(int Iteration, long GlobalStep, int Episodes, IReadOnlyDictionary<string, double> Scalars);
 
+/// <summary>Sets up PPO runs.</summary>
+public static class RecurrentPpo
+{
+    /// <summary>
+    /// A new policy of <paramref name="options"/> and its trainer on <paramref name="settings"/>.NumEnvs
+    /// auto-resetting environments of <paramref name="levels"/>: the environments' seed is
+    /// <c>Seeds.Derive(seed, "ppo/envs")</c>, the policy's <c>Seeds.Derive(seed, "ppo/policy")</c>.
+    /// The caller owns (and disposes) both.
+    /// </summary>
+    /// <exception cref="TelosInputException">Bad settings or policy options.</exception>
+    public static (ActorCritic Policy, RecurrentPpo<TState> Trainer) Create<TState>(IEnvironmentFamily<TState> family, ITaskDistribution<IEnumerableEnvironment<TState>> levels,
+        PpoSettings settings, PolicyOptions options, int poolSize = 1024)
+        where TState : struct
+    {
+        ArgumentNullException.ThrowIfNull(family);
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        TorchRuntime.EnsureInitialized();
+        var envs = family.Batch(levels, settings.NumEnvs, Seeds.Derive(settings.Seed, "ppo/envs"), encodeObservations: true, poolSize: poolSize);
+        var policy = ActorCritic.Create(envs.ObservationShape, envs.ActionCount, options, Seeds.Derive(settings.Seed, "ppo/policy"));
+        return (policy, new RecurrentPpo<TState>(envs, policy, settings));
+    }
+}
+
 /// <summary>
 /// Recurrent PPO (Schulman et al. 2017) in the form of CleanRL's <c>ppo_atari_lstm.py</c>, readable
 /// top to bottom: collect a rollout of T steps from E auto-resetting environments into preallocated

@@ -93,6 +93,19 @@ public abstract class ActorCritic : nn.Module
     /// <summary>The sizes it was built with.</summary>
     public PolicyOptions Options { get; }
 
+    /// <summary>A new <paramref name="options"/>.Kind policy for <paramref name="observation"/> and <paramref name="actions"/>, weights from <paramref name="seed"/>.</summary>
+    /// <exception cref="TelosInputException">Bad options.</exception>
+    public static ActorCritic Create(ObservationShape observation, int actions, PolicyOptions options, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.Kind switch
+        {
+            PolicyKind.Lstm => new LstmActorCritic(observation, actions, options, seed),
+            PolicyKind.Cnn => new CnnActorCritic(observation, actions, options, seed),
+            _ => throw new TelosInputException($"unknown policy kind {options.Kind}"),
+        };
+    }
+
     /// <summary>Width S of the recurrent state (0: feed-forward).</summary>
     public abstract int StateSize { get; }
 
@@ -255,21 +268,5 @@ public sealed class CnnActorCritic : ActorCritic
         var (steps, batch) = (observations.shape[0], observations.shape[1]);
         var features = _encoder.call(observations.flatten(0, 1)).view(steps, batch, -1);
         return new PolicyOutput(_actor.call(features), _critic.call(features).squeeze(-1), state);
-    }
-}
-
-/// <summary>Builds a policy by kind.</summary>
-public static class Policies
-{
-    /// <summary>A new <paramref name="options"/>.Kind policy for <paramref name="observation"/> and <paramref name="actions"/>, weights from <paramref name="seed"/>.</summary>
-    public static ActorCritic Create(ObservationShape observation, int actions, PolicyOptions options, ulong seed)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        return options.Kind switch
-        {
-            PolicyKind.Lstm => new LstmActorCritic(observation, actions, options, seed),
-            PolicyKind.Cnn => new CnnActorCritic(observation, actions, options, seed),
-            _ => throw new TelosInputException($"unknown policy kind {options.Kind}"),
-        };
     }
 }

@@ -1,0 +1,208 @@
+using System.Globalization;
+using System.Text;
+using Telos.Agents;
+using Telos.Environments;
+using Telos.Lab.Configuration;
+using Telos.Lab.Experiments;
+using Telos.Learning.Native;
+using Telos.Learning.Reinforcement;
+using Telos.Learning.Reinforcement.Policies;
+using Telos.Randomness;
+using static TorchSharp.torch;
+
+namespace Telos.Lab.Reinforcement;
+
+/// <summary>Settings of <see cref="PpoExperiment"/>.</summary>
+/// <param name="Env">The training distribution (<c>maze/train</c>).</param>
+/// <param name="EvalEnv">The held-out distribution evaluated after training (<c>maze/test</c>).</param>
+/// <param name="Parameters">Distribution parameters for both (<c>size</c>, <c>step_limit</c>, …), as the family declares them.</param>
+/// <param name="EvalEpisodes">Greedy episodes per evaluated distribution, each on its own level.</param>
+/// <param name="CheckpointEvery">Save the policy every this many iterations (and at the end, and on cancellation).</param>
+/// <param name="Policy">The network.</param>
+/// <param name="Ppo">The algorithm's settings (its seed is replaced by the run's).</param>
+public sealed record PpoExperimentSettings(string Env, string EvalEnv, DistributionParameters Parameters, int EvalEpisodes, int CheckpointEvery, PolicyOptions Policy, PpoSettings Ppo);
+
+/// <summary>
+/// Trains a recurrent (or feed-forward) PPO policy on a task distribution, logs CleanRL's metric keys
+/// per iteration (step = environment steps), checkpoints the policy, and evaluates it greedily on the
+/// training and the held-out distribution through <see cref="AgentEvaluation"/>, as any agent is.
+/// </summary>
+/// <remarks>
+/// Resume is refused: the environments' mid-episode state is not checkpointed, so a resumed run could
+/// not reach the same final metrics as an uninterrupted one. A cancelled run still saves its policy.
+/// </remarks>
+public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
+{
+    public override string Kind => "ppo";
+
+    public override string Description => "Recurrent PPO (CleanRL ppo_atari_lstm) on a task distribution; evaluates the policy on a held-out distribution.";
+
+    public override PpoExperimentSettings Configure(ConfigTable config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var known = EnvironmentFamilies.Distributions.Select(d => d.Name).ToArray();
+        var env = config.GetString("env", "maze/train", known);
+        var evalEnv = config.GetString("eval_env", "maze/test", known);
+        if (EnvironmentFamilies.Of(env) != EnvironmentFamilies.Of(evalEnv))
+        {
+            throw config.Error("eval_env", $"'{evalEnv}' is not of the family of env '{env}'");
+        }
+        var parameters = new List<(string, int?)>();
+        if (config.Contains("params"))
+        {
+            var table = config.Table("params");
+            foreach (var declared in EnvironmentFamilies.Of(env).Parameters)
+            {
+                if (table.Contains(declared.Name))
+                {
+                    parameters.Add((declared.Name, table.GetInt(declared.Name, declared.Default ?? declared.Min, declared.Min, declared.Max)));
+                }
+            }
+            table.EnsureAllKeysUsed();
+        }
+        var kind = config.GetString("policy", "lstm", ["lstm", "cnn"]) == "lstm" ? PolicyKind.Lstm : PolicyKind.Cnn;
+        var policy = new PolicyOptions(kind, config.GetInt("conv_channels", 16, 1, 256), config.GetInt("features", 128, 1, 4096), config.GetInt("lstm_size", 128, 1, 4096));
+        var defaults = new PpoSettings();
+        var targetKl = config.GetDouble("target_kl", 0, 0, 10);
+        var ppo = new PpoSettings
+        {
+            NumEnvs = config.GetInt("num_envs", defaults.NumEnvs, 1, 4096),
+            NumSteps = config.GetInt("num_steps", defaults.NumSteps, 1, 100_000),
+            TotalTimesteps = config.GetLong("total_timesteps", 100_000, 1, 10_000_000_000),
+            LearningRate = config.GetDouble("learning_rate", defaults.LearningRate, 1e-8, 1),
+            AnnealLr = config.GetBool("anneal_lr", defaults.AnnealLr),
+            AdamEps = config.GetDouble("adam_eps", defaults.AdamEps, 1e-12, 1),
+            Gamma = config.GetDouble("gamma", defaults.Gamma, 0, 1),
+            GaeLambda = config.GetDouble("gae_lambda", defaults.GaeLambda, 0, 1),
+            NumMinibatches = config.GetInt("num_minibatches", defaults.NumMinibatches, 1, 4096),
+            UpdateEpochs = config.GetInt("update_epochs", defaults.UpdateEpochs, 1, 1000),
+            NormAdv = config.GetBool("norm_adv", defaults.NormAdv),
+            ClipCoef = config.GetDouble("clip_coef", defaults.ClipCoef, 1e-6, 10),
+            ClipVloss = config.GetBool("clip_vloss", defaults.ClipVloss),
+            EntCoef = config.GetDouble("ent_coef", defaults.EntCoef, 0, 10),
+            VfCoef = config.GetDouble("vf_coef", defaults.VfCoef, 0, 100),
+            MaxGradNorm = config.GetDouble("max_grad_norm", defaults.MaxGradNorm, 1e-6, 1e6),
+            TargetKl = targetKl > 0 ? targetKl : null,
+        };
+        var evalEpisodes = config.GetInt("eval_episodes", 200, 1, 100_000);
+        var checkpointEvery = config.GetInt("checkpoint_every", 10, 1, 10_000_000);
+        try
+        {
+            ppo.Validate();
+        }
+        catch (TelosInputException e)
+        {
+            throw new TelosInputException($"{config.SourceName}: {e.Message}");
+        }
+        var resolved = DistributionParameters.Of([.. parameters]);
+        // Refuse parameters the distributions reject now, before any run directory exists.
+        EnvironmentFamilies.Of(env).Accept(new DistributionCheck(env, evalEnv, resolved));
+        return new PpoExperimentSettings(env, evalEnv, resolved, evalEpisodes, checkpointEvery, policy, ppo);
+    }
+
+    public override int Run(ExperimentContext context, PpoExperimentSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(settings);
+        if (context.ResumeFrom is not null || context.IsResume)
+        {
+            throw new TelosInputException("ppo runs cannot be resumed: the environments' mid-episode state is not checkpointed; start a new run");
+        }
+        TorchRuntime.EnsureInitialized();
+        return EnvironmentFamilies.Of(settings.Env).Accept(new Training(context, settings, Kind));
+    }
+
+    private sealed class DistributionCheck(string env, string evalEnv, DistributionParameters parameters) : IFamilyOperation<bool>
+    {
+        public bool Run<TState>(IEnvironmentFamily<TState> family)
+            where TState : struct
+        {
+            family.Distribution(env, parameters);
+            family.Distribution(evalEnv, parameters);
+            return true;
+        }
+    }
+
+    private sealed class Training(ExperimentContext context, PpoExperimentSettings settings, string kind) : IFamilyOperation<int>
+    {
+        public int Run<TState>(IEnvironmentFamily<TState> family)
+            where TState : struct
+        {
+            var ppo = settings.Ppo with { Seed = context.Seed };
+            var levels = family.Distribution(settings.Env, settings.Parameters);
+            var (policy, trainer) = RecurrentPpo.Create(family, levels, ppo, settings.Policy);
+            using (policy)
+            using (trainer)
+            {
+                var started = DateTimeOffset.UtcNow;
+                var lastSaved = 0;
+                try
+                {
+                    while (trainer.Iteration < ppo.NumIterations)
+                    {
+                        context.CancellationToken.ThrowIfCancellationRequested();
+                        var metrics = trainer.Step();
+                        context.Run.LogMetrics(metrics.GlobalStep, metrics.Scalars);
+                        if (metrics.Iteration % settings.CheckpointEvery == 0 || metrics.Iteration == ppo.NumIterations)
+                        {
+                            Save(policy, trainer);
+                            lastSaved = metrics.Iteration;
+                        }
+                        var detail = metrics.Scalars.TryGetValue(PpoMetricKeys.EpisodicReturn, out var r)
+                            ? string.Create(CultureInfo.InvariantCulture, $"return {r:G4}, SPS {metrics.Scalars[PpoMetricKeys.Sps]:F0}")
+                            : string.Create(CultureInfo.InvariantCulture, $"SPS {metrics.Scalars[PpoMetricKeys.Sps]:F0}");
+                        context.Progress.Report(new ProgressUpdate(kind, metrics.GlobalStep, (long)ppo.NumIterations * ppo.BatchSize, detail));
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    if (trainer.Iteration > lastSaved)
+                    {
+                        Save(policy, trainer);
+                    }
+                    throw;
+                }
+                var elapsed = DateTimeOffset.UtcNow - started;
+                var train = Evaluate(family, policy, settings.Env);
+                var test = Evaluate(family, policy, settings.EvalEnv);
+                context.Run.WriteReport(Report(ppo, trainer.GlobalStep, elapsed, [train, test]));
+            }
+            return 0;
+        }
+
+        private EvaluationSummary Evaluate<TState>(IEnvironmentFamily<TState> family, ActorCritic policy, string distribution)
+            where TState : struct
+        {
+            using var agent = new PolicyAgent<TState>(policy, lanes: 32, "ppo-" + settings.Policy.Kind.ToString().ToLowerInvariant());
+            var seeds = Enumerable.Range(0, settings.EvalEpisodes).Select(i => Seeds.DeriveLong(context.Seed, "eval/level/" + i.ToString(CultureInfo.InvariantCulture))).ToArray();
+            return AgentEvaluation.Evaluate(agent, family, distribution, settings.Parameters, seeds, Seeds.Derive(context.Seed, "eval")).Summary;
+        }
+
+        private void Save<TState>(ActorCritic policy, RecurrentPpo<TState> trainer)
+            where TState : struct
+        {
+            using var scope = NewDisposeScope();
+            var tensors = policy.named_parameters().ToDictionary(p => "policy." + p.name, p => p.parameter.detach());
+            context.Run.SaveCheckpoint(trainer.GlobalStep, tensors,
+                new CheckpointMetadata(trainer.Iteration, trainer.GlobalStep, settings.Policy.Kind.ToString().ToLowerInvariant(), settings.Policy.ConvChannels, settings.Policy.Features, settings.Policy.LstmSize));
+        }
+
+        private string Report(PpoSettings ppo, long steps, TimeSpan elapsed, IReadOnlyList<EvaluationSummary> evaluations)
+        {
+            var text = new StringBuilder();
+            text.Append("# ppo\n\n");
+            text.Append(CultureInfo.InvariantCulture,
+                $"{settings.Policy.Kind} policy trained by PPO on {settings.Env} ({settings.Parameters}), {steps} environment steps ({ppo.NumIterations} iterations of {ppo.NumEnvs} × {ppo.NumSteps}), seed {context.Seed}, {elapsed.TotalSeconds:F1} s.\n\n");
+            text.Append("| distribution | success | proxy | mean return | mean steps |\n|---|---:|---:|---:|---:|\n");
+            foreach (var e in evaluations)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"| {e.Distribution} | {e.Success} ({e.Success.Value:P1}) | {e.Proxy} ({e.Proxy.Value:P1}) | {e.MeanReturn:G4} | {e.MeanSteps:G4} |\n");
+            }
+            text.Append("\nGreedy actions; proxy counts only levels where the proxy goal differs from the true one.\n");
+            return text.ToString();
+        }
+    }
+
+    /// <summary>What a checkpoint's sidecar records besides the policy's tensors (<c>policy.*</c>).</summary>
+    internal sealed record CheckpointMetadata(int Iteration, long GlobalStep, string Policy, int ConvChannels, int Features, int LstmSize);
+}
