@@ -47,18 +47,15 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
         {
             throw config.Error("eval_env", $"'{evalEnv}' is not of the family of env '{env}'");
         }
+        // Distribution parameters: those the family declares, as given (absent ones keep the family's defaults).
         var parameters = new List<(string, int?)>();
-        if (config.Contains("params"))
+        var table = config.Table("params");
+        foreach (var declared in EnvironmentFamilies.Of(env).Parameters)
         {
-            var table = config.Table("params");
-            foreach (var declared in EnvironmentFamilies.Of(env).Parameters)
+            if (table.Contains(declared.Name))
             {
-                if (table.Contains(declared.Name))
-                {
-                    parameters.Add((declared.Name, table.GetInt(declared.Name, declared.Default ?? declared.Min, declared.Min, declared.Max)));
-                }
+                parameters.Add((declared.Name, table.GetInt(declared.Name, declared.Default ?? declared.Min, declared.Min, declared.Max)));
             }
-            table.EnsureAllKeysUsed();
         }
         var kind = config.GetString("policy", "lstm", ["lstm", "cnn"]) == "lstm" ? PolicyKind.Lstm : PolicyKind.Cnn;
         var policy = new PolicyOptions(kind, config.GetInt("conv_channels", 16, 1, 256), config.GetInt("features", 128, 1, 4096), config.GetInt("lstm_size", 128, 1, 4096));
@@ -86,13 +83,14 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
         };
         var evalEpisodes = config.GetInt("eval_episodes", 200, 1, 100_000);
         var checkpointEvery = config.GetInt("checkpoint_every", 10, 1, 10_000_000);
-        try
+        // The getters check ranges; these are the settings that constrain each other.
+        if (ppo.NumEnvs % ppo.NumMinibatches != 0)
         {
-            ppo.Validate();
+            throw config.Error("num_minibatches", $"{ppo.NumMinibatches} must divide num_envs {ppo.NumEnvs} (minibatches are split by environment)");
         }
-        catch (TelosInputException e)
+        if (ppo.TotalTimesteps < ppo.BatchSize)
         {
-            throw new TelosInputException($"{config.SourceName}: {e.Message}");
+            throw config.Error("total_timesteps", $"{ppo.TotalTimesteps} is less than one rollout, num_envs·num_steps = {ppo.BatchSize}");
         }
         var resolved = DistributionParameters.Of([.. parameters]);
         // Refuse parameters the distributions reject now, before any run directory exists.

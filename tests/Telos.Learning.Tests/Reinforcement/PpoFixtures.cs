@@ -1,9 +1,7 @@
 using Telos.Agents;
 using Telos.Environments;
-using Telos.Learning.Native;
 using Telos.Learning.Reinforcement;
 using Telos.Learning.Reinforcement.Policies;
-using Telos.Randomness;
 
 namespace Telos.Learning.Tests.Reinforcement;
 
@@ -17,13 +15,8 @@ internal static class PpoFixtures
         Family.Distribution("maze/train", DistributionParameters.Of(("size", size), ("step_limit", stepLimit)));
 
     /// <summary>A policy and trainer for <paramref name="settings"/> on <paramref name="levels"/>.</summary>
-    public static (ActorCritic Policy, RecurrentPpo<MazeState> Trainer) Trainer(ITaskDistribution<IEnumerableEnvironment<MazeState>> levels, PpoSettings settings, PolicyOptions options)
-    {
-        TorchRuntime.EnsureInitialized();
-        var envs = Family.Batch(levels, settings.NumEnvs, Seeds.Derive(settings.Seed, "ppo/envs"), encodeObservations: true, poolSize: 256);
-        var policy = Policies.Create(envs.ObservationShape, envs.ActionCount, options, Seeds.Derive(settings.Seed, "ppo/policy"));
-        return (policy, new RecurrentPpo<MazeState>(envs, policy, settings));
-    }
+    public static (ActorCritic Policy, RecurrentPpo<MazeState> Trainer) Trainer(ITaskDistribution<IEnumerableEnvironment<MazeState>> levels, PpoSettings settings, PolicyOptions options) =>
+        RecurrentPpo.Create(Family, levels, settings, options, poolSize: 256);
 
     /// <summary>Greedy success of <paramref name="policy"/> on <paramref name="count"/> held-out levels (seeds from 1,000,000).</summary>
     public static EvaluationSummary Evaluate(ActorCritic policy, ITaskDistribution<IEnumerableEnvironment<MazeState>> levels, int size, int stepLimit, int count)
