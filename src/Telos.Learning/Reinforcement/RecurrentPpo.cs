@@ -347,8 +347,10 @@ public sealed class RecurrentPpo<TState> : IDisposable
                 _actions[t].copy_(action.squeeze(1));
                 _logprobs[t].copy_(logits.log_softmax(-1).gather(1, action).squeeze(1));
                 _values[t].copy_(output.Values[0]);
+                // Keep before disposing: a feed-forward policy hands its (empty) state back unchanged.
+                var next = output.State.Keep();
                 _state.Dispose();
-                _state = output.State.Keep();
+                _state = next;
                 action.data<long>().CopyTo(_sampledActions, 0);
             }
 

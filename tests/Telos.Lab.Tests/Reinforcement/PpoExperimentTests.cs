@@ -38,7 +38,7 @@ public sealed class PpoExperimentTests
         Assert.IsType<PpoExperiment>(prepared.Experiment);
         var settings = Assert.IsType<PpoExperimentSettings>(prepared.Settings);
         Assert.Equal(5, settings.Parameters["size"]);
-        Assert.Equal(30, settings.Ppo.NumIterations);
+        Assert.Equal(100, settings.Ppo.NumIterations);
     }
 
     /// <summary>3 iterations of 4 × 8 steps: a row of CleanRL metrics per iteration, checkpoints at iterations 2 and 3, and a report evaluating maze/train and maze/test.</summary>

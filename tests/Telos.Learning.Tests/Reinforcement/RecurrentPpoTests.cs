@@ -115,4 +115,24 @@ public sealed class RecurrentPpoTests
             }
         }
     }
+
+    /// <summary>The feed-forward control goes through the same trainer and agent: its empty state survives the rollout and the agent acts with it.</summary>
+    [Fact]
+    public void CnnControlTrainsAndActsThroughTheSameInterface()
+    {
+        var levels = PpoFixtures.Train(size: 5, stepLimit: 10);
+        var (policy, trainer) = PpoFixtures.Trainer(levels, Tiny(2), Small with { Kind = PolicyKind.Cnn });
+        using (policy)
+        using (trainer)
+        {
+            var metrics = trainer.Train();
+            var summary = PpoFixtures.Evaluate(policy, levels, 5, 10, 20);
+
+            Assert.IsType<CnnActorCritic>(policy);
+            Assert.Equal(0, policy.StateSize);
+            Assert.Equal(2, metrics.Count);
+            Assert.Equal(20, summary.Levels);
+            Assert.Equal(Telos.Agents.AgentKind.LearnedOptimizer, summary.Kind);
+        }
+    }
 }
