@@ -415,6 +415,9 @@ public abstract class EnvironmentFamily<TLevel, TState> : IEnvironmentFamily<TSt
     protected TLevel Cast(IEnvironment<TState> level) =>
         level as TLevel ?? throw new ArgumentException($"a {level?.GetType().Name ?? "null"} level is not a {Name} level ({typeof(TLevel).Name})", nameof(level));
 
+    /// <summary>Manhattan distance between two row-major cells of an n×n grid (an admissible A* heuristic where a move changes one coordinate by one).</summary>
+    protected static double Manhattan(int from, int to, int size) => Math.Abs(from / size - to / size) + Math.Abs(from % size - to % size);
+
     /// <summary>Procgen coordinates of a row-major cell on an n×n grid: x from the left, y from the bottom.</summary>
     protected static (int X, int Y) Coordinates(int cell, int size) => (cell % size, size - 1 - cell / size);
 
