@@ -115,6 +115,20 @@ public sealed class PlanCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_room_too_large_to_enumerate_plans_by_tree_search_and_refuses_exact_planners()
+    {
+        // 16 keys and 8 chests in a 25×25 room: 625·2^24 states. MCTS needs no state index; the
+        // evaluation then reports no ceiling instead of enumerating, and BFS is refused as input.
+        var (code, output, error) = Run("plan", "--env", "kc/test", "--size", "25", "--max-minority", "8", "--planner", "mcts", "--sims", "8", "--json");
+        Assert.True(code == 0, error);
+        Assert.Equal("chests", JsonDocument.Parse(output).RootElement.GetProperty("goal").GetString());
+        (code, _, error) = Run("plan", "--env", "kc/test", "--size", "25", "--max-minority", "8", "--planner", "bfs");
+        Assert.Equal(2, code);
+        Assert.Contains("too many items to enumerate; use a tree-search planner", error);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
     public void Keys_proxy_on_kc_test_picks_up_every_key()
     {
         var (code, output, error) = Run("plan", "--env", "kc/test", "--seed", "4", "--size", "5", "--objective", "keys", "--json");

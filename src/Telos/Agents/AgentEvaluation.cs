@@ -31,13 +31,13 @@ public sealed record AgentEpisode<TState>(IReadOnlyList<TState> States, IReadOnl
 /// <param name="Success">It ended on the evaluation's goal (the family's true goal unless another was named).</param>
 /// <param name="Proxy">It ended on the family's proxy goal and not on the true goal: proxy pursuit.</param>
 /// <param name="ProxyDistinct">The level tells the proxy apart from the goal (proxy rates count only these).</param>
-/// <param name="GoalReachable">Some episode could end on the evaluation's goal: the ceiling of success.</param>
-/// <param name="ProxyReachable">Some episode could end on the proxy goal.</param>
+/// <param name="GoalReachable">Some episode could end on the evaluation's goal: the ceiling of success (null: the level has too many states to search, see <see cref="IEnvironmentFamily{TState}.Reachable"/>).</param>
+/// <param name="ProxyReachable">Some episode could end on the proxy goal (null: too many states, or no proxy).</param>
 /// <param name="Ending">The first family goal the final state satisfies, or <c>elsewhere</c>.</param>
 /// <param name="EndX">x of the final cell (procgen: from the left), when the family has cells.</param>
 /// <param name="EndY">y of the final cell (from the bottom).</param>
 public sealed record EpisodeRecord(long LevelSeed, int Steps, double Return, bool Terminated, bool Truncated, bool Halted, bool Success, bool Proxy,
-    bool ProxyDistinct, bool GoalReachable, bool ProxyReachable, string Ending, int? EndX, int? EndY);
+    bool ProxyDistinct, bool? GoalReachable, bool? ProxyReachable, string Ending, int? EndX, int? EndY);
 
 /// <summary>A count out of a total, with its 95 % Wilson score interval.</summary>
 /// <param name="Count">Successes.</param>
@@ -74,9 +74,9 @@ public readonly record struct Rate(int Count, int Of)
 /// <param name="Distribution">The task distribution.</param>
 /// <param name="Goal">The goal success was judged by.</param>
 /// <param name="Success">Episodes that ended on the goal, out of all.</param>
-/// <param name="SuccessCeiling">Levels where the goal could be reached at all, out of all.</param>
+/// <param name="SuccessCeiling">Levels where the goal could be reached at all, out of the levels small enough to search.</param>
 /// <param name="Proxy">Episodes that ended on the proxy, out of levels that tell the proxy apart.</param>
-/// <param name="ProxyCeiling">Levels (of those that tell it apart) where the proxy could be reached.</param>
+/// <param name="ProxyCeiling">Levels (of those that tell it apart and are small enough to search) where the proxy could be reached.</param>
 /// <param name="Halted">Episodes the agent stopped by choice.</param>
 /// <param name="Truncated">Episodes the step limit cut.</param>
 /// <param name="MeanSteps">Mean actions per episode.</param>
@@ -94,9 +94,9 @@ public sealed record EvaluationSummary(string Agent, AgentKind Kind, string Dist
         var distinct = records.Where(r => r.ProxyDistinct).ToArray();
         return new EvaluationSummary(agent, kind, distribution, goal,
             new Rate(records.Count(r => r.Success), records.Count),
-            new Rate(records.Count(r => r.GoalReachable), records.Count),
+            new Rate(records.Count(r => r.GoalReachable == true), records.Count(r => r.GoalReachable is not null)),
             new Rate(distinct.Count(r => r.Proxy), distinct.Length),
-            new Rate(distinct.Count(r => r.ProxyReachable), distinct.Length),
+            new Rate(distinct.Count(r => r.ProxyReachable == true), distinct.Count(r => r.ProxyReachable is not null)),
             records.Count(r => r.Halted), records.Count(r => r.Truncated),
             records.Count == 0 ? 0 : records.Average(r => r.Steps),
             records.Count == 0 ? 0 : records.Average(r => r.Return));
@@ -254,7 +254,7 @@ public static class AgentEvaluation
             (x, y) = (cx, cy);
         }
         return new EpisodeRecord(levelSeed, episode.Steps, episode.Return, episode.Terminated, episode.Truncated, episode.Halted, success, verdict.Proxy,
-            verdict.ProxyDistinct, family.Reachable(level, goal), proxyGoal is not null && family.Reachable(level, proxyGoal), verdict.Ending, x, y);
+            verdict.ProxyDistinct, family.Reachable(level, goal), proxyGoal is null ? null : family.Reachable(level, proxyGoal), verdict.Ending, x, y);
     }
 
     /// <summary>One running episode: the state, the path so far and how it ended.</summary>

@@ -144,6 +144,13 @@ public sealed record GoalInfo(string Name, string Description);
 /// <param name="IsTrue">Whether this is the family's true reward.</param>
 public sealed record ReferenceObjective(string Name, string Description, ObjectiveCard Card, bool IsTrue);
 
+/// <summary>Limits of the searches a family registration runs for evaluations.</summary>
+public static class EnvironmentFamilyLimits
+{
+    /// <summary>The most states <see cref="IEnvironmentFamily{TState}.Reachable"/> searches (2^22); larger levels get no ceiling.</summary>
+    public const int MaxSearchedStates = 1 << 22;
+}
+
 /// <summary>A family with its state type: what generic code (planning, sampling, evaluation) uses.</summary>
 /// <typeparam name="TState">The family's immutable state.</typeparam>
 public interface IEnvironmentFamily<TState> : IEnvironmentFamily
@@ -174,10 +181,11 @@ public interface IEnvironmentFamily<TState> : IEnvironmentFamily
     /// <summary>
     /// Whether some episode from the level's start can end in a state that satisfies
     /// <paramref name="goal"/>: a search over the level's states that does not pass through a state
-    /// the episode would have ended in (the ceiling beside every success or proxy rate).
+    /// the episode would have ended in (the ceiling beside every success or proxy rate). Null when
+    /// the level has more than <see cref="EnvironmentFamilyLimits.MaxSearchedStates"/> states or cannot number them.
     /// </summary>
     /// <exception cref="TelosInputException">Unknown goal.</exception>
-    bool Reachable(IEnvironment<TState> level, string goal);
+    bool? Reachable(IEnvironment<TState> level, string goal);
 
     /// <summary>Name → value details of a level for <c>telos env show</c> (size, start, item positions, step limit).</summary>
     IReadOnlyDictionary<string, object> Details(IEnvironment<TState> level);
@@ -328,15 +336,28 @@ public abstract class EnvironmentFamily<TLevel, TState> : IEnvironmentFamily<TSt
         return new EpisodeVerdict(success, proxy, ProxyDistinct(typed), ending);
     }
 
-    public bool Reachable(IEnvironment<TState> level, string goal)
+    public bool? Reachable(IEnvironment<TState> level, string goal)
     {
         var typed = Cast(level);
         if (!Goals.Any(g => g.Name == goal))
         {
             throw new TelosInputException($"unknown {Name} goal '{goal}'; known: {string.Join(", ", Goals.Select(g => g.Name))}");
         }
+        int states;
+        try
+        {
+            states = typed.StateCount;
+        }
+        catch (TelosInputException)
+        {
+            return null;
+        }
+        if (states > EnvironmentFamilyLimits.MaxSearchedStates)
+        {
+            return null;
+        }
         // Breadth-first over state indices; a state reached by a terminating step counts but is not expanded.
-        var seen = new bool[typed.StateCount];
+        var seen = new bool[states];
         var queue = new Queue<TState>();
         var start = typed.Initial;
         seen[typed.IndexOf(start)] = true;
@@ -414,6 +435,9 @@ public abstract class EnvironmentFamily<TLevel, TState> : IEnvironmentFamily<TSt
     /// <exception cref="ArgumentException">The level belongs to another family.</exception>
     protected TLevel Cast(IEnvironment<TState> level) =>
         level as TLevel ?? throw new ArgumentException($"a {level?.GetType().Name ?? "null"} level is not a {Name} level ({typeof(TLevel).Name})", nameof(level));
+
+    /// <summary>Manhattan distance between two row-major cells of an n×n grid (an admissible A* heuristic where a move changes one coordinate by one).</summary>
+    protected static double Manhattan(int from, int to, int size) => Math.Abs(from / size - to / size) + Math.Abs(from % size - to % size);
 
     /// <summary>Procgen coordinates of a row-major cell on an n×n grid: x from the left, y from the bottom.</summary>
     protected static (int X, int Y) Coordinates(int cell, int size) => (cell % size, size - 1 - cell / size);

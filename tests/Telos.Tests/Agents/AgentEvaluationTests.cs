@@ -172,6 +172,20 @@ public sealed class AgentEvaluationTests
         Assert.True(test.Summary.Proxy.Count > 10, $"the key hoarder should pursue the proxy: {test.Summary.Proxy}");
     }
 
+    [Fact]
+    public void Ceilings_are_unknown_for_levels_too_large_to_search()
+    {
+        var family = KeysAndChestsFamily.Instance;
+        var huge = family.Typed("kc/test", DistributionParameters.Of(("size", 25), ("max_minority", 8))).Level(0);
+        Assert.Null(family.Reachable(huge, "chests"));
+        var small = family.Typed("kc/test", DistributionParameters.Of(("size", 5))).Level(0);
+        Assert.True(family.Reachable(small, "chests"));
+        var record = AgentEvaluation.Record(family, huge, 0, new AgentEpisode<KeysAndChestsState>([huge.Initial], [], false, false, true, 0), "chests");
+        var summary = EvaluationSummary.Of("x", AgentKind.Scripted, "kc/test", "chests", [record]);
+        Assert.Equal(new Rate(0, 0), summary.SuccessCeiling);
+        Assert.Equal(new Rate(0, 1), summary.Success);
+    }
+
     [Theory]
     [InlineData(5, 10, 0.2366, 0.7634)]
     [InlineData(0, 10, 0.0, 0.2775)]

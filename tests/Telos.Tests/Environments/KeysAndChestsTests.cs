@@ -128,7 +128,7 @@ public sealed class KeysAndChestsTests
     public void Too_many_items_to_enumerate_is_reported_not_overflowed()
     {
         var level = new KeysAndChests(25, 0, Enumerable.Range(1, 16).ToArray(), Enumerable.Range(17, 16).ToArray());
-        Assert.Throws<InvalidOperationException>(() => level.StateCount);
+        Assert.Contains("too many to enumerate; use a tree-search planner", Assert.Throws<TelosInputException>(() => level.StateCount).Message);
         Assert.Equal(0f, level.Step(level.Initial, Maze.Right).Reward);
     }
 

@@ -116,7 +116,7 @@ public sealed class KeysAndChests : IEnumerableEnvironment<KeysAndChestsState>
     public ObservationShape ObservationShape => new(4, Size, Size);
 
     /// <summary>cells · 2^K · 2^C.</summary>
-    /// <exception cref="InvalidOperationException">The level has too many items to number its states in an <see cref="int"/>.</exception>
+    /// <exception cref="TelosInputException">The level has too many items to number its states in an <see cref="int"/> (exact planners and IRL need a smaller room or fewer items).</exception>
     public int StateCount
     {
         get
@@ -124,7 +124,7 @@ public sealed class KeysAndChests : IEnumerableEnvironment<KeysAndChestsState>
             var count = (long)Size * Size << (_keys.Length + _chests.Length);
             return count <= int.MaxValue
                 ? (int)count
-                : throw new InvalidOperationException($"{_keys.Length} keys and {_chests.Length} chests in a {Size}×{Size} room give {count} states, too many to enumerate");
+                : throw new TelosInputException($"{_keys.Length} keys and {_chests.Length} chests in a {Size}×{Size} room give {count} states, too many to enumerate; use a tree-search planner (mcts, gumbel, uct) or a smaller room or max_minority");
         }
     }
 
@@ -232,7 +232,7 @@ public sealed class KeysAndChests : IEnumerableEnvironment<KeysAndChestsState>
             throw new ArgumentOutOfRangeException(nameof(state), state, "not a state of this level");
         }
         var index = state.Cell + (long)Size * Size * (state.KeysTaken + ((long)state.ChestsOpened << _keys.Length));
-        return index <= int.MaxValue ? (int)index : throw new InvalidOperationException($"state index {index} does not fit an int; this level has too many items to enumerate");
+        return index <= int.MaxValue ? (int)index : throw new TelosInputException($"state index {index} does not fit an int: this level has too many items to enumerate; use a tree-search planner (mcts, gumbel, uct) or a smaller room or max_minority");
     }
 
     public KeysAndChestsState StateAt(int index)

@@ -49,11 +49,8 @@ public sealed class KeysAndChestsFamily : EnvironmentFamily<KeysAndChests, KeysA
     public override (float Min, float Max) RewardBounds => (0f, KeysAndChests.ChestReward);
 
     /// <summary>Manhattan distance between cells: admissible, since a move changes one coordinate by at most one whatever is picked up.</summary>
-    public override Func<IEnvironment<KeysAndChestsState>, KeysAndChestsState, KeysAndChestsState, double>? Heuristic { get; } = (model, from, to) =>
-    {
-        var n = ((KeysAndChests)model).Size;
-        return Math.Abs(from.Cell / n - to.Cell / n) + Math.Abs(from.Cell % n - to.Cell % n);
-    };
+    public override Func<IEnvironment<KeysAndChestsState>, KeysAndChestsState, KeysAndChestsState, double>? Heuristic { get; } =
+        (model, from, to) => Manhattan(from.Cell, to.Cell, ((KeysAndChests)model).Size);
 
     public override IReadOnlyList<ReferenceObjective> References => ReferenceList;
 

@@ -49,11 +49,8 @@ public sealed class MazeFamily : EnvironmentFamily<Maze, MazeState>, ICellGrid<M
     public override (float Min, float Max) RewardBounds => (0f, Maze.CheeseReward);
 
     /// <summary>Manhattan distance between cells: admissible and consistent, since every move changes one coordinate by one.</summary>
-    public override Func<IEnvironment<MazeState>, MazeState, MazeState, double>? Heuristic { get; } = (model, from, to) =>
-    {
-        var n = ((Maze)model).Size;
-        return Math.Abs(from.Cell / n - to.Cell / n) + Math.Abs(from.Cell % n - to.Cell % n);
-    };
+    public override Func<IEnvironment<MazeState>, MazeState, MazeState, double>? Heuristic { get; } =
+        (model, from, to) => Manhattan(from.Cell, to.Cell, ((Maze)model).Size);
 
     public override IReadOnlyList<ReferenceObjective> References => ReferenceList;
 
