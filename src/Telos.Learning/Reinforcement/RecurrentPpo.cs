@@ -69,7 +69,7 @@ public sealed record PpoSettings
     /// <summary>Stop an update's epochs early once approx_kl exceeds this (null: never) [target_kl].</summary>
     public double? TargetKl { get; init; }
 
-    /// <summary>Greedy-free evaluation knobs are the agent's; this is the rollout size E·T [batch_size].</summary>
+    /// <summary>Transitions per rollout, E·T [batch_size].</summary>
     public int BatchSize => NumEnvs * NumSteps;
 
     /// <summary>Environments per minibatch, E / num_minibatches [envsperbatch].</summary>
