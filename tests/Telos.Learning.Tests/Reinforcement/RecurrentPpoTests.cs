@@ -14,7 +14,7 @@ public sealed class RecurrentPpoTests
 
     /// <summary>
     /// On 5×5 maze/train (cheese in the corner, 30-step limit) the untrained greedy policy never
-    /// reaches the cheese; after 30 rollouts (30,720 steps) it does on a clear share of held-out levels (131 of 200 when this test was written).
+    /// reaches the cheese; after 30 rollouts (30,720 steps) it does on a clear share of held-out levels (127 of 200 when this test was written).
     /// </summary>
     [Fact]
     public void GreedySuccessRisesWithTraining()

@@ -62,4 +62,17 @@ public sealed class RecurrentStateTests
         Assert.All(batched.LaneState(1).Hidden, h => Assert.Equal(0f, h));
         Assert.All(batched.LaneState(1).Cell, c => Assert.Equal(0f, c));
     }
+
+    /// <summary>Parameters carry clean names (encoder, heads, core), the prefix checkpoints, hooks and probes address them by.</summary>
+    [Fact]
+    public void ParametersHaveCleanNames()
+    {
+        TorchRuntime.EnsureInitialized();
+        using var lstm = new LstmActorCritic(new ObservationShape(3, 5, 5), 4, Small, seed: 1);
+        using var cnn = new CnnActorCritic(new ObservationShape(3, 5, 5), 4, Small, seed: 1);
+        string[] shared = ["encoder.conv1.weight", "encoder.conv1.bias", "encoder.conv2.weight", "encoder.conv2.bias", "encoder.linear.weight", "encoder.linear.bias",
+            "actor.weight", "actor.bias", "critic.weight", "critic.bias"];
+        Assert.Equal([.. shared, "lstm.weight_ih", "lstm.weight_hh", "lstm.bias_ih", "lstm.bias_hh"], lstm.named_parameters().Select(p => p.name));
+        Assert.Equal(shared, cnn.named_parameters().Select(p => p.name));
+    }
 }

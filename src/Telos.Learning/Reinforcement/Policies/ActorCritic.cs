@@ -60,17 +60,28 @@ public readonly record struct RecurrentState(Tensor Hidden, Tensor Cell)
 public readonly record struct PolicyOutput(Tensor Logits, Tensor Values, RecurrentState State);
 
 /// <summary>
-/// An actor-critic over one-hot grid observations [C, H, W]: an encoder, an optional recurrent
-/// core, and linear policy and value heads. Every policy PPO trains and every <see cref="PolicyAgent{TState}"/>
-/// runs has this one interface, so the trainer and the agent never ask which kind it is.
+/// An actor-critic over one-hot grid observations [C, H, W]: a <see cref="GridEncoder"/>, a core
+/// (recurrent or not) that subclasses supply, and linear policy and value heads on the core's
+/// output. Every policy PPO trains and every <see cref="PolicyAgent{TState}"/> runs has this one
+/// interface, so the trainer and the agent never ask which kind it is.
 /// Initialization follows "The 37 Implementation Details of PPO": orthogonal weights with gain √2
-/// on hidden layers, 0.01 on the policy head, 1 on the value head, zero biases; drawn from a
-/// generator seeded with the constructor's seed.
+/// on hidden layers, 0.01 on the policy head, 1 on the value head, zero biases; drawn, in the
+/// order encoder, heads, core, from a generator seeded with the constructor's seed.
 /// </summary>
 public abstract class ActorCritic : nn.Module
 {
-    /// <summary>Creates the module called <paramref name="name"/>.</summary>
-    protected ActorCritic(string name, ObservationShape observation, int actions, PolicyOptions options)
+    private readonly GridEncoder _encoder;
+    private readonly Linear _actor;
+    private readonly Linear _critic;
+
+    /// <summary>Creates the encoder and the heads; the subclass then creates its core from <paramref name="generator"/>.</summary>
+    /// <param name="name">The module's name.</param>
+    /// <param name="observation">The observation shape.</param>
+    /// <param name="actions">A.</param>
+    /// <param name="options">Sizes.</param>
+    /// <param name="coreWidth">Width of the core's output, which the heads read.</param>
+    /// <param name="generator">The seeded initialization stream.</param>
+    protected ActorCritic(string name, ObservationShape observation, int actions, PolicyOptions options, int coreWidth, Generator generator)
         : base(name)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -82,6 +93,14 @@ public abstract class ActorCritic : nn.Module
         Observation = observation;
         Actions = actions;
         Options = options;
+        _encoder = new GridEncoder(observation, options, generator);
+        _actor = nn.Linear(coreWidth, actions);
+        _critic = nn.Linear(coreWidth, 1);
+        register_module("encoder", _encoder);
+        register_module("actor", _actor);
+        register_module("critic", _critic);
+        Orthogonal(_actor.weight!, _actor.bias, 0.01, generator);
+        Orthogonal(_critic.weight!, _critic.bias, 1.0, generator);
     }
 
     /// <summary>The observation shape the policy takes.</summary>
@@ -121,7 +140,18 @@ public abstract class ActorCritic : nn.Module
     /// <param name="observations">[T, B, C, H, W] one-hot observations.</param>
     /// <param name="state">State before step 0, [B, S].</param>
     /// <param name="starts">[T, B], 1 where an episode begins (CleanRL's <c>dones</c>), else 0.</param>
-    public abstract PolicyOutput Unroll(Tensor observations, RecurrentState state, Tensor starts);
+    public PolicyOutput Unroll(Tensor observations, RecurrentState state, Tensor starts)
+    {
+        ArgumentNullException.ThrowIfNull(observations);
+        ArgumentNullException.ThrowIfNull(starts);
+        var (steps, batch) = (observations.shape[0], observations.shape[1]);
+        var features = _encoder.call(observations.flatten(0, 1)).view(steps, batch, -1);
+        var (output, next) = Core(features, state, starts);
+        return new PolicyOutput(_actor.call(output), _critic.call(output).squeeze(-1), next);
+    }
+
+    /// <summary>The core over encoded features [T, B, Features]: its output [T, B, coreWidth] and the state after the last step.</summary>
+    protected abstract (Tensor Output, RecurrentState State) Core(Tensor features, RecurrentState state, Tensor starts);
 
     /// <summary>Draws every weight orthogonally with <paramref name="gain"/> and zeroes the bias.</summary>
     internal static void Orthogonal(Tensor weight, Tensor? bias, double gain, Generator generator)
@@ -191,39 +221,32 @@ public sealed class GridEncoder : nn.Module<Tensor, Tensor>
 /// </summary>
 public sealed class LstmActorCritic : ActorCritic
 {
-    [ComponentName(Name = "encoder")]
-    private readonly GridEncoder _encoder;
     [ComponentName(Name = "lstm")]
     private readonly LSTMCell _lstm;
-    [ComponentName(Name = "actor")]
-    private readonly Linear _actor;
-    [ComponentName(Name = "critic")]
-    private readonly Linear _critic;
 
     /// <summary>Creates the network from <paramref name="seed"/>.</summary>
     public LstmActorCritic(ObservationShape observation, int actions, PolicyOptions options, ulong seed)
-        : base(nameof(LstmActorCritic), observation, actions, options)
+        : this(observation, actions, options, new Generator(seed))
     {
-        using var generator = new Generator(seed);
-        _encoder = new GridEncoder(observation, options, generator);
-        _lstm = nn.LSTMCell(options.Features, options.LstmSize);
-        _actor = nn.Linear(options.LstmSize, actions);
-        _critic = nn.Linear(options.LstmSize, 1);
-        RegisterComponents();
-        Orthogonal(_lstm.weight_ih!, _lstm.bias_ih, 1.0, generator);
-        Orthogonal(_lstm.weight_hh!, _lstm.bias_hh, 1.0, generator);
-        Orthogonal(_actor.weight!, _actor.bias, 0.01, generator);
-        Orthogonal(_critic.weight!, _critic.bias, 1.0, generator);
+    }
+
+    private LstmActorCritic(ObservationShape observation, int actions, PolicyOptions options, Generator generator)
+        : base(nameof(LstmActorCritic), observation, actions, options, options.LstmSize, generator)
+    {
+        using (generator)
+        {
+            _lstm = nn.LSTMCell(options.Features, options.LstmSize);
+            RegisterComponents();
+            Orthogonal(_lstm.weight_ih!, _lstm.bias_ih, 1.0, generator);
+            Orthogonal(_lstm.weight_hh!, _lstm.bias_hh, 1.0, generator);
+        }
     }
 
     public override int StateSize => Options.LstmSize;
 
-    public override PolicyOutput Unroll(Tensor observations, RecurrentState state, Tensor starts)
+    protected override (Tensor Output, RecurrentState State) Core(Tensor features, RecurrentState state, Tensor starts)
     {
-        ArgumentNullException.ThrowIfNull(observations);
-        ArgumentNullException.ThrowIfNull(starts);
-        var (steps, batch) = (observations.shape[0], observations.shape[1]);
-        var features = _encoder.call(observations.flatten(0, 1)).view(steps, batch, -1);
+        var steps = features.shape[0];
         var (h, c) = (state.Hidden, state.Cell);
         var outputs = new Tensor[steps];
         for (var t = 0; t < steps; t++)
@@ -232,41 +255,26 @@ public sealed class LstmActorCritic : ActorCritic
             (h, c) = _lstm.call(features[t], (h.mul(keep), c.mul(keep)));
             outputs[t] = h;
         }
-        var hidden = stack(outputs);
-        return new PolicyOutput(_actor.call(hidden), _critic.call(hidden).squeeze(-1), new RecurrentState(h, c));
+        return (stack(outputs), new RecurrentState(h, c));
     }
 }
 
-/// <summary>The feed-forward control: the same encoder and heads with no core (its state is empty, [B, 0]).</summary>
+/// <summary>The feed-forward control: the heads read the encoder's features directly; its state is empty, [B, 0], and passes through.</summary>
 public sealed class CnnActorCritic : ActorCritic
 {
-    [ComponentName(Name = "encoder")]
-    private readonly GridEncoder _encoder;
-    [ComponentName(Name = "actor")]
-    private readonly Linear _actor;
-    [ComponentName(Name = "critic")]
-    private readonly Linear _critic;
-
     /// <summary>Creates the network from <paramref name="seed"/>.</summary>
     public CnnActorCritic(ObservationShape observation, int actions, PolicyOptions options, ulong seed)
-        : base(nameof(CnnActorCritic), observation, actions, options)
+        : this(observation, actions, options, new Generator(seed))
     {
-        using var generator = new Generator(seed);
-        _encoder = new GridEncoder(observation, options, generator);
-        _actor = nn.Linear(options.Features, actions);
-        _critic = nn.Linear(options.Features, 1);
-        RegisterComponents();
-        Orthogonal(_actor.weight!, _actor.bias, 0.01, generator);
-        Orthogonal(_critic.weight!, _critic.bias, 1.0, generator);
+    }
+
+    private CnnActorCritic(ObservationShape observation, int actions, PolicyOptions options, Generator generator)
+        : base(nameof(CnnActorCritic), observation, actions, options, options.Features, generator)
+    {
+        generator.Dispose();
     }
 
     public override int StateSize => 0;
 
-    public override PolicyOutput Unroll(Tensor observations, RecurrentState state, Tensor starts)
-    {
-        ArgumentNullException.ThrowIfNull(observations);
-        var (steps, batch) = (observations.shape[0], observations.shape[1]);
-        var features = _encoder.call(observations.flatten(0, 1)).view(steps, batch, -1);
-        return new PolicyOutput(_actor.call(features), _critic.call(features).squeeze(-1), state);
-    }
+    protected override (Tensor Output, RecurrentState State) Core(Tensor features, RecurrentState state, Tensor starts) => (features, state);
 }
