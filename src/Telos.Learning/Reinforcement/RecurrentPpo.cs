@@ -244,6 +244,7 @@ public sealed class RecurrentPpo<TState> : IDisposable
         _nextObservation = zeros(e, o.Channels, o.Height, o.Width).DetachFromDisposeScope();
         _nextStart = ones(e).DetachFromDisposeScope(); // every environment begins an episode
         _stepRewardTensor = zeros(e).DetachFromDisposeScope();
+        CopyInto(_nextObservation, envs.Observations);
         _state = policy.InitialState(e).Keep();
 
         _stepActions = new int[e];
@@ -268,6 +269,12 @@ public sealed class RecurrentPpo<TState> : IDisposable
 
     /// <summary>The last rollout's [T, E] episode-start flags (for tests).</summary>
     internal Tensor Starts => _starts;
+
+    /// <summary>The [E, C, H, W] observation the next step acts on (for tests).</summary>
+    internal Tensor NextObservation => _nextObservation;
+
+    /// <summary>The environments.</summary>
+    internal IBatchedEnvironment<TState> Environments => _envs;
 
     /// <summary>Runs the remaining iterations, reporting each; stops early (between iterations) when cancelled.</summary>
     public IReadOnlyList<PpoMetrics> Train(IProgress<PpoMetrics>? progress = null, CancellationToken cancellation = default)
@@ -335,7 +342,6 @@ public sealed class RecurrentPpo<TState> : IDisposable
         {
             using var step = NewDisposeScope();
             _globalStep += s.NumEnvs;
-            CopyInto(_nextObservation, _envs.Observations);
             _observations[t].copy_(_nextObservation);
             _starts[t].copy_(_nextStart);
 
@@ -359,6 +365,7 @@ public sealed class RecurrentPpo<TState> : IDisposable
                 _stepActions[e] = (int)_sampledActions[e];
             }
             _envs.Step(_stepActions, _stepRewards, _terminated, _truncated);
+            CopyInto(_nextObservation, _envs.Observations);
             CopyInto(_stepRewardTensor, _stepRewards);
             _rewards[t].copy_(_stepRewardTensor);
 
