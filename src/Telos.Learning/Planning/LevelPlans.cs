@@ -50,8 +50,8 @@ public static class LevelPlans
             var planner = Planners.Create(Request.Planner, family);
             Request.Budget.Validate();
             var level = family.Distribution(Request.Distribution, Request.Parameters).Level(Request.LevelSeed);
+            // The agent binds the objective to the level at Reset, before its first decision: a card that does not fit is refused there.
             var objective = ObjectiveSources.Resolve(Request.Objective, family);
-            _ = objective.Bind(level);
             var agent = new PlanningAgent<TState>(planner, objective, Request.Budget with { KeepTree = KeepTree });
             var result = AgentEvaluation.Evaluate(agent, family, Request.Distribution, Request.Parameters, [Request.LevelSeed], Request.Budget.Seed,
                 new EvaluationOptions(KeepEpisodes: true));

@@ -26,6 +26,7 @@ public sealed class PolicyAgent<TState> : IBatchedAgent<TState>, IDisposable
     private readonly Rng[] _streams;
     private readonly float[] _observations;
     private readonly float[] _logits;
+    private readonly long[] _laneIndex;
     private readonly Tensor _hidden; // [B, S]
     private readonly Tensor _cell;   // [B, S]
 
@@ -46,6 +47,7 @@ public sealed class PolicyAgent<TState> : IBatchedAgent<TState>, IDisposable
         _streams = new Rng[lanes];
         _observations = new float[lanes * policy.Observation.Size];
         _logits = new float[lanes * policy.Actions];
+        _laneIndex = new long[lanes];
         _hidden = zeros(lanes, policy.StateSize).DetachFromDisposeScope();
         _cell = zeros(lanes, policy.StateSize).DetachFromDisposeScope();
     }
@@ -89,19 +91,19 @@ public sealed class PolicyAgent<TState> : IBatchedAgent<TState>, IDisposable
         }
         var size = _policy.Observation.Size;
         var a = _policy.Actions;
-        var laneIndex = new long[k];
         for (var i = 0; i < k; i++)
         {
             var level = _levels[lanes[i]] ?? throw new InvalidOperationException($"lane {lanes[i]} acted before Reset");
             level.WriteObservation(states[i], _observations.AsSpan(i * size, size));
-            laneIndex[i] = lanes[i];
+            _laneIndex[i] = lanes[i];
         }
         using (var scope = NewDisposeScope())
         using (no_grad())
         {
             var o = _policy.Observation;
-            var observations = tensor(_observations.AsSpan(0, k * size).ToArray()).view(1, k, o.Channels, o.Height, o.Width);
-            var index = tensor(laneIndex);
+            // The preallocated buffers go to LibTorch whole (no managed copy per step) and are narrowed to the k active lanes.
+            var observations = tensor(_observations).narrow(0, 0, k * size).view(1, k, o.Channels, o.Height, o.Width);
+            var index = tensor(_laneIndex).narrow(0, 0, k);
             var state = new RecurrentState(_hidden.index_select(0, index), _cell.index_select(0, index));
             var output = _policy.Unroll(observations, state, zeros(1, k));
             _hidden.index_copy_(0, index, output.State.Hidden);
@@ -114,9 +116,6 @@ public sealed class PolicyAgent<TState> : IBatchedAgent<TState>, IDisposable
             actions[i] = Greedy ? ArgMax(logits) : Sample(logits, ref _streams[lanes[i]]);
         }
     }
-
-    /// <summary>Lanes share one network and state tensor, so there is no separate single-episode agent; use <see cref="PolicyLaneAgent{TState}"/>.</summary>
-    public IAgent<TState>? LaneAgent(int lane) => null;
 
     private static int ArgMax(ReadOnlySpan<float> logits)
     {

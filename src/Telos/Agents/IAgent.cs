@@ -85,9 +85,6 @@ public interface IBatchedAgent<TState>
 
     /// <summary>Writes the action of each listed lane: <paramref name="actions"/>[i] for lane <paramref name="lanes"/>[i] in <paramref name="states"/>[i]. Lengths match.</summary>
     void Act(ReadOnlySpan<int> lanes, ReadOnlySpan<TState> states, Span<int> actions);
-
-    /// <summary>The single-episode agent of lane <paramref name="lane"/>, for explanations; null when lanes are not separate agents.</summary>
-    IAgent<TState>? LaneAgent(int lane);
 }
 
 /// <summary>Constants and adapters of the agent contract.</summary>
@@ -132,7 +129,5 @@ public static class AgentActions
                 actions[i] = _lanes[lanes[i]].Act(states[i]);
             }
         }
-
-        public IAgent<TState>? LaneAgent(int lane) => _lanes[lane];
     }
 }

@@ -21,7 +21,7 @@ public sealed record TaskDistributionInfo(string Name, string Family, string Sum
 
 /// <summary>
 /// Values of distribution parameters by name, as given by a user (CLI flags, a config). Names a
-/// family does not declare are refused when the family reads them (<see cref="EnvironmentFamily{TLevel, TState}.Read"/>).
+/// family does not declare are refused by <see cref="IEnvironmentFamily{TState}.Distribution"/>.
 /// </summary>
 public sealed class DistributionParameters
 {
@@ -42,29 +42,6 @@ public sealed class DistributionParameters
             {
                 builder[name] = v;
             }
-        }
-        return new DistributionParameters(builder.ToImmutable());
-    }
-
-    /// <summary>Parses <c>NAME=VALUE</c> pairs (e.g. <c>--param region=5</c>), merged over <paramref name="baseline"/>.</summary>
-    /// <exception cref="TelosInputException">A pair is not NAME=INTEGER, or names a parameter twice.</exception>
-    public static DistributionParameters Parse(IEnumerable<string> pairs, DistributionParameters? baseline = null, string option = "--param")
-    {
-        var builder = (baseline ?? None)._values.ToBuilder();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var pair in pairs)
-        {
-            var eq = pair.IndexOf('=');
-            if (eq <= 0 || !int.TryParse(pair.AsSpan(eq + 1), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
-            {
-                throw new TelosInputException($"{option} '{pair}': expected NAME=INTEGER, e.g. size=13");
-            }
-            var name = pair[..eq].Trim();
-            if (!seen.Add(name))
-            {
-                throw new TelosInputException($"{option} names '{name}' twice");
-            }
-            builder[name] = value;
         }
         return new DistributionParameters(builder.ToImmutable());
     }
@@ -438,6 +415,21 @@ public abstract class EnvironmentFamily<TLevel, TState> : IEnvironmentFamily<TSt
 
     /// <summary>Manhattan distance between two row-major cells of an n×n grid (an admissible A* heuristic where a move changes one coordinate by one).</summary>
     protected static double Manhattan(int from, int to, int size) => Math.Abs(from / size - to / size) + Math.Abs(from % size - to % size);
+
+    /// <summary>The row-major cell at procgen (x, y) of an n×n grid; false outside it.</summary>
+    protected static bool TryCell(int x, int y, int size, out int cell)
+    {
+        var inside = x >= 0 && y >= 0 && x < size && y < size;
+        cell = inside ? (size - 1 - y) * size + x : -1;
+        return inside;
+    }
+
+    /// <summary>"(x,y)" of a row-major cell, in procgen coordinates (for level details).</summary>
+    protected static string CellText(int cell, int size)
+    {
+        var (x, y) = Coordinates(cell, size);
+        return $"({x},{y})";
+    }
 
     /// <summary>Procgen coordinates of a row-major cell on an n×n grid: x from the left, y from the bottom.</summary>
     protected static (int X, int Y) Coordinates(int cell, int size) => (cell % size, size - 1 - cell / size);

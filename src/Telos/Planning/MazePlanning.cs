@@ -24,8 +24,8 @@ public sealed record MazePlanOutcome(IReadOnlyList<int> Cells, IReadOnlyList<int
 /// <summary>One maze episode of a hard-coded agent, with its picture and trace: a maze-flavoured shortcut over <see cref="AgentEvaluation"/>.</summary>
 public static class MazePlanning
 {
-    /// <summary>Names of the four moves, by action index.</summary>
-    public static IReadOnlyList<string> ActionNames { get; } = ["up", "right", "down", "left"];
+    /// <summary>Names of the four moves, by action index (the maze family's).</summary>
+    public static IReadOnlyList<string> ActionNames => MazeFamily.Instance.ActionNames;
 
     /// <summary>"up", "right", "down", "left", or "halt" (for <see cref="PlanDecision{TState}.Halt"/> or the MCTS halt index 4).</summary>
     public static string ActionName(int action) => action is >= 0 and < 4 ? ActionNames[action] : "halt";

@@ -1,4 +1,3 @@
-using Telos.Agents;
 using Telos.Environments;
 using Telos.Learning.Native;
 using Telos.Learning.Reinforcement;
@@ -34,9 +33,9 @@ public sealed class RecurrentStateTests
     }
 
     /// <summary>
-    /// After an episode on one level, Reset leaves the lane as a fresh agent's: its state is zero
-    /// again (it was not after acting), and the next episode's actions equal those of an agent that
-    /// never ran.
+    /// After acting on one level, Reset leaves the lane as a fresh agent's: its state is zero again
+    /// (it was not after acting). Actions are not compared: an untrained policy's carried-over state
+    /// barely moves its logits, so equal actions would prove nothing.
     /// </summary>
     [Fact]
     public void AgentResetForgetsTheLastEpisode()
@@ -44,16 +43,8 @@ public sealed class RecurrentStateTests
         TorchRuntime.EnsureInitialized();
         var levels = PpoFixtures.Train(size: 5, stepLimit: 12);
         using var policy = new LstmActorCritic(new ObservationShape(3, 5, 5), 4, Small, seed: 5);
-        using var used = new PolicyLaneAgent<MazeState>(policy, "used");
-        using var fresh = new PolicyLaneAgent<MazeState>(policy, "fresh");
         var first = levels.Level(1);
         var second = levels.Level(2);
-
-        AgentEvaluation.Run(used, first, seed: 1);
-        var afterReuse = AgentEvaluation.Run(used, second, seed: 2);
-        var afterFresh = AgentEvaluation.Run(fresh, second, seed: 2);
-
-        Assert.Equal(afterFresh.Actions, afterReuse.Actions);
         using var batched = new PolicyAgent<MazeState>(policy, 2, "lanes");
         batched.Reset(1, first, 1);
         batched.Act([1], [first.Initial], new int[1]);

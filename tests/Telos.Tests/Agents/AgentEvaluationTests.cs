@@ -72,8 +72,6 @@ public sealed class AgentEvaluationTests
             BatchSizes.Add(active.Length);
             actions.Fill(Maze.Right);
         }
-
-        public IAgent<MazeState>? LaneAgent(int lane) => null;
     }
 
     [Fact]

@@ -78,18 +78,14 @@ public sealed class KeysAndChestsFamily : EnvironmentFamily<KeysAndChests, KeysA
 
     protected override bool ProxyDistinct(KeysAndChests level) => level.Keys.Length > level.Chests.Length;
 
-    protected override IReadOnlyDictionary<string, object> Details(KeysAndChests level)
+    protected override IReadOnlyDictionary<string, object> Details(KeysAndChests level) => new Dictionary<string, object>
     {
-        var (x, y) = Coordinates(level.Start, level.Size);
-        return new Dictionary<string, object>
-        {
-            ["size"] = level.Size,
-            ["start"] = $"({x},{y})",
-            ["keys"] = level.Keys.Length,
-            ["chests"] = level.Chests.Length,
-            ["step_limit"] = level.StepLimit,
-        };
-    }
+        ["size"] = level.Size,
+        ["start"] = CellText(level.Start, level.Size),
+        ["keys"] = level.Keys.Length,
+        ["chests"] = level.Chests.Length,
+        ["step_limit"] = level.StepLimit,
+    };
 
     protected override string Render(KeysAndChests level, in KeysAndChestsState state) => level.Render(state);
 
@@ -114,13 +110,9 @@ public sealed class KeysAndChestsFamily : EnvironmentFamily<KeysAndChests, KeysA
     bool ICellGrid<KeysAndChestsState>.TryStateAt(IEnvironment<KeysAndChestsState> level, int x, int y, out KeysAndChestsState state)
     {
         var room = Cast(level);
-        state = default;
-        if (x < 0 || y < 0 || x >= room.Size || y >= room.Size)
-        {
-            return false;
-        }
-        state = room.Initial with { Cell = (room.Size - 1 - y) * room.Size + x };
-        return true;
+        var inside = TryCell(x, y, room.Size, out var cell);
+        state = room.Initial with { Cell = Math.Max(cell, 0) };
+        return inside;
     }
 
     (int X, int Y) ICellGrid<KeysAndChestsState>.CellOf(IEnvironment<KeysAndChestsState> level, in KeysAndChestsState state) => Coordinates(state.Cell, Cast(level).Size);

@@ -102,8 +102,8 @@ public sealed class MazeFamily : EnvironmentFamily<Maze, MazeState>, ICellGrid<M
     protected override IReadOnlyDictionary<string, object> Details(Maze level) => new Dictionary<string, object>
     {
         ["size"] = level.Size,
-        ["start"] = Text(level.Start, level.Size),
-        ["cheese"] = Text(level.Cheese, level.Size),
+        ["start"] = CellText(level.Start, level.Size),
+        ["cheese"] = CellText(level.Cheese, level.Size),
         ["step_limit"] = level.StepLimit,
         ["open_cells"] = level.StateCount,
     };
@@ -128,14 +128,9 @@ public sealed class MazeFamily : EnvironmentFamily<Maze, MazeState>, ICellGrid<M
     bool ICellGrid<MazeState>.TryStateAt(IEnvironment<MazeState> level, int x, int y, out MazeState state)
     {
         var maze = Cast(level);
-        state = default;
-        if (x < 0 || y < 0 || x >= maze.Size || y >= maze.Size)
-        {
-            return false;
-        }
-        var cell = (maze.Size - 1 - y) * maze.Size + x;
-        state = new MazeState(cell, 0);
-        return maze.IsOpen(cell);
+        var inside = TryCell(x, y, maze.Size, out var cell);
+        state = new MazeState(Math.Max(cell, 0), 0);
+        return inside && maze.IsOpen(cell);
     }
 
     (int X, int Y) ICellGrid<MazeState>.CellOf(IEnvironment<MazeState> level, in MazeState state) => Coordinates(state.Cell, Cast(level).Size);
@@ -153,11 +148,5 @@ public sealed class MazeFamily : EnvironmentFamily<Maze, MazeState>, ICellGrid<M
     {
         ArgumentNullException.ThrowIfNull(level);
         return (level.Size - 1) * level.Size + level.Size - 1;
-    }
-
-    private static string Text(int cell, int size)
-    {
-        var (x, y) = Coordinates(cell, size);
-        return $"({x},{y})";
     }
 }
