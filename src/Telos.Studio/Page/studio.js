@@ -198,7 +198,11 @@ function renderAudit(v) {
     ` (reachable ${b.successCeiling.count}/${b.successCeiling.of}), proxy instead ${b.proxy.count}/${b.proxy.of}`;
   $('batch').dataset.success = String(b.success.count);
   $('trace').tBodies[0].replaceChildren(...v.plan.trace.steps.map((s) => {
-    const changed = s.features.filter((f) => Math.abs(f.after - f.before) > 1e-9)
+    // The features that moved V first (non-zero contribution), then the largest other changes; three at most.
+    const moved = s.features.filter((f) => Math.abs(f.after - f.before) > 1e-9);
+    const counted = moved.filter((f) => f.contribution !== null && Math.abs(f.contribution) > 1e-9);
+    const rest = moved.filter((f) => !counted.includes(f)).sort((a, b) => Math.abs(b.after - b.before) - Math.abs(a.after - a.before));
+    const changed = counted.concat(rest).slice(0, 3)
       .map((f) => `${f.feature} ${fmt(f.before)}→${fmt(f.after)}` + (f.contribution === null ? '' : ` (${fmt(f.contribution)})`)).join(', ');
     const row = el('tr');
     row.append(el('td', { class: 'num' }, String(s.step)), el('td', {}, s.action_name), el('td', { class: 'num' }, fmt(s.value_after)), el('td', {}, changed));
@@ -216,7 +220,8 @@ function render(v) {
   const family = familyOf(v.level.distribution);
   fillSelect($('distribution'), catalog.families.filter((f) => f.hasCells).flatMap((f) => f.distributions), v.level.distribution);
   fillSelect($('planner'), catalog.planners, v.level.planner);
-  fillSelect($('objective'), family.references, $('objective').value && family.references.includes($('objective').value) ? $('objective').value : family.references[0]);
+  const loadedFrom = family.references.find((r) => v.card.source.endsWith(`'${r}'`));
+  fillSelect($('objective'), family.references, loadedFrom || family.references[0]);
   $('seed').value = String(v.level.seed);
   $('batch-levels').value = String(v.level.batchLevels);
   renderParameters(family, v.level.parameters);
