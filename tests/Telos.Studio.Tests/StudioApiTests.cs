@@ -267,3 +267,20 @@ public sealed class StudioApiTests(StudioFixture studio) : IClassFixture<StudioF
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, new MediaTypeHeaderValue("application/json"));
 }
+
+public sealed class StudioAddressTests
+{
+    [Theory]
+    [InlineData("127.0.0.1", false)]
+    [InlineData("::1", false)]
+    [InlineData("0.0.0.0", true)]
+    [InlineData("192.168.1.20", true)]
+    public void LoopbackIsQuietAndAnyOtherAddressIsExposed(string text, bool exposed) => Assert.Equal(exposed, StudioAddress.Parse(text).Exposed);
+
+    [Fact]
+    public void HostNamesAreRefused()
+    {
+        var e = Assert.Throws<TelosInputException>(() => StudioAddress.Parse("studio.example"));
+        Assert.Equal("--listen 'studio.example': expected an IP address such as 127.0.0.1 (host names are not resolved)", e.Message);
+    }
+}

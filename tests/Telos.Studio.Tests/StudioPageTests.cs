@@ -91,7 +91,7 @@ public sealed class StudioPageTests(StudioPageFixture fixture) : IClassFixture<S
         Assert.True(_errors.Count == 0, string.Join(" | ", _errors));
 
         var screenshot = await page.ScreenshotAsync(new PageScreenshotOptions { FullPage = true });
-        await File.WriteAllBytesAsync(Path.Combine(RepositoryRoot(), "docs", "studio.png"), screenshot);
+        await File.WriteAllBytesAsync(Path.Combine(RepositoryRoot(), "docs", "img", "studio.png"), screenshot);
     }
 
     [Fact]
