@@ -340,7 +340,7 @@ public sealed partial class StudioSession
     {
         var s = _selection;
         var family = EnvironmentFamilies.Of(s.Distribution);
-        var label = _current.Source;
+        var label = _current.Card.Revision == _loaded.Card.Revision ? _current.Source : $"{_current.Source}, edited";
         var plan = LevelPlans.Plan(new LevelPlanRequest(s.Distribution, s.Parameters, s.Seed, label, s.Planner, PlanBudget.Default), _current);
         var heatmap = ObjectiveViews.Heatmap(_current, s.Distribution, s.Parameters, s.Seed, cellPixels: 2);
         var height = heatmap.Values.Length / heatmap.Width;
@@ -385,10 +385,6 @@ public sealed partial class StudioSession
         if (!family.Accept(new HasCellsOperation()))
         {
             throw new TelosInputException($"{distribution}: {family.Name} states do not stand on cells, so the studio cannot draw its levels");
-        }
-        if (!family.Distributions.Any(d => d.Name == distribution))
-        {
-            throw new TelosInputException($"distribution '{distribution}' is not one of {family.Name}'s: {string.Join(", ", family.Distributions.Select(d => d.Name))}");
         }
         return family;
     }

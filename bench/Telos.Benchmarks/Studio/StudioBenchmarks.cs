@@ -1,5 +1,8 @@
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Telos.Studio;
 
 namespace Telos.Benchmarks.Studio;
@@ -8,9 +11,11 @@ namespace Telos.Benchmarks.Studio;
 /// The studio's edit → re-plan round trip, server-side: one weight edit on a 13×13 <c>maze/test</c>
 /// level (seed 3) with BFS, answered with the whole view the page draws (re-plan, heatmap, card,
 /// diff, EPIC on each maze distribution; the batch view over 1 or 20 levels).
-/// <c>dotnet run -c Release --project bench/Telos.Benchmarks -- --filter '*StudioBenchmarks*'</c>
+/// <c>dotnet run -c Release --project bench/Telos.Benchmarks -- --filter '*StudioBenchmarks*'</c> (in process, 15 iterations, median reported).
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
+[Config(typeof(StudioBenchmarkConfig))]
 public class StudioBenchmarks
 {
     private static readonly JsonElement Ten = JsonSerializer.SerializeToElement(10.0);
@@ -35,5 +40,14 @@ public class StudioBenchmarks
     {
         _flip = !_flip;
         return _session.Edit(new EditRequest("set", "at_cheese", _flip ? Ten : Eleven)).Plan.Path.Count;
+    }
+}
+
+/// <summary>In process (no boilerplate project to build next to LibTorch), 3 warm-ups and 15 measured iterations.</summary>
+public sealed class StudioBenchmarkConfig : ManualConfig
+{
+    public StudioBenchmarkConfig()
+    {
+        AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(15));
     }
 }
