@@ -101,12 +101,8 @@ public sealed partial class StudioSession
             var family = DrawableFamily(distribution);
             var given = request.Parameters ?? [];
             var parameters = DistributionParameters.Of([.. given.Select(kv => (kv.Key, (int?)kv.Value))]);
-            family.Accept(new CheckDistributionOperation(distribution, parameters));
             var planner = request.Planner ?? _selection.Planner;
-            if (!Planners.Names.Contains(planner))
-            {
-                throw new TelosInputException($"planner '{planner}' is not known; expected {Planners.Choices()}");
-            }
+            family.Accept(new CheckLevelOperation(distribution, parameters, planner));
             var batch = request.BatchLevels ?? _selection.BatchLevels;
             if (batch is < 1 or > StudioLimits.MaxBatchLevels)
             {
@@ -419,10 +415,11 @@ public sealed partial class StudioSession
             where TState : struct => family.Cells is not null;
     }
 
-    private sealed record CheckDistributionOperation(string Distribution, DistributionParameters Parameters) : IFamilyOperation<bool>
+    /// <summary>The family's own checks of the distribution's parameters and of the planner's name.</summary>
+    private sealed record CheckLevelOperation(string Distribution, DistributionParameters Parameters, string Planner) : IFamilyOperation<bool>
     {
         public bool Run<TState>(IEnvironmentFamily<TState> family)
-            where TState : struct => family.Distribution(Distribution, Parameters) is not null;
+            where TState : struct => family.Distribution(Distribution, Parameters) is not null && Planners.Create(Planner, family) is not null;
     }
 
     private sealed record LandmarkOperation(string Distribution, DistributionParameters Parameters, long Seed) : IFamilyOperation<IReadOnlyList<StudioLandmark>>
