@@ -28,13 +28,17 @@ public static class StudioAddress
     public static IPAddress Default => IPAddress.Loopback;
 
     /// <summary>The address in <paramref name="text"/>, and whether it is reachable from other machines (the CLI warns then).</summary>
-    /// <exception cref="TelosInputException">Not an IP address (host names and wildcards other than 0.0.0.0 / :: are refused).</exception>
+    /// <exception cref="TelosInputException">Not an IP address (host names are not resolved), or a wildcard (0.0.0.0, ::).</exception>
     public static (IPAddress Address, bool Exposed) Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         if (!IPAddress.TryParse(text.Trim(), out var address))
         {
             throw new TelosInputException($"--listen '{text}': expected an IP address such as 127.0.0.1 (host names are not resolved)");
+        }
+        if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
+        {
+            throw new TelosInputException($"--listen {address}: name the address of one interface (the server accepts requests only for the host it was told, so a wildcard would refuse every browser)");
         }
         return (address, !IPAddress.IsLoopback(address));
     }
@@ -138,12 +142,13 @@ public sealed class StudioServer : IAsyncDisposable
         return server;
     }
 
-    /// <summary>Runs until <paramref name="cancellation"/> fires, then stops.</summary>
+    /// <summary>Runs until <paramref name="cancellation"/> fires or the process is asked to stop (Ctrl+C, SIGTERM: the host's console lifetime), then stops.</summary>
     public async Task WaitAsync(CancellationToken cancellation)
     {
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellation, _app.Lifetime.ApplicationStopping);
         try
         {
-            await Task.Delay(Timeout.Infinite, cancellation).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, either.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

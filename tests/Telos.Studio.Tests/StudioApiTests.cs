@@ -273,14 +273,16 @@ public sealed class StudioAddressTests
     [Theory]
     [InlineData("127.0.0.1", false)]
     [InlineData("::1", false)]
-    [InlineData("0.0.0.0", true)]
     [InlineData("192.168.1.20", true)]
     public void LoopbackIsQuietAndAnyOtherAddressIsExposed(string text, bool exposed) => Assert.Equal(exposed, StudioAddress.Parse(text).Exposed);
 
     [Fact]
-    public void HostNamesAreRefused()
+    public void HostNamesAndWildcardsAreRefused()
     {
         var e = Assert.Throws<TelosInputException>(() => StudioAddress.Parse("studio.example"));
         Assert.Equal("--listen 'studio.example': expected an IP address such as 127.0.0.1 (host names are not resolved)", e.Message);
+        var any = Assert.Throws<TelosInputException>(() => StudioAddress.Parse("0.0.0.0"));
+        Assert.StartsWith("--listen 0.0.0.0: name the address of one interface", any.Message);
+        Assert.StartsWith("--listen ::: name the address of one interface", Assert.Throws<TelosInputException>(() => StudioAddress.Parse("::")).Message);
     }
 }
