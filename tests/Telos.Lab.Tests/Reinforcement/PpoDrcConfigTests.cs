@@ -56,8 +56,8 @@ public sealed class PpoDrcConfigTests
     }
 
     [Theory]
-    [InlineData("drc_ticks = 0", "tiny.toml:9: key 'drc_ticks'")]
-    [InlineData("drc_layers = 17", "tiny.toml:8: key 'drc_layers'")]
+    [InlineData("drc_ticks = 0", "tiny.toml:8: key 'drc_ticks': expected")]
+    [InlineData("drc_layers = 17", "tiny.toml:7: key 'drc_layers': expected")]
     public void BadDrcSizesFailBeforeAnythingIsWritten(string replacement, string expectedPrefix)
     {
         using var temp = new TempFolder();
