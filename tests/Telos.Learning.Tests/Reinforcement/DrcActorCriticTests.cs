@@ -20,6 +20,16 @@ public sealed class DrcActorCriticTests
         Assert.True(difference <= tolerance, $"max difference {difference}");
     }
 
+    /// <summary>Random [4, 2] observations, a random state, and starts with environment <paramref name="restart"/> beginning an episode at step 2.</summary>
+    private static (Tensor Observations, RecurrentState State, Tensor Starts) RandomBlock(ActorCritic policy, ulong seed, int restart)
+    {
+        using var generator = new Generator(seed);
+        var state = new RecurrentState(randn([2, policy.StateSize], generator: generator), randn([2, policy.StateSize], generator: generator));
+        var starts = zeros(4, 2);
+        starts[2, restart] = tensor(1f);
+        return (rand([4, 2, 3, 5, 5], generator: generator), state, starts);
+    }
+
     /// <summary>
     /// The architecture against a reference written out here from the saved parameters alone: the
     /// encoder map feeds every layer at every tick, layer d reads the layer below at the same tick,
@@ -68,11 +78,7 @@ public sealed class DrcActorCriticTests
         TorchRuntime.EnsureInitialized();
         using var scope = NewDisposeScope();
         using var policy = new DrcActorCritic(Grid, 4, Small, seed: 4);
-        using var generator = new Generator(6);
-        var observations = rand([4, 2, 3, 5, 5], generator: generator);
-        var state = new RecurrentState(randn([2, policy.StateSize], generator: generator), randn([2, policy.StateSize], generator: generator));
-        var starts = zeros(4, 2);
-        starts[2, 1] = tensor(1f);
+        var (observations, state, starts) = RandomBlock(policy, seed: 6, restart: 1);
 
         var whole = policy.Unroll(observations, state, starts);
         var carried = state;
@@ -95,11 +101,7 @@ public sealed class DrcActorCriticTests
         TorchRuntime.EnsureInitialized();
         using var scope = NewDisposeScope();
         using var policy = new DrcActorCritic(Grid, 4, Small, seed: 3);
-        using var generator = new Generator(9);
-        var observations = rand([4, 2, 3, 5, 5], generator: generator);
-        var state = new RecurrentState(randn([2, policy.StateSize], generator: generator), randn([2, policy.StateSize], generator: generator));
-        var starts = zeros(4, 2);
-        starts[2, 0] = tensor(1f);
+        var (observations, state, starts) = RandomBlock(policy, seed: 9, restart: 0);
 
         var whole = policy.Unroll(observations, state, starts);
         var fresh = policy.Unroll(observations.narrow(0, 2, 2), policy.InitialState(2), zeros(2, 2));
