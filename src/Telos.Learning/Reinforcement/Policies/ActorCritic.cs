@@ -22,7 +22,7 @@ public enum PolicyKind
 /// <summary>Sizes of a policy network.</summary>
 /// <param name="Kind">The architecture.</param>
 /// <param name="ConvChannels">Channels of the encoder's two 3×3 convolutions (padding 1, so the grid keeps its size).</param>
-/// <param name="Features">Width of the encoder's output (a linear layer over the flattened convolutions).</param>
+/// <param name="Features">Width of the encoder's output (a linear layer over the flattened convolutions); for DRC, whose encoder stays spatial, of the layer the heads read.</param>
 /// <param name="LstmSize">Hidden size of the LSTM core (LSTM only).</param>
 /// <param name="DrcLayers">DRC's D: stacked ConvLSTM layers (DRC only; Guez et al. use 3).</param>
 /// <param name="DrcTicks">DRC's N: ticks of the whole stack per environment step (DRC only; Guez et al. use 3).</param>
