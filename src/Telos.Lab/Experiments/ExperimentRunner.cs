@@ -237,13 +237,13 @@ public sealed class ExperimentRunner
         {
             throw config.Error(SeedKey, "a sweep takes its seeds from [sweep] seeds; remove the top-level seed");
         }
-        var (axes, seeds) = SweepPlan.ReadTable(config);
+        var (axes, seeds, lines) = SweepPlan.ReadTable(config);
         // The base config must validate on its own; its resolved text (with [sweep]) is the sweep's config.toml.
         var settings = experiment.Configure(config);
         config.EnsureAllKeysUsed();
         RunStore.ValidateName(name);
         var resolved = config.ToResolvedToml();
-        var plan = SweepPlan.Build(resolved, config.SourceName, axes, seeds, cell => Prepare(cell, name).ResolvedToml);
+        var plan = SweepPlan.Build(resolved, config.SourceName, axes, seeds, lines, cell => Prepare(cell, name).ResolvedToml);
         return new PreparedRun(experiment, config, settings, name, seeds[0], resolved) { Sweep = plan };
     }
 

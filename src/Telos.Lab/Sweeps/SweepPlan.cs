@@ -55,7 +55,8 @@ public sealed record SweepPlan(IReadOnlyList<SweepAxis> Axes, IReadOnlyList<long
 
     /// <summary>Reads <c>[sweep]</c> of <paramref name="config"/> (recording it in the resolved config).</summary>
     /// <exception cref="TelosInputException">One line naming the file, line and key.</exception>
-    internal static (IReadOnlyList<SweepAxis> Axes, IReadOnlyList<long> Seeds) ReadTable(ConfigTable config)
+    /// <returns>The axes, the seeds, and the source line of each axis value (errors about a cell's value name that line).</returns>
+    internal static (IReadOnlyList<SweepAxis> Axes, IReadOnlyList<long> Seeds, IReadOnlyList<IReadOnlyList<int>> Lines) ReadTable(ConfigTable config)
     {
         var table = config.Table(TableName);
         var seeds = table.GetIntList("seeds", [], 0, int.MaxValue, minCount: 1, maxCount: 10_000);
@@ -65,22 +66,25 @@ public sealed record SweepPlan(IReadOnlyList<SweepAxis> Axes, IReadOnlyList<long
         }
         var axesTable = table.Table("axes");
         var axes = new List<SweepAxis>();
+        var lines = new List<IReadOnlyList<int>>();
         foreach (var key in axesTable.Keys.ToList())
         {
             if (key.Split('.').Any(p => p.Length == 0) || key is "experiment" or "seed" || key.StartsWith(TableName + ".", StringComparison.Ordinal) || key == TableName)
             {
                 throw axesTable.Error(key, "an axis names a config key of the experiment (dotted for tables: \"params.size\")");
             }
-            axes.Add(new SweepAxis(key, axesTable.GetValueTexts(key, minCount: 1, maxCount: 1000)));
+            var values = axesTable.GetValueTexts(key, minCount: 1, maxCount: 1000);
+            axes.Add(new SweepAxis(key, values));
+            lines.Add(values.Select((_, i) => axesTable.Item(key, i)!.Line).ToArray());
         }
-        return (axes, seeds.Select(s => (long)s).ToArray());
+        return (axes, seeds.Select(s => (long)s).ToArray(), lines);
     }
 
     /// <summary>
     /// Builds every cell from the sweep's resolved config text: parsed again for each cell, <c>[sweep]</c>
     /// removed, one value per axis set, the seed set, then validated by <paramref name="prepare"/>, which returns the cell's resolved config.
     /// </summary>
-    internal static SweepPlan Build(string resolvedSweepToml, string sourceName, IReadOnlyList<SweepAxis> axes, IReadOnlyList<long> seeds, Func<ConfigTable, string> prepare)
+    internal static SweepPlan Build(string resolvedSweepToml, string sourceName, IReadOnlyList<SweepAxis> axes, IReadOnlyList<long> seeds, IReadOnlyList<IReadOnlyList<int>> lines, Func<ConfigTable, string> prepare)
     {
         var configurations = axes.Aggregate(1, (n, a) => checked(n * a.Values.Count));
         if ((long)configurations * seeds.Count > 100_000)
@@ -103,7 +107,8 @@ public sealed record SweepPlan(IReadOnlyList<SweepAxis> Axes, IReadOnlyList<long
                 var axesTable = config.Table(TableName).Table("axes");
                 for (var a = 0; a < axes.Count; a++)
                 {
-                    config.SetPath(axes[a].Key, axesTable.Item(axes[a].Key, choice[a])!);
+                    // The value keeps the line it has in the sweep's source, so that errors point there.
+                    config.SetPath(axes[a].Key, ((ConfigScalar)axesTable.Item(axes[a].Key, choice[a])!).At(lines[a][choice[a]]));
                 }
                 config.Remove(TableName);
                 config.Override(Experiments.ExperimentRunner.SeedKey, seed);
