@@ -30,7 +30,7 @@ public sealed record ScatterPoint(double X, double Y, string Group);
 /// <c>metrics.csv</c>, bars with intervals, curves with CI bands, scatter plots and heatmaps over grid cells.
 /// Each takes the source (run and file) its numbers came from, which the report prints under it.
 /// </summary>
-public static class Figures
+public static partial class Figures
 {
     private const int Width = 800;
     private const int Height = 420;
@@ -181,11 +181,55 @@ public static class Figures
         return Finish(plot, title, source, width: 520, height: 440);
     }
 
+    /// <summary>An objective's <see cref="Objectives.CellHeatmap"/> (values per maze cell, walls NaN) as a heatmap figure.</summary>
+    public static ReportFigure Heatmap(string title, Objectives.CellHeatmap heatmap, string valueLabel, string source)
+    {
+        ArgumentNullException.ThrowIfNull(heatmap);
+        var rows = heatmap.Values.Length / heatmap.Width;
+        var grid = new double[rows, heatmap.Width];
+        for (var r = 0; r < rows; r++)
+        {
+            for (var c = 0; c < heatmap.Width; c++)
+            {
+                grid[r, c] = heatmap.Values[(r * heatmap.Width) + c];
+            }
+        }
+        return Heatmap(title, grid, valueLabel, source);
+    }
+
+    /// <summary>
+    /// A picture the environment family drew (a level with an agent's path, <c>IEnvironmentFamily.Image</c>, an objective's
+    /// <see cref="Objectives.CellHeatmap.Image"/>): the PNG inlined as a data URI inside an SVG element, scaled by <paramref name="scale"/> without smoothing.
+    /// </summary>
+    public static ReportFigure Image(string title, Imaging.RgbImage image, string source, int scale = 1)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentOutOfRangeException.ThrowIfLessThan(scale, 1);
+        var (w, h) = (image.Width * scale, image.Height * scale);
+        var svg = string.Create(CultureInfo.InvariantCulture,
+            $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\"><image width=\"{w}\" height=\"{h}\" style=\"image-rendering: pixelated\" href=\"data:image/png;base64,{Convert.ToBase64String(image.ToPng())}\"/></svg>");
+        return new ReportFigure(title, source, svg);
+    }
+
     private static ReportFigure Finish(Plot plot, string title, string source, int width = Width, int height = Height)
     {
         plot.Title(title);
         var svg = plot.GetSvgXml(width, height);
         var start = svg.IndexOf("<svg", StringComparison.Ordinal);
-        return new ReportFigure(title, source, start > 0 ? svg[start..] : svg);
+        return new ReportFigure(title, source, UniqueIds(start > 0 ? svg[start..] : svg));
     }
+
+    // ScottPlot numbers the ids inside each SVG from 0 (heatmaps: id="img_0" used as href="#img_0"); inline in one page,
+    // a second figure's reference would resolve to the first figure's element. A prefix from the SVG's own hash keeps
+    // ids apart and the page deterministic.
+    private static string UniqueIds(string svg)
+    {
+        var prefix = "f" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(svg)))[..10] + "-";
+        svg = IdAttribute().Replace(svg, m => $"id=\"{prefix}{m.Groups[1].Value}\"");
+        svg = svg.Replace("href=\"#", "href=\"#" + prefix, StringComparison.Ordinal);
+        return svg.Replace("url(#", "url(#" + prefix, StringComparison.Ordinal);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("id=\"([^\"]+)\"")]
+    private static partial System.Text.RegularExpressions.Regex IdAttribute();
 }
