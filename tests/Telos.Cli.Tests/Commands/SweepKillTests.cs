@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Spectre.Console.Testing;
 using Telos.Lab.Configuration;
 using Telos.Lab.Experiments;
@@ -37,36 +36,17 @@ public sealed class SweepKillTests : IDisposable
         File.WriteAllText(config, Config);
         var killedRoot = Path.Combine(_folder, "killed");
 
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Telos.Cli.dll"));
-        foreach (var argument in new[] { "run", config, "--jobs", "2" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-        start.Environment["TELOS_RUNS"] = killedRoot;
-        using (var child = Process.Start(start)!)
-        {
-            child.BeginOutputReadLine();
-            // Progress lines arrive on stderr: kill the sweep's process without warning once two cells are done.
-            string? line;
-            while ((line = child.StandardError.ReadLine()) is not null && !line.StartsWith("sweep 2/4", StringComparison.Ordinal))
-            {
-            }
-            Assert.NotNull(line);
-            child.Kill();
-            child.WaitForExit();
-        }
+        // Progress lines arrive on stderr: kill the sweep's process without warning once two or three cells are done
+        // (the plain progress lines are throttled, so the line for exactly two may be skipped).
+        Assert.NotNull(TelosProcess.KillWhen(
+            killedRoot, line => line.StartsWith("sweep 2/4", StringComparison.Ordinal) || line.StartsWith("sweep 3/4", StringComparison.Ordinal), "run", config, "--jobs", "2"));
 
         var record = Assert.Single(new RunStore(killedRoot).List());
         Assert.Equal("running (process gone)", record.StatusText);
         var plan = new ExperimentRunner(new RunStore(killedRoot), ExperimentCatalog.Discover())
             .Prepare(ConfigFile.Load(Path.Combine(record.Directory, "config.toml")), record.Name).Sweep!;
-        // The cells still running saw their sweep's pipe close and stop by themselves.
-        var clock = Stopwatch.StartNew();
-        while (plan.Cells.Any(c => SweepRunner.State(record.Directory, c) == CellState.Running) && clock.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            Thread.Sleep(100);
-        }
+        // The cells still running see their sweep's pipe close and stop by themselves; wait for every cell process to end.
+        Assert.True(TelosProcess.WaitUntilNoneMentions(record.Directory, TimeSpan.FromSeconds(60)));
         var states = plan.Cells.Select(c => SweepRunner.State(record.Directory, c)).ToList();
         Assert.DoesNotContain(CellState.Running, states);
         Assert.InRange(states.Count(s => s == CellState.Done), 2, 3);

@@ -2,6 +2,7 @@ using Telos.Lab.Configuration;
 using Telos.Lab.Experiments;
 using Telos.Lab.Runs;
 using Telos.Lab.Tests.Browser;
+using Telos.Lab.Tests.Reinforcement;
 
 namespace Telos.Lab.Tests.Reports;
 
@@ -9,31 +10,12 @@ namespace Telos.Lab.Tests.Reports;
 [Collection("torch")]
 public sealed class PpoReportTests
 {
-    private const string Tiny = """
-        experiment = "ppo"
-        seed = 3
-        eval_episodes = 20
-        conv_channels = 4
-        features = 16
-        lstm_size = 8
-        num_envs = 4
-        num_steps = 8
-        total_timesteps = 96
-        num_minibatches = 2
-        update_epochs = 1
-        checkpoint_every = 2
-
-        [params]
-        size = 5
-        step_limit = 10
-        """;
-
     [Fact]
     public async Task APpoRunWritesItsResultsAndAReportThatRendersInChromium()
     {
         using var temp = new TempFolder();
         var runner = new ExperimentRunner(new RunStore(temp.Combine("runs")), ExperimentCatalog.Discover());
-        var outcome = runner.Start(runner.Prepare(ConfigFile.Parse(Tiny, "tiny.toml"), "tiny"), new Progress<ProgressUpdate>());
+        var outcome = runner.Start(runner.Prepare(ConfigFile.Parse(PpoExperimentTests.Tiny, "tiny.toml"), "tiny"), new Progress<ProgressUpdate>());
         Assert.Equal(0, outcome.ExitCode);
 
         var results = RunResults.Read(Path.Combine(outcome.Record.Directory, RunResults.FileName));
