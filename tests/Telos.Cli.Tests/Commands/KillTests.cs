@@ -1,4 +1,3 @@
-using Spectre.Console.Testing;
 using Telos.Lab.Runs;
 
 namespace Telos.Cli.Tests.Commands;
@@ -47,8 +46,8 @@ public sealed class KillTests : IDisposable
             }
         }
 
-        Assert.Equal(0, Telos(killedRoot, "resume", record.ShortId));
-        Assert.Equal(0, Telos(Path.Combine(_folder, "straight"), "run", config));
+        Assert.Equal(0, TelosProcess.InProcess(killedRoot, "resume", record.ShortId));
+        Assert.Equal(0, TelosProcess.InProcess(Path.Combine(_folder, "straight"), "run", config));
         var straight = Assert.Single(new RunStore(Path.Combine(_folder, "straight")).List());
         Assert.Equal(
             File.ReadAllText(Path.Combine(straight.Directory, "metrics.csv")),
@@ -66,7 +65,4 @@ public sealed class KillTests : IDisposable
         {
         }
     }
-
-    private static int Telos(string runsRoot, params string[] args) =>
-        TelosApp.Run([.. args, "--quiet"], new CliContext(new TestConsole(), new StringWriter(), runsRoot));
 }

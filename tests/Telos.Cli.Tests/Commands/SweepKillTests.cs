@@ -1,4 +1,3 @@
-using Spectre.Console.Testing;
 using Telos.Lab.Configuration;
 using Telos.Lab.Experiments;
 using Telos.Lab.Runs;
@@ -52,8 +51,8 @@ public sealed class SweepKillTests : IDisposable
         Assert.InRange(states.Count(s => s == CellState.Done), 2, 3);
         Assert.False(File.Exists(Path.Combine(record.Directory, "tables.md")));
 
-        Assert.Equal(0, Telos(killedRoot, "resume", record.ShortId, "--jobs", "2"));
-        Assert.Equal(0, Telos(Path.Combine(_folder, "straight"), "run", config));
+        Assert.Equal(0, TelosProcess.InProcess(killedRoot, "resume", record.ShortId, "--jobs", "2"));
+        Assert.Equal(0, TelosProcess.InProcess(Path.Combine(_folder, "straight"), "run", config));
         var straight = Assert.Single(new RunStore(Path.Combine(_folder, "straight")).List());
         foreach (var file in new[] { "tables.md", "tables.csv" })
         {
@@ -72,7 +71,4 @@ public sealed class SweepKillTests : IDisposable
         {
         }
     }
-
-    private static int Telos(string runsRoot, params string[] args) =>
-        TelosApp.Run([.. args, "--quiet"], new CliContext(new TestConsole(), new StringWriter(), runsRoot));
 }

@@ -1,8 +1,9 @@
 using System.Diagnostics;
+using Spectre.Console.Testing;
 
 namespace Telos.Cli.Tests.Commands;
 
-/// <summary>A real <c>telos</c> process (<c>dotnet Telos.Cli.dll</c> from the test's output folder), for kill tests.</summary>
+/// <summary><c>telos</c> for kill tests: a real process (<c>dotnet Telos.Cli.dll</c> from the test's output folder) to kill, and in-process runs to compare with.</summary>
 internal static class TelosProcess
 {
     /// <summary>
@@ -29,6 +30,10 @@ internal static class TelosProcess
         child.WaitForExit();
         return line;
     }
+
+    /// <summary>Runs <c>telos ARGS --quiet</c> in this process with <paramref name="runsRoot"/> as the runs folder; returns the exit code.</summary>
+    public static int InProcess(string runsRoot, params string[] args) =>
+        TelosApp.Run([.. args, "--quiet"], new CliContext(new TestConsole(), new StringWriter(), runsRoot));
 
     /// <summary>
     /// Waits until no process's command line mentions <paramref name="text"/> (read from /proc: a process exists with its
