@@ -166,6 +166,11 @@ public sealed class RunCommands : ICommandGroup
             {
                 context.WriteLine($"  step {last.Step}: {FormatValues(last.Values)}");
             }
+            var report = Path.Combine(record.Directory, "report.html");
+            if (File.Exists(report))
+            {
+                context.WriteLine($"  report {report}");
+            }
             if (record.Status == RunStatus.Failed)
             {
                 context.WriteLine($"  log (with the stack trace of an unexpected error) {Path.Combine(record.Directory, "log.txt")}");
