@@ -4,6 +4,7 @@ using System.Text.Json;
 using Spectre.Console;
 using Telos.Lab.Experiments;
 using Telos.Lab.Runs;
+using Telos.Lab.Sweeps;
 
 namespace Telos.Cli.Commands;
 
@@ -24,20 +25,32 @@ public sealed class RunCommands : ICommandGroup
             Description = "Override a config value, KEY=VALUE with a dotted key and a TOML value (repeatable), e.g. --set evaluation.test_problems=100",
             AllowMultipleArgumentsPerToken = false,
         };
-        var run = new Command("run", "Validate a config, create a run directory and run the experiment") { configArgument, seedOption, nameOption, setOption };
+        var jobsOption = new Option<int>("--jobs", "-j")
+        {
+            Description = "For a sweep: how many cells run at once, each in its own telos process",
+            DefaultValueFactory = _ => 1,
+        };
+        var run = new Command("run", "Validate a config, create a run directory and run the experiment (a config with [sweep] runs its cells)") { configArgument, seedOption, nameOption, setOption, jobsOption };
         run.SetAction(result =>
         {
             var runner = Runner(context);
             // Everything is validated here, before any directory or index row exists.
             var prepared = runner.Prepare(result.GetValue(configArgument)!, result.GetValue(seedOption), result.GetValue(nameOption), result.GetValue(setOption));
-            return Execute(context, result, (progress, token) => runner.Start(prepared, progress, token));
+            var sweep = Cells(result.GetValue(jobsOption));
+            return Execute(context, result, (progress, token) => runner.Start(prepared, progress, token, sweep));
         });
         yield return run;
 
         var idArgument = new Argument<string>("id") { Description = "Run id, short id, or a unique prefix of either" };
-        var resume = new Command("resume", "Continue an interrupted or failed run from its newest intact checkpoint") { idArgument };
+        var resumeJobsOption = new Option<int>("--jobs", "-j")
+        {
+            Description = "For a sweep: how many cells run at once, each in its own telos process",
+            DefaultValueFactory = _ => 1,
+        };
+        var resume = new Command("resume", "Continue an interrupted or failed run from its newest intact checkpoint (a sweep: rerun the cells not done)") { idArgument, resumeJobsOption };
         resume.SetAction(result =>
         {
+            var sweep = Cells(result.GetValue(resumeJobsOption));
             var runner = Runner(context);
             var plan = runner.PlanResume(result.GetValue(idArgument)!);
             foreach (var skipped in plan.Skipped)
@@ -48,9 +61,39 @@ public sealed class RunCommands : ICommandGroup
             {
                 context.Error.WriteLine($"resuming from checkpoint step {from.Step}");
             }
-            return Execute(context, result, (progress, token) => runner.Resume(plan, progress, token));
+            return Execute(context, result, (progress, token) => runner.Resume(plan, progress, token, sweep));
         });
         yield return resume;
+
+        var cellDirectory = new Argument<string>("dir") { Description = "A sweep cell's directory, holding its config.toml" };
+        var watchStdin = new Option<bool>("--watch-stdin") { Description = "Stop the cell when standard input closes (its sweep's process is gone)" };
+        var cell = new Command("cell", "Run one sweep cell in its directory (what `telos run --jobs N` starts for each cell)") { cellDirectory, watchStdin };
+        cell.SetAction(result =>
+        {
+            var runner = Runner(context);
+            var dir = result.GetValue(cellDirectory)!;
+            var outcome = CliJob.Run(context, result, (progress, token) =>
+            {
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(token);
+                if (result.GetValue(watchStdin))
+                {
+                    var watcher = new Thread(() =>
+                    {
+                        using var input = Console.OpenStandardInput();
+                        var buffer = new byte[64];
+                        while (input.Read(buffer) > 0)
+                        {
+                        }
+                        stop.Cancel();
+                    }) { IsBackground = true };
+                    watcher.Start();
+                }
+                return runner.RunCell(dir, progress, stop.Token);
+            });
+            context.WriteLine($"cell {outcome.Record.Id} {outcome.Record.StatusText}{(outcome.Record.Message is null ? "" : ": " + outcome.Record.Message)}");
+            return outcome.ExitCode;
+        });
+        yield return cell;
 
         var runs = new Command("runs", "List and inspect runs");
         var list = new Command("list", "List runs (oldest first)");
@@ -84,6 +127,25 @@ public sealed class RunCommands : ICommandGroup
         yield return experiments;
     }
 
+    /// <summary>
+    /// Sweep cells run as child processes of this same <c>telos</c>: the apphost when this process is one,
+    /// else <c>dotnet Telos.Cli.dll</c> (under <c>dotnet run</c>, tests and the installed tool alike).
+    /// </summary>
+    private static SweepExecution Cells(int jobs)
+    {
+        if (jobs < 1)
+        {
+            throw new TelosInputException($"--jobs: expected integer >= 1, got {jobs}");
+        }
+        var assembly = typeof(RunCommands).Assembly.Location;
+        var process = Environment.ProcessPath ?? "dotnet";
+        var self = Path.GetFileNameWithoutExtension(process);
+        var launcher = self.Equals(Path.GetFileNameWithoutExtension(assembly), StringComparison.OrdinalIgnoreCase)
+            ? new ProcessCellLauncher(process, [], jobs)
+            : new ProcessCellLauncher(self.Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? process : "dotnet", [assembly], jobs);
+        return new SweepExecution(launcher, jobs);
+    }
+
     private static ExperimentRunner Runner(CliContext context) => new(new RunStore(context.RunsRoot), ExperimentCatalog.Discover());
 
     private static int Execute(CliContext context, ParseResult result, Func<IProgress<ProgressUpdate>, CancellationToken, RunOutcome> job)
@@ -103,6 +165,11 @@ public sealed class RunCommands : ICommandGroup
             if (last is not null)
             {
                 context.WriteLine($"  step {last.Step}: {FormatValues(last.Values)}");
+            }
+            var report = Path.Combine(record.Directory, "report.html");
+            if (File.Exists(report))
+            {
+                context.WriteLine($"  report {report}");
             }
             if (record.Status == RunStatus.Failed)
             {

@@ -27,6 +27,9 @@ internal sealed class ConfigScalar : ConfigNode
     public object Value { get; }
 
     public override string TypeName { get; }
+
+    /// <summary>The same value, reported at <paramref name="line"/>.</summary>
+    public ConfigScalar At(int line) => new(Value, TypeName, line);
 }
 
 internal sealed class ConfigArray : ConfigNode

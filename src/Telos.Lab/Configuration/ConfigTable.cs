@@ -122,6 +122,35 @@ public sealed class ConfigTable
         return value;
     }
 
+    /// <summary>
+    /// An array of single values of any TOML type (the values of a sweep axis), each as its TOML text
+    /// (<c>"lstm"</c>, <c>5</c>, <c>0.5</c>, <c>true</c>), with [<paramref name="minCount"/>, <paramref name="maxCount"/>] items, no two equal.
+    /// </summary>
+    /// <exception cref="TelosInputException">Absent, not an array, an item that is an array or table, or a repeated item.</exception>
+    public IReadOnlyList<string> GetValueTexts(string key, int minCount = 1, int maxCount = int.MaxValue)
+    {
+        var array = Array(key, minCount, maxCount) ?? throw Error(key, _node.Line, "missing; expected an array");
+        var texts = new List<string>();
+        foreach (var (item, i) in array.Items.Select((item, i) => (item, i)))
+        {
+            var text = item switch
+            {
+                ConfigScalar { TypeName: "string", Value: string v } => TomlText.String(v),
+                ConfigScalar { Value: long v } => TomlText.Long(v),
+                ConfigScalar { Value: double v } => TomlText.Double(v),
+                ConfigScalar { Value: bool v } => TomlText.Bool(v),
+                _ => throw TypeError($"{key}[{i}]", item, "a single value (string, integer, float or boolean)"),
+            };
+            if (texts.Contains(text, StringComparer.Ordinal))
+            {
+                throw Error($"{key}[{i}]", item.Line, $"{text} is listed twice");
+            }
+            texts.Add(text);
+        }
+        _document.Record(_tomlPath, key, "[" + string.Join(", ", texts) + "]");
+        return texts;
+    }
+
     /// <summary>The sub-table <paramref name="name"/> (<c>[this.name]</c> or an inline table); an empty table when absent.</summary>
     public ConfigTable Table(string name)
     {
@@ -186,6 +215,37 @@ public sealed class ConfigTable
         {
             node = node.Find(parts[i]) as ConfigTableNode
                 ?? throw new TelosInputException($"--set {key}: {SourceName} has no table [{string.Join('.', parts[..(i + 1)])}]");
+        }
+        node.Set(parts[^1], value);
+    }
+
+    /// <summary>The <paramref name="index"/>-th item of the array <paramref name="key"/> of this table, or null.</summary>
+    internal ConfigNode? Item(string key, int index) => _node.Find(key) is ConfigArray array && index < array.Items.Count ? array.Items[index] : null;
+
+    /// <summary>Removes <paramref name="key"/> from this table (nothing when absent).</summary>
+    internal void Remove(string key) => _node.Entries.RemoveAll(e => e.Key == key);
+
+    /// <summary>Sets <paramref name="dottedKey"/> (tables on the path are created when absent) to <paramref name="value"/>.</summary>
+    /// <exception cref="TelosInputException">A part of the path names a value that is not a table.</exception>
+    internal void SetPath(string dottedKey, ConfigNode value)
+    {
+        var parts = dottedKey.Split('.');
+        var node = _node;
+        for (var i = 0; i < parts.Length - 1; i++)
+        {
+            switch (node.Find(parts[i]))
+            {
+                case ConfigTableNode table:
+                    node = table;
+                    break;
+                case null:
+                    var created = new ConfigTableNode(value.Line);
+                    node.Set(parts[i], created);
+                    node = created;
+                    break;
+                default:
+                    throw new TelosInputException($"{SourceName}: key '{string.Join('.', parts[..(i + 1)])}' is not a table, so '{dottedKey}' cannot be set");
+            }
         }
         node.Set(parts[^1], value);
     }

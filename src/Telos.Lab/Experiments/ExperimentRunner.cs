@@ -1,5 +1,6 @@
 using Telos.Lab.Configuration;
 using Telos.Lab.Runs;
+using Telos.Lab.Sweeps;
 
 namespace Telos.Lab.Experiments;
 
@@ -14,7 +15,15 @@ public sealed record PreparedRun(IExperiment Experiment, ConfigTable Config, obj
 {
     /// <summary>The config hash the run will be indexed under.</summary>
     public string ConfigHash => TomlHash.Of(ResolvedToml);
+
+    /// <summary>The sweep's cells when the config declares <c>[sweep]</c> (the run is then a sweep of cell runs); null for a single run.</summary>
+    public SweepPlan? Sweep { get; init; }
 }
+
+/// <summary>How the cells of a sweep run: the launcher (in this process, or child processes) and how many at once.</summary>
+/// <param name="Launcher">Runs one cell.</param>
+/// <param name="Jobs">Cells at once (capped by the launcher's <see cref="ICellLauncher.MaxJobs"/>).</param>
+public sealed record SweepExecution(ICellLauncher Launcher, int Jobs);
 
 /// <summary>A checkpoint a resume passed over, newest first.</summary>
 /// <param name="SidecarPath">The sidecar's path.</param>
@@ -42,6 +51,9 @@ public sealed class ExperimentRunner
 
     /// <summary>The top-level key holding the root seed (default 0; <c>--seed</c> overrides it).</summary>
     public const string SeedKey = "seed";
+
+    /// <summary>The top-level table that makes a config a sweep (<see cref="SweepPlan"/>).</summary>
+    public const string SweepKey = SweepPlan.TableName;
 
     private readonly RunStore _store;
     private readonly ExperimentCatalog _catalog;
@@ -76,6 +88,10 @@ public sealed class ExperimentRunner
     {
         var kind = config.RequireString(ExperimentKey, _catalog.Kinds);
         var experiment = _catalog.Find(kind)!;
+        if (config.Contains(SweepKey))
+        {
+            return PrepareSweep(config, experiment, name, seedOverride);
+        }
         if (seedOverride is { } overridden)
         {
             if (overridden < 0)
@@ -91,12 +107,43 @@ public sealed class ExperimentRunner
         return new PreparedRun(experiment, config, settings, name, seed, config.ToResolvedToml());
     }
 
-    /// <summary>Creates the run directory and index row, then runs the experiment and records how it ended.</summary>
+    /// <summary>
+    /// Creates the run directory and index row, then runs the experiment (or, for a sweep, its cells under
+    /// <c>cells/</c> with <paramref name="sweep"/>; default: in this process, one at a time) and records how it ended.
+    /// </summary>
     /// <exception cref="TelosInputException">The experiment hit bad input while running (the run is marked failed).</exception>
-    public RunOutcome Start(PreparedRun prepared, IProgress<ProgressUpdate> progress, CancellationToken cancellationToken = default)
+    public RunOutcome Start(PreparedRun prepared, IProgress<ProgressUpdate> progress, CancellationToken cancellationToken = default, SweepExecution? sweep = null)
     {
+        ArgumentNullException.ThrowIfNull(prepared);
         var run = _store.Create(prepared.Name, prepared.Experiment.Kind, prepared.ResolvedToml, prepared.Seed);
-        return Execute(run, prepared, progress, cancellationToken, isResume: false, resumeFrom: null);
+        return Execute(run, prepared, progress, cancellationToken, isResume: false, resumeFrom: null, sweep ?? InProcess());
+    }
+
+    /// <summary>
+    /// Runs one sweep cell in <paramref name="directory"/>, which holds its <c>config.toml</c>: validates it, makes the
+    /// directory a standalone run (its record in <c>run.json</c>, nothing written outside it), runs the experiment,
+    /// and writes <c>results.json</c> from the last metrics row if the experiment declared no results of its own.
+    /// </summary>
+    /// <exception cref="TelosInputException">The config is missing or invalid (nothing is written), or the experiment hit bad input.</exception>
+    public RunOutcome RunCell(string directory, IProgress<ProgressUpdate> progress, CancellationToken cancellationToken = default)
+    {
+        var configPath = Path.Combine(directory, "config.toml");
+        if (!File.Exists(configPath))
+        {
+            throw new TelosInputException($"{configPath}: missing; a cell directory holds its config.toml");
+        }
+        var text = File.ReadAllText(configPath);
+        var prepared = Prepare(ConfigFile.Parse(text, configPath), Path.GetFileName(Path.GetFullPath(directory)), seedOverride: null);
+        if (prepared.Sweep is not null)
+        {
+            throw new TelosInputException($"{configPath}: a cell cannot itself be a sweep");
+        }
+        if (prepared.ResolvedToml != text)
+        {
+            throw new TelosInputException($"{configPath}: not a resolved config (a cell's config.toml is written by its sweep)");
+        }
+        var run = RunRecordFile.Create(directory, prepared.Name, prepared.Experiment.Kind, prepared.ResolvedToml, prepared.Seed);
+        return Execute(run, prepared, progress, cancellationToken, isResume: false, resumeFrom: null, InProcess(), cell: true);
     }
 
     /// <summary>
@@ -129,6 +176,12 @@ public sealed class ExperimentRunner
         {
             throw new TelosInputException($"{configPath}: config changed since the run started (hash {prepared.ConfigHash}, index has {record.ConfigHash}); start a new run instead");
         }
+        if (prepared.Sweep is { } sweep)
+        {
+            // A sweep resumes cell by cell: done cells are kept, the others rerun from scratch.
+            SweepRunner.EnsureNoCellRunning(record.Directory, sweep);
+            return new ResumePlan(record, prepared, null, []);
+        }
         var skipped = new List<SkippedCheckpoint>();
         foreach (var scanned in CheckpointFiles.Scan(Path.Combine(record.Directory, "checkpoints")))
         {
@@ -155,9 +208,13 @@ public sealed class ExperimentRunner
     public RunOutcome Resume(string idOrPrefix, IProgress<ProgressUpdate> progress, CancellationToken cancellationToken = default) =>
         Resume(PlanResume(idOrPrefix), progress, cancellationToken);
 
+    /// <summary>A sweep's cells run in this process, one at a time.</summary>
+    public SweepExecution InProcess() => new(new InProcessCellLauncher(this), 1);
+
     /// <summary>Runs a planned resume: marks the run running, drops metrics after the checkpoint, logs what was skipped, runs the experiment.</summary>
-    public RunOutcome Resume(ResumePlan plan, IProgress<ProgressUpdate> progress, CancellationToken cancellationToken = default)
+    public RunOutcome Resume(ResumePlan plan, IProgress<ProgressUpdate> progress, CancellationToken cancellationToken = default, SweepExecution? sweep = null)
     {
+        ArgumentNullException.ThrowIfNull(plan);
         var run = _store.Open(plan.Record.Id);
         foreach (var skip in plan.Skipped)
         {
@@ -167,17 +224,54 @@ public sealed class ExperimentRunner
         run.MarkRunning();
         run.TruncateMetricsAfter(checkpoint?.Step ?? -1);
         run.Log(checkpoint is null ? "resuming from scratch (no checkpoint)" : $"resuming from checkpoint step {checkpoint.Step}");
-        return Execute(run, plan.Prepared, progress, cancellationToken, isResume: true, resumeFrom: checkpoint);
+        return Execute(run, plan.Prepared, progress, cancellationToken, isResume: true, resumeFrom: checkpoint, sweep ?? InProcess());
     }
 
-    private static RunOutcome Execute(RunDirectory run, PreparedRun prepared, IProgress<ProgressUpdate> progress, CancellationToken cancellationToken, bool isResume, CheckpointInfo? resumeFrom)
+    private PreparedRun PrepareSweep(ConfigTable config, IExperiment experiment, string name, long? seedOverride)
+    {
+        if (seedOverride is not null)
+        {
+            throw new TelosInputException("--seed: a sweep takes its seeds from [sweep] seeds");
+        }
+        if (config.Contains(SeedKey))
+        {
+            throw config.Error(SeedKey, "a sweep takes its seeds from [sweep] seeds; remove the top-level seed");
+        }
+        var (axes, seeds, lines) = SweepPlan.ReadTable(config);
+        // The base config must validate on its own; its resolved text (with [sweep]) is the sweep's config.toml.
+        var settings = experiment.Configure(config);
+        config.EnsureAllKeysUsed();
+        RunStore.ValidateName(name);
+        var resolved = config.ToResolvedToml();
+        var plan = SweepPlan.Build(resolved, config.SourceName, axes, seeds, lines, cell => Prepare(cell, name).ResolvedToml);
+        return new PreparedRun(experiment, config, settings, name, seeds[0], resolved) { Sweep = plan };
+    }
+
+    private static RunOutcome Execute(RunDirectory run, PreparedRun prepared, IProgress<ProgressUpdate> progress, CancellationToken cancellationToken, bool isResume, CheckpointInfo? resumeFrom, SweepExecution sweep, bool cell = false)
     {
         using (run)
         {
             var context = new ExperimentContext(prepared.Config, prepared.Settings, run, (ulong)prepared.Seed, progress, cancellationToken, isResume, resumeFrom);
             try
             {
+                if (prepared.Sweep is { } plan)
+                {
+                    var failed = SweepRunner.Run(run, plan, sweep.Launcher, sweep.Jobs, progress, cancellationToken);
+                    if (failed == 0)
+                    {
+                        run.MarkCompleted();
+                    }
+                    else
+                    {
+                        run.MarkFailed($"{failed} of {plan.Cells.Count} cells failed (see report.md; the tables merge the others)");
+                    }
+                    return new RunOutcome(run.Record, failed == 0 ? 0 : 1);
+                }
                 var code = prepared.Experiment.Run(context);
+                if (code == 0 && cell && !File.Exists(run.ResultsPath))
+                {
+                    run.WriteResults(RunResults.FromLastMetrics(run.ReadMetrics()));
+                }
                 if (code == 0)
                 {
                     run.MarkCompleted();

@@ -166,6 +166,7 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
                 var train = Evaluate(family, policy, settings.Env);
                 var test = Evaluate(family, policy, settings.EvalEnv);
                 context.Run.WriteReport(Report(ppo, trainer.GlobalStep, elapsed, [train, test]));
+                PpoRunReport.Write(context.Run, settings, [train, test]);
             }
             return 0;
         }

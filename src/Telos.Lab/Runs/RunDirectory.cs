@@ -15,11 +15,11 @@ namespace Telos.Lab.Runs;
 public sealed class RunDirectory : IDisposable
 {
     private static readonly UTF8Encoding Utf8 = new(false);
-    private readonly RunIndex _index;
+    private readonly IRunStatusStore _index;
     private MetricsCsv? _metrics;
     private TensorBoardEvents? _tensorBoard;
 
-    internal RunDirectory(RunRecord record, RunIndex index)
+    internal RunDirectory(RunRecord record, IRunStatusStore index)
     {
         Record = record;
         _index = index;
@@ -44,6 +44,12 @@ public sealed class RunDirectory : IDisposable
     public string LogPath => System.IO.Path.Combine(Path, "log.txt");
 
     public string ReportPath => System.IO.Path.Combine(Path, "report.md");
+
+    /// <summary>The offline HTML report (<see cref="Reports.HtmlReport"/>).</summary>
+    public string HtmlReportPath => System.IO.Path.Combine(Path, "report.html");
+
+    /// <summary>The run's declared results (<see cref="RunResults"/>), which sweeps merge.</summary>
+    public string ResultsPath => System.IO.Path.Combine(Path, RunResults.FileName);
 
     /// <summary>
     /// Appends one row to <c>metrics.csv</c> and one event with a scalar per value to the TensorBoard events in
@@ -73,6 +79,20 @@ public sealed class RunDirectory : IDisposable
 
     /// <summary>Atomically writes <c>report.md</c>.</summary>
     public void WriteReport(string markdown) => AtomicFile.WriteAllText(ReportPath, markdown);
+
+    /// <summary>Atomically writes <c>report.html</c> (one self-contained page: no external scripts, styles or images).</summary>
+    public void WriteHtmlReport(Reports.HtmlReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        AtomicFile.WriteAllText(HtmlReportPath, report.ToHtml());
+    }
+
+    /// <summary>Atomically writes <c>results.json</c>: the numbers a sweep merges across seeds (no wall-clock times, so that reruns compare byte for byte).</summary>
+    public void WriteResults(RunResults results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        AtomicFile.WriteAllText(ResultsPath, results.ToJson());
+    }
 
     /// <summary>Atomically writes <paramref name="relativePath"/> under the run directory (folders are created).</summary>
     /// <exception cref="ArgumentException">The path is absolute or leaves the run directory.</exception>

@@ -7,7 +7,7 @@ namespace Telos.Lab.Runs;
 /// The SQLite index of runs (<c>runs.db</c> in the store root, WAL journal). Each change is one
 /// statement in its own transaction, so a kill leaves either the old row or the new one.
 /// </summary>
-internal sealed class RunIndex
+internal sealed class RunIndex : IRunStatusStore
 {
     private const int SchemaVersion = 1;
     private readonly string _connectionString;

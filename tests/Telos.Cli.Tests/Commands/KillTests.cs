@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using Spectre.Console.Testing;
 using Telos.Lab.Runs;
 
 namespace Telos.Cli.Tests.Commands;
@@ -30,23 +28,8 @@ public sealed class KillTests : IDisposable
         File.WriteAllText(config, Config);
         var killedRoot = Path.Combine(_folder, "killed");
 
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Telos.Cli.dll"));
-        start.ArgumentList.Add("run");
-        start.ArgumentList.Add(config);
-        start.Environment["TELOS_RUNS"] = killedRoot;
-        using (var child = Process.Start(start)!)
-        {
-            child.BeginOutputReadLine();
-            // Progress lines arrive on stderr; kill without warning once the run is under way.
-            string? line;
-            while ((line = child.StandardError.ReadLine()) is not null && !line.Contains("(20%)", StringComparison.Ordinal))
-            {
-            }
-            Assert.NotNull(line);
-            child.Kill();
-            child.WaitForExit();
-        }
+        // Progress lines arrive on stderr; kill without warning once the run is under way.
+        Assert.NotNull(TelosProcess.KillWhen(killedRoot, line => line.Contains("(20%)", StringComparison.Ordinal), "run", config));
 
         var store = new RunStore(killedRoot);
         var record = Assert.Single(store.List());
@@ -63,8 +46,8 @@ public sealed class KillTests : IDisposable
             }
         }
 
-        Assert.Equal(0, Telos(killedRoot, "resume", record.ShortId));
-        Assert.Equal(0, Telos(Path.Combine(_folder, "straight"), "run", config));
+        Assert.Equal(0, TelosProcess.InProcess(killedRoot, "resume", record.ShortId));
+        Assert.Equal(0, TelosProcess.InProcess(Path.Combine(_folder, "straight"), "run", config));
         var straight = Assert.Single(new RunStore(Path.Combine(_folder, "straight")).List());
         Assert.Equal(
             File.ReadAllText(Path.Combine(straight.Directory, "metrics.csv")),
@@ -82,7 +65,4 @@ public sealed class KillTests : IDisposable
         {
         }
     }
-
-    private static int Telos(string runsRoot, params string[] args) =>
-        TelosApp.Run([.. args, "--quiet"], new CliContext(new TestConsole(), new StringWriter(), runsRoot));
 }

@@ -8,7 +8,8 @@ namespace Telos.Lab.Tests.Reinforcement;
 
 public sealed class PpoExperimentTests
 {
-    private const string Tiny = """
+    /// <summary>3 iterations of 4 × 8 steps on 5×5 mazes, 20 evaluation levels (also used by the report tests).</summary>
+    internal const string Tiny = """
         experiment = "ppo"
         seed = 3
         eval_episodes = 20
