@@ -1,6 +1,6 @@
 using System.Globalization;
 using Microsoft.Playwright;
-using Telos.Studio.Tests.Browser;
+using Telos.Testing.Browser;
 
 namespace Telos.Studio.Tests;
 

@@ -5,7 +5,7 @@ using Telos.Lab.Configuration;
 using Telos.Lab.Experiments;
 using Telos.Lab.Reports;
 using Telos.Lab.Runs;
-using Telos.Lab.Tests.Browser;
+using Telos.Testing.Browser;
 
 namespace Telos.Lab.Tests.Reports;
 

@@ -1,7 +1,7 @@
 using Telos.Lab.Configuration;
 using Telos.Lab.Experiments;
 using Telos.Lab.Runs;
-using Telos.Lab.Tests.Browser;
+using Telos.Testing.Browser;
 using Telos.Lab.Tests.Reinforcement;
 
 namespace Telos.Lab.Tests.Reports;

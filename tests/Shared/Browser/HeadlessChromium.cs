@@ -1,6 +1,11 @@
 using Microsoft.Playwright;
 
-namespace Telos.Studio.Tests.Browser;
+namespace Telos.Testing.Browser;
+
+/// <summary>What a page showed in a real browser: console errors and uncaught exceptions, and the rendered size of each figure.</summary>
+/// <param name="Errors">Console messages of type error, page errors, failed requests and requests for anything but the file itself or data: URIs, in order.</param>
+/// <param name="Figures">Per <c>figure.telos-figure</c>, in document order: its first SVG's rendered width and height in CSS pixels (0 × 0 when it has none).</param>
+public sealed record PageCheck(IReadOnlyList<string> Errors, IReadOnlyList<(double Width, double Height)> Figures);
 
 /// <summary>
 /// Debian's chromium driven by Playwright, with no browser download: Playwright's driver comes
@@ -59,7 +64,7 @@ public sealed class HeadlessChromium : IAsyncDisposable
             {
                 lock (errors)
                 {
-                    errors.Add(message.Text);
+                    errors.Add("console: " + message.Text);
                 }
             }
         };
@@ -67,10 +72,39 @@ public sealed class HeadlessChromium : IAsyncDisposable
         {
             lock (errors)
             {
-                errors.Add(error);
+                errors.Add("page: " + error);
             }
         };
         return page;
+    }
+
+    /// <summary>
+    /// Opens <paramref name="htmlFile"/> from disk in a fresh headless chromium, waits for it to load, and
+    /// reports errors (console errors, page errors, failed requests, and any request for anything but
+    /// the file itself or a data: URI: an offline report fetches nothing) and each figure's rendered size.
+    /// </summary>
+    public static async Task<PageCheck> OpenAsync(string htmlFile)
+    {
+        await using var chromium = await LaunchAsync();
+        var errors = new List<string>();
+        var page = await chromium.NewPageAsync(errors);
+        page.RequestFailed += (_, request) => errors.Add("request failed: " + request.Url);
+        page.Request += (_, request) =>
+        {
+            if (!request.Url.StartsWith("file:", StringComparison.Ordinal) && !request.Url.StartsWith("data:", StringComparison.Ordinal))
+            {
+                errors.Add("request: " + request.Url);
+            }
+        };
+        await page.GotoAsync(new Uri(Path.GetFullPath(htmlFile)).AbsoluteUri, new PageGotoOptions { WaitUntil = WaitUntilState.Load });
+        var sizes = new List<(double, double)>();
+        foreach (var figure in await page.QuerySelectorAllAsync("figure.telos-figure"))
+        {
+            var svg = await figure.QuerySelectorAsync("svg");
+            var box = svg is null ? null : await svg.BoundingBoxAsync();
+            sizes.Add(box is null ? (0, 0) : (box.Width, box.Height));
+        }
+        return new PageCheck(errors, sizes);
     }
 
     public async ValueTask DisposeAsync()
