@@ -169,7 +169,7 @@ public static class RecurrentPpo
 /// </summary>
 /// <typeparam name="TState">The environment's state.</typeparam>
 /// <remarks>Not thread-safe. Owns the optimizer and rollout tensors; the policy stays the caller's.</remarks>
-public sealed class RecurrentPpo<TState> : IDisposable
+public sealed partial class RecurrentPpo<TState> : IDisposable
     where TState : struct
 {
     private readonly IBatchedEnvironment<TState> _envs;
@@ -464,9 +464,12 @@ public sealed class RecurrentPpo<TState> : IDisposable
                 var entropyLoss = mbEntropy.mean();
                 var loss = pgLoss.sub(entropyLoss.mul(s.EntCoef)).add(vLoss.mul(s.VfCoef));
 
+                var minibatchIndex = start / s.EnvsPerMinibatch;
+                RequireFinite("loss", loss.item<float>(), epoch, minibatchIndex);
                 _optimizer.zero_grad();
                 loss.backward();
-                nn.utils.clip_grad_norm_(_policy.parameters(), s.MaxGradNorm);
+                var gradientNorm = nn.utils.clip_grad_norm_(_policy.parameters(), s.MaxGradNorm);
+                RequireFinite("gradient norm", gradientNorm, epoch, minibatchIndex);
                 _optimizer.step();
 
                 policyLoss = pgLoss.item<float>();
