@@ -6,6 +6,7 @@ using Telos.Lab.Tests.Experiments;
 
 namespace Telos.Lab.Tests.Reinforcement;
 
+[Collection("torch")]
 public sealed class PpoExperimentTests
 {
     private const string Tiny = """
@@ -81,5 +82,63 @@ public sealed class PpoExperimentTests
         var error = Assert.Throws<TelosInputException>(() => runner.Prepare(ConfigFile.Parse(string.Join('\n', lines), "tiny.toml"), "tiny"));
         Assert.StartsWith(expectedPrefix, error.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(runner.Store.Root));
+    }
+    /// <summary>Tiny, 6 iterations (checkpoints at 2, 4, 6): episodes end mid-rollout, so the environments, the carried state and the episode sums matter.</summary>
+    private static string SixIterations => Tiny.Replace("total_timesteps = 96", "total_timesteps = 192", StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData(3, false)] // cancelled after iteration 3: saved on cancel, resumed from iteration 3
+    [InlineData(5, true)]  // cancelled after iteration 5, that checkpoint lost: resumed from iteration 4
+    public void AnInterruptedRunResumesToTheUninterruptedMetricsAndWeights(int stopAfter, bool loseNewest)
+    {
+        using var temp = new TempFolder();
+        var runner = Runner(temp);
+        var straight = runner.Start(runner.Prepare(ConfigFile.Parse(SixIterations, "six.toml"), "six"), new Progress<ProgressUpdate>());
+        Assert.Equal(0, straight.ExitCode);
+
+        using var cancel = new CancellationTokenSource();
+        var interrupted = runner.Start(runner.Prepare(ConfigFile.Parse(SixIterations, "six.toml"), "six"), new CancelAt(stopAfter * 32L, cancel), cancel.Token);
+        Assert.Equal(RunStatus.Interrupted, interrupted.Record.Status);
+        var saved = RunFiles.Checkpoints(interrupted.Record.Directory);
+        Assert.Equal(stopAfter * 32L, saved[^1].Step);
+        if (loseNewest)
+        {
+            File.Delete(saved[^1].SidecarPath);
+        }
+
+        var resumed = runner.Resume(interrupted.Record.ShortId, new Progress<ProgressUpdate>());
+
+        Assert.Equal(0, resumed.ExitCode);
+        AssertSameMetrics(straight.Record.Directory, resumed.Record.Directory);
+        var finalStraight = RunFiles.Checkpoints(straight.Record.Directory)[^1];
+        var finalResumed = RunFiles.Checkpoints(resumed.Record.Directory)[^1];
+        Assert.Equal(192, finalResumed.Step);
+        Assert.Equal(File.ReadAllBytes(finalStraight.TensorPath), File.ReadAllBytes(finalResumed.TensorPath));
+        Assert.Equal(File.ReadAllLines(Path.Combine(straight.Record.Directory, "report.md"))[4..], File.ReadAllLines(Path.Combine(resumed.Record.Directory, "report.md"))[4..]);
+    }
+
+    /// <summary>Every row, every value but the wall-clock <c>charts/SPS</c>, bit for bit.</summary>
+    internal static void AssertSameMetrics(string expectedRun, string actualRun)
+    {
+        var expected = MetricsCsv.ReadFile(Path.Combine(expectedRun, "metrics.csv")).Rows;
+        var actual = MetricsCsv.ReadFile(Path.Combine(actualRun, "metrics.csv")).Rows;
+        Assert.Equal(expected.Select(r => r.Step), actual.Select(r => r.Step));
+        for (var i = 0; i < expected.Count; i++)
+        {
+            var keys = expected[i].Values.Keys.Where(k => k != "charts/SPS").Order(StringComparer.Ordinal).ToArray();
+            Assert.Equal(keys, actual[i].Values.Keys.Where(k => k != "charts/SPS").Order(StringComparer.Ordinal));
+            Assert.Equal(keys.Select(k => expected[i].Values[k]), keys.Select(k => actual[i].Values[k]));
+        }
+    }
+
+    internal sealed class CancelAt(long stopAt, CancellationTokenSource cancel) : IProgress<ProgressUpdate>
+    {
+        public void Report(ProgressUpdate value)
+        {
+            if (value.Done >= stopAt)
+            {
+                cancel.Cancel();
+            }
+        }
     }
 }
