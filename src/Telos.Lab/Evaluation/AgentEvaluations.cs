@@ -24,7 +24,7 @@ public sealed record EvaluationRequest(string Distribution, DistributionParamete
 
 /// <summary>What an evaluation measured.</summary>
 /// <param name="Agent">The agent's name.</param>
-/// <param name="Source">The checkpoint file, or the objective's label for a planner.</param>
+/// <param name="Source">The checkpoint file, or the planner's objective as given.</param>
 /// <param name="Parameters">The distribution parameters used.</param>
 /// <param name="Summary">Success, proxy and ceiling rates (95 % Wilson intervals), mean return and steps.</param>
 public sealed record AgentEvaluationReport(string Agent, string Source, DistributionParameters Parameters, EvaluationSummary Summary);
@@ -79,7 +79,7 @@ public static class AgentEvaluations
                     .. metadata.Parameters.Where(p => request.Parameters[p.Key] is null).Select(p => (p.Key, (int?)p.Value)),
                     .. request.Parameters.Names.Select(n => (n, request.Parameters[n]))]);
             }
-            var summary = family.Accept(new PolicyEvaluation(policy, metadata.Architecture, request.Distribution, parameters, request.Episodes, request.Seed));
+            var summary = family.Accept(new PolicyEvaluation(policy, metadata, checkpoint.TensorPath, request.Distribution, parameters, request.Episodes, request.Seed));
             return new AgentEvaluationReport(summary.Agent, checkpoint.TensorPath, parameters, summary);
         }
     }
@@ -95,11 +95,21 @@ public static class AgentEvaluations
         return AgentEvaluation.Evaluate(agent, family, distribution, parameters, LevelSeeds(seed, episodes), Seeds.Derive(seed, "eval")).Summary;
     }
 
-    private sealed record PolicyEvaluation(ActorCritic Policy, PolicyOptions Architecture, string Distribution, DistributionParameters Parameters, int Episodes, ulong Seed)
+    private sealed record PolicyEvaluation(ActorCritic Policy, PolicyCheckpointMetadata Metadata, string Source, string Distribution, DistributionParameters Parameters, int Episodes, ulong Seed)
         : IFamilyOperation<EvaluationSummary>
     {
         public EvaluationSummary Run<TState>(IEnvironmentFamily<TState> family)
-            where TState : struct => EvaluatePolicy(family, Policy, Architecture, Distribution, Parameters, Episodes, Seed);
+            where TState : struct
+        {
+            var level = family.Distribution(Distribution, Parameters).Level(LevelSeeds(Seed, 1)[0]);
+            if (level.ObservationShape != Metadata.ObservationShape || level.ActionCount != Metadata.Actions)
+            {
+                var (o, t) = (level.ObservationShape, Metadata.ObservationShape);
+                throw new TelosInputException(string.Create(CultureInfo.InvariantCulture,
+                    $"{Source}: the policy takes {t.Channels}×{t.Height}×{t.Width} observations and {Metadata.Actions} actions (trained on {Metadata.Env} {string.Join(" ", Metadata.Parameters.Select(p => $"{p.Key}={p.Value}"))}); {Distribution} {Parameters} has {o.Channels}×{o.Height}×{o.Width} and {level.ActionCount}"));
+            }
+            return EvaluatePolicy(family, Policy, Metadata.Architecture, Distribution, Parameters, Episodes, Seed);
+        }
     }
 
     private sealed record PlannerEvaluation(EvaluationRequest Request) : IFamilyOperation<AgentEvaluationReport>
@@ -115,7 +125,7 @@ public static class AgentEvaluations
             var agent = new PlanningAgent<TState>(planner, objective, Request.Budget);
             var seed = Request.Seed;
             var summary = AgentEvaluation.Evaluate(agent, family, Request.Distribution, Request.Parameters, LevelSeeds(seed, Request.Episodes), Seeds.Derive(seed, "eval")).Summary;
-            return new AgentEvaluationReport(summary.Agent, objective.Label, Request.Parameters, summary);
+            return new AgentEvaluationReport(summary.Agent, Request.Objective, Request.Parameters, summary);
         }
     }
 }

@@ -113,6 +113,15 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
         return EnvironmentFamilies.Distributions.Any(d => d.Name == test) ? test : env;
     }
 
+    /// <summary>Refuses a checkpoint of another policy kind or size than the config's, or one that is not a ppo checkpoint.</summary>
+    public override void CheckResume(PpoExperimentSettings settings, CheckpointInfo checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        using var loaded = CheckpointFiles.Load(checkpoint);
+        PolicyCheckpoints.RequireArchitecture(PolicyCheckpoints.Metadata(loaded), settings.Policy, checkpoint.SidecarPath);
+    }
+
     public override int Run(ExperimentContext context, PpoExperimentSettings settings)
     {
         ArgumentNullException.ThrowIfNull(context);
