@@ -102,6 +102,9 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
         return new PpoExperimentSettings(env, evalEnv, resolved, evalEpisodes, checkpointEvery, policy, ppo);
     }
 
+    /// <summary>Test seam: called after each iteration (after its checkpoint) with the policy and the iteration, e.g. to inject a bad weight.</summary>
+    internal Action<ActorCritic, int>? AfterIteration { get; init; }
+
     /// <summary>The policy kinds a config can name (<see cref="PolicyKind"/>, lower-case).</summary>
     public static IReadOnlyList<string> PolicyNames { get; } = [.. Enum.GetNames<PolicyKind>().Select(n => n.ToLowerInvariant())];
 
@@ -127,7 +130,7 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(settings);
         TorchRuntime.EnsureInitialized();
-        return EnvironmentFamilies.Of(settings.Env).Accept(new Training(context, settings, Kind));
+        return EnvironmentFamilies.Of(settings.Env).Accept(new Training(context, settings, Kind, AfterIteration));
     }
 
     private sealed class DistributionCheck(string env, string evalEnv, DistributionParameters parameters) : IFamilyOperation<bool>
@@ -141,7 +144,7 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
         }
     }
 
-    private sealed class Training(ExperimentContext context, PpoExperimentSettings settings, string kind) : IFamilyOperation<int>
+    private sealed class Training(ExperimentContext context, PpoExperimentSettings settings, string kind, Action<ActorCritic, int>? afterIteration) : IFamilyOperation<int>
     {
         public int Run<TState>(IEnvironmentFamily<TState> family)
             where TState : struct
@@ -174,6 +177,7 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
                             ? string.Create(CultureInfo.InvariantCulture, $"return {r:G4}, SPS {metrics.Scalars[PpoMetricKeys.Sps]:F0}")
                             : string.Create(CultureInfo.InvariantCulture, $"SPS {metrics.Scalars[PpoMetricKeys.Sps]:F0}");
                         context.Progress.Report(new ProgressUpdate(kind, metrics.GlobalStep, (long)ppo.NumIterations * ppo.BatchSize, detail));
+                        afterIteration?.Invoke(policy, metrics.Iteration);
                     }
                 }
                 catch (PpoDivergedException diverged)

@@ -117,6 +117,84 @@ public sealed class PpoExperimentTests
         Assert.Equal(File.ReadAllLines(Path.Combine(straight.Record.Directory, "report.md"))[4..], File.ReadAllLines(Path.Combine(resumed.Record.Directory, "report.md"))[4..]);
     }
 
+    /// <summary>
+    /// A value head made infinite after iteration 3 makes iteration 4's loss NaN: the run fails naming that
+    /// update, saves nothing more, and keeps iteration 2's checkpoint intact, equal to the straight run's.
+    /// </summary>
+    [Fact]
+    public void ANaNLossFailsTheRunNamingTheUpdateAndKeepsTheLastGoodCheckpoint()
+    {
+        using var temp = new TempFolder();
+        var straightRunner = Runner(temp);
+        var straight = straightRunner.Start(straightRunner.Prepare(ConfigFile.Parse(SixIterations, "six.toml"), "six"), new Progress<ProgressUpdate>());
+        var poisoned = new PpoExperiment
+        {
+            AfterIteration = (policy, iteration) =>
+            {
+                if (iteration == 3)
+                {
+                    using var noGrad = TorchSharp.torch.no_grad();
+                    policy.named_parameters().Single(p => p.name == "critic.bias").parameter.fill_(double.PositiveInfinity);
+                }
+            },
+        };
+        var runner = new ExperimentRunner(new RunStore(temp.Combine("runs")), new ExperimentCatalog([poisoned]));
+
+        var outcome = runner.Start(runner.Prepare(ConfigFile.Parse(SixIterations, "six.toml"), "six"), new Progress<ProgressUpdate>());
+
+        Assert.Equal(1, outcome.ExitCode);
+        Assert.Equal(RunStatus.Failed, outcome.Record.Status);
+        Assert.Equal("PpoDivergedException: loss is NaN at iteration 4, epoch 1, minibatch 1; training stopped before that update", outcome.Record.Message);
+        var checkpoints = RunFiles.Checkpoints(outcome.Record.Directory);
+        Assert.Equal([64L], checkpoints.Select(c => c.Step));
+        Assert.Equal(File.ReadAllBytes(RunFiles.Checkpoints(straight.Record.Directory)[0].TensorPath), File.ReadAllBytes(checkpoints[0].TensorPath));
+        Assert.Equal([32L, 64L, 96L], MetricsCsv.ReadFile(Path.Combine(outcome.Record.Directory, "metrics.csv")).Rows.Select(r => r.Step));
+        Assert.False(File.Exists(Path.Combine(outcome.Record.Directory, "report.md")));
+    }
+
+    /// <summary>An edited config.toml is refused at resume, naming each key that changed; nothing is written.</summary>
+    [Fact]
+    public void ResumeWithAnotherConfigIsRefusedListingTheKeys()
+    {
+        using var temp = new TempFolder();
+        var runner = Runner(temp);
+        using var cancel = new CancellationTokenSource();
+        var interrupted = runner.Start(runner.Prepare(ConfigFile.Parse(SixIterations, "six.toml"), "six"), new CancelAt(64, cancel), cancel.Token);
+        var configPath = Path.Combine(interrupted.Record.Directory, "config.toml");
+        File.WriteAllText(configPath, File.ReadAllText(configPath)
+            .Replace("policy = \"lstm\"", "policy = \"cnn\"", StringComparison.Ordinal)
+            .Replace("learning_rate = 0.00025", "learning_rate = 0.001", StringComparison.Ordinal));
+        var before = Snapshot(interrupted.Record.Directory);
+
+        var error = Assert.Throws<TelosInputException>(() => runner.Resume(interrupted.Record.ShortId, new Progress<ProgressUpdate>()));
+
+        Assert.EndsWith("; differing keys: policy: \"lstm\" → \"cnn\"; learning_rate: 0.00025 → 0.001); start a new run instead", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, Snapshot(interrupted.Record.Directory));
+    }
+
+    /// <summary>A checkpoint whose sidecar names another policy than the run's config is refused before the resume writes anything.</summary>
+    [Fact]
+    public void ResumeFromACheckpointOfAnotherPolicyKindIsRefused()
+    {
+        using var temp = new TempFolder();
+        var runner = Runner(temp);
+        using var cancel = new CancellationTokenSource();
+        var interrupted = runner.Start(runner.Prepare(ConfigFile.Parse(SixIterations, "six.toml"), "six"), new CancelAt(64, cancel), cancel.Token);
+        var sidecar = RunFiles.Checkpoints(interrupted.Record.Directory)[^1].SidecarPath;
+        File.WriteAllText(sidecar, File.ReadAllText(sidecar).Replace("\"kind\": \"lstm\"", "\"kind\": \"cnn\"", StringComparison.Ordinal));
+        var before = Snapshot(interrupted.Record.Directory);
+
+        var error = Assert.Throws<TelosInputException>(() => runner.Resume(interrupted.Record.ShortId, new Progress<ProgressUpdate>()));
+
+        Assert.Equal($"{sidecar}: checkpoint holds a cnn (conv_channels 4, features 16, lstm_size 8) policy; expected a lstm (conv_channels 4, features 16, lstm_size 8) one", error.Message);
+        Assert.Equal(before, Snapshot(interrupted.Record.Directory));
+        Assert.Equal(RunStatus.Interrupted, runner.Store.Find(interrupted.Record.Id).Status);
+    }
+
+    private static Dictionary<string, string> Snapshot(string dir) =>
+        Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => f, f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f))));
+
     /// <summary>Every row, every value but the wall-clock <c>charts/SPS</c>, bit for bit.</summary>
     internal static void AssertSameMetrics(string expectedRun, string actualRun)
     {
