@@ -55,6 +55,13 @@ public sealed class PpoExperimentTests
         Assert.Equal([32L, 64L, 96L], rows.Select(r => r.Step));
         Assert.All(rows, r => Assert.True(r.Values.ContainsKey("losses/approx_kl") && r.Values.ContainsKey("losses/explained_variance")));
         Assert.Equal([64L, 96L], RunFiles.Checkpoints(outcome.Record.Directory).Select(c => c.Step));
+        // TensorBoard gets CleanRL's tags (charts/SPS, losses/*; the episodic ones once an episode ends).
+        var events = File.ReadAllBytes(Assert.Single(Directory.GetFiles(Path.Combine(outcome.Record.Directory, "tb"), "events.out.tfevents.*")));
+        foreach (var tag in new[] { "charts/SPS", "charts/learning_rate", "charts/episodic_return", "charts/episodic_length", "losses/value_loss", "losses/policy_loss",
+            "losses/entropy", "losses/old_approx_kl", "losses/approx_kl", "losses/clipfrac", "losses/explained_variance" })
+        {
+            Assert.True(events.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(tag)) >= 0, $"no '{tag}' tag in the TensorBoard events");
+        }
         var report = File.ReadAllLines(Path.Combine(outcome.Record.Directory, "report.md"));
         Assert.Single(report, line => line.StartsWith("| maze/train | ", StringComparison.Ordinal) && line.Contains("/20 (", StringComparison.Ordinal));
         Assert.Single(report, line => line.StartsWith("| maze/test | ", StringComparison.Ordinal) && line.Contains("/20 (", StringComparison.Ordinal));
