@@ -84,7 +84,7 @@ public sealed partial class RecurrentPpo<TState>
                 _ => throw new InvalidOperationException($"environment state '{name}' has an unsupported type"),
             };
         }
-        if (_policy.StateSize > 0)
+        if (_state.Hidden.numel() > 0)
         {
             tensors["rollout.hidden"] = _state.Hidden.detach();
             tensors["rollout.cell"] = _state.Cell.detach();
@@ -150,8 +150,8 @@ public sealed partial class RecurrentPpo<TState>
                 };
             }
         }
-        var state = _policy.StateSize > 0
-            ? (Get("rollout.hidden", [e, _policy.StateSize], ScalarType.Float32), Get("rollout.cell", [e, _policy.StateSize], ScalarType.Float32))
+        var state = _state.Hidden.numel() > 0
+            ? (Get("rollout.hidden", _state.Hidden.shape, _state.Hidden.dtype), Get("rollout.cell", _state.Cell.shape, _state.Cell.dtype))
             : (null, null);
         var nextStart = Get("rollout.next_start", [e], ScalarType.Float32);
         var episodeReturn = Get("rollout.episode_return", [e], ScalarType.Float64).data<double>().ToArray();

@@ -291,6 +291,7 @@ public sealed partial class RecurrentPpo<TState> : IDisposable
 
     /// <summary>One iteration: a rollout of T steps from every environment, then the update.</summary>
     /// <exception cref="InvalidOperationException">All <see cref="PpoSettings.NumIterations"/> are done.</exception>
+    /// <exception cref="PpoDivergedException">A loss or gradient norm was NaN or infinite; that minibatch's step was not taken.</exception>
     public PpoMetrics Step()
     {
         if (_iteration >= _settings.NumIterations)

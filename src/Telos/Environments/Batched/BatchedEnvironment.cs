@@ -124,7 +124,7 @@ public sealed class BatchedEnvironment<TState> : IBatchedEnvironment<TState>
             ["state"] = MemoryMarshal.AsBytes(_states.AsSpan()).ToArray(),
             ["final_level"] = (int[])_finalLevel.Clone(),
             ["final_state"] = MemoryMarshal.AsBytes(_finalStates.AsSpan()).ToArray(),
-            ["level_stream"] = Array.ConvertAll(_levelStream.State(), w => unchecked((long)w)),
+            ["level_stream"] = BatchedEnvironmentState.Words(_levelStream),
         });
     }
 
@@ -139,7 +139,7 @@ public sealed class BatchedEnvironment<TState> : IBatchedEnvironment<TState>
         var states = state.Get<byte>("state", bytes);
         var finalLevel = state.Get<int>("final_level", n);
         var finalStates = state.Get<byte>("final_state", bytes);
-        var stream = Rng.FromState(Array.ConvertAll(state.Get<long>("level_stream", 4), w => unchecked((ulong)w)));
+        var stream = state.Stream("level_stream");
         BatchedEnvironmentState.RequireRange("level", level, _pool.Length);
         BatchedEnvironmentState.RequireRange("final_level", finalLevel, _pool.Length);
         level.CopyTo(_level, 0);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Telos.Randomness;
 
 namespace Telos.Environments;
 
@@ -47,6 +48,13 @@ public sealed class BatchedEnvironmentState
         }
         return typed;
     }
+
+    /// <summary>A random stream's state as the four words an array holds (<see cref="Stream"/> reads it back).</summary>
+    public static long[] Words(Rng stream) => Array.ConvertAll(stream.State(), w => unchecked((long)w));
+
+    /// <summary>The random stream saved as <paramref name="name"/> by <see cref="Words"/>.</summary>
+    /// <exception cref="TelosInputException">Missing, not four int64 words, or all zero.</exception>
+    public Rng Stream(string name) => Rng.FromState(Array.ConvertAll(Get<long>(name, 4), w => unchecked((ulong)w)));
 
     /// <summary>Throws unless every value of <paramref name="values"/> is in [0, <paramref name="maxExclusive"/>).</summary>
     /// <exception cref="TelosInputException">The first value out of range, naming the array and index.</exception>

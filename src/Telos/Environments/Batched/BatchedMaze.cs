@@ -207,7 +207,7 @@ public sealed class BatchedMaze : IBatchedEnvironment<MazeState>
             ["final_cell"] = (int[])_finalCell.Clone(),
             ["final_steps"] = (int[])_finalSteps.Clone(),
             ["final_level"] = (int[])_finalLevel.Clone(),
-            ["level_stream"] = Array.ConvertAll(_levelStream.State(), w => unchecked((long)w)),
+            ["level_stream"] = BatchedEnvironmentState.Words(_levelStream),
         });
     }
 
@@ -222,7 +222,7 @@ public sealed class BatchedMaze : IBatchedEnvironment<MazeState>
         var finalCell = state.Get<int>("final_cell", n);
         var finalSteps = state.Get<int>("final_steps", n);
         var finalLevel = state.Get<int>("final_level", n);
-        var stream = Rng.FromState(Array.ConvertAll(state.Get<long>("level_stream", 4), w => unchecked((ulong)w)));
+        var stream = state.Stream("level_stream");
         BatchedEnvironmentState.RequireRange("level", level, _pool.Length);
         BatchedEnvironmentState.RequireRange("final_level", finalLevel, _pool.Length);
         BatchedEnvironmentState.RequireRange("cell", cell, _cells);
