@@ -140,8 +140,10 @@ public sealed class PpoExperimentTests
             {
                 if (iteration == 3)
                 {
+                    // A tensor, not an infinite Scalar: TorchSharp's temporary Scalars can be freed under a parallel test's native call.
                     using var noGrad = TorchSharp.torch.no_grad();
-                    policy.named_parameters().Single(p => p.name == "critic.bias").parameter.fill_(double.PositiveInfinity);
+                    using var infinite = TorchSharp.torch.tensor(new[] { float.PositiveInfinity });
+                    policy.named_parameters().Single(p => p.name == "critic.bias").parameter.copy_(infinite);
                 }
             },
         };

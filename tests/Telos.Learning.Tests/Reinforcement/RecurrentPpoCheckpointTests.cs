@@ -96,7 +96,7 @@ public sealed class RecurrentPpoCheckpointTests
         {
             using (no_grad())
             {
-                policy.named_parameters().Single(p => p.name == "critic.bias").parameter.fill_(double.PositiveInfinity);
+                policy.named_parameters().Single(p => p.name == "critic.bias").parameter.copy_(tensor(new[] { float.PositiveInfinity }));
             }
             var before = policy.named_parameters().Select(p => p.parameter.clone()).ToArray();
 
