@@ -20,14 +20,17 @@ namespace Telos.Lab.Evaluation;
 /// <param name="Planner">A hard-coded planner (<see cref="Planners.Names"/>); null for a trained policy.</param>
 /// <param name="Objective">The planner's objective: a card file or a reference objective of the family.</param>
 /// <param name="Budget">The planner's budget (its seed is replaced by the evaluation's).</param>
-public sealed record EvaluationRequest(string Distribution, DistributionParameters Parameters, int Episodes, ulong Seed, string? Checkpoint, string? Planner, string Objective = "true", PlanBudget Budget = default);
+/// <param name="ThinkingSteps">A trained policy's extra recurrent steps on each episode's first observation before its first action (0 to 1000; <see cref="PolicyAgent{TState}.ThinkingSteps"/>).</param>
+public sealed record EvaluationRequest(string Distribution, DistributionParameters Parameters, int Episodes, ulong Seed, string? Checkpoint, string? Planner, string Objective = "true",
+    PlanBudget Budget = default, int ThinkingSteps = 0);
 
 /// <summary>What an evaluation measured.</summary>
 /// <param name="Agent">The agent's name.</param>
 /// <param name="Source">The checkpoint file, or the planner's objective as given.</param>
 /// <param name="Parameters">The distribution parameters used.</param>
 /// <param name="Summary">Success, proxy and ceiling rates (95 % Wilson intervals), mean return and steps.</param>
-public sealed record AgentEvaluationReport(string Agent, string Source, DistributionParameters Parameters, EvaluationSummary Summary);
+/// <param name="ThinkingSteps">The policy's thinking steps (0 for a planner).</param>
+public sealed record AgentEvaluationReport(string Agent, string Source, DistributionParameters Parameters, EvaluationSummary Summary, int ThinkingSteps = 0);
 
 /// <summary>
 /// Evaluates a trained policy or a hard-coded planner the same way, through
@@ -62,9 +65,17 @@ public static class AgentEvaluations
         {
             throw new TelosInputException("give either --agent RUN|CHECKPOINT (a trained policy) or --planner NAME (a hard-coded agent)");
         }
+        if (request.ThinkingSteps is < 0 or > 1000)
+        {
+            throw new TelosInputException($"--thinking-steps {request.ThinkingSteps} must be 0 to 1000");
+        }
         var family = EnvironmentFamilies.Of(request.Distribution);
         if (request.Planner is not null)
         {
+            if (request.ThinkingSteps != 0)
+            {
+                throw new TelosInputException("--thinking-steps applies to a trained policy (--agent), not to a planner");
+            }
             return family.Accept(new PlannerEvaluation(request));
         }
         var checkpoint = PolicyCheckpoints.Find(store, request.Checkpoint!);
@@ -79,23 +90,25 @@ public static class AgentEvaluations
                     .. metadata.Parameters.Where(p => request.Parameters[p.Key] is null).Select(p => (p.Key, (int?)p.Value)),
                     .. request.Parameters.Names.Select(n => (n, request.Parameters[n]))]);
             }
-            var summary = family.Accept(new PolicyEvaluation(policy, metadata, checkpoint.TensorPath, request.Distribution, parameters, request.Episodes, request.Seed));
-            return new AgentEvaluationReport(summary.Agent, checkpoint.TensorPath, parameters, summary);
+            var summary = family.Accept(new PolicyEvaluation(policy, metadata, checkpoint.TensorPath, request.Distribution, parameters, request.Episodes, request.Seed, request.ThinkingSteps));
+            return new AgentEvaluationReport(summary.Agent, checkpoint.TensorPath, parameters, summary, request.ThinkingSteps);
         }
     }
 
-    /// <summary>A policy's greedy evaluation on <paramref name="episodes"/> levels of <paramref name="distribution"/> (the <c>ppo</c> report's and <c>telos eval</c>'s).</summary>
+    /// <summary>A policy's greedy evaluation on <paramref name="episodes"/> levels of <paramref name="distribution"/> (the <c>ppo</c> report's and <c>telos eval</c>'s), with <paramref name="thinkingSteps"/> before each episode's first action.</summary>
     public static EvaluationSummary EvaluatePolicy<TState>(IEnvironmentFamily<TState> family, ActorCritic policy, PolicyOptions architecture, string distribution,
-        DistributionParameters parameters, int episodes, ulong seed)
+        DistributionParameters parameters, int episodes, ulong seed, int thinkingSteps = 0)
         where TState : struct
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(architecture);
-        using var agent = new PolicyAgent<TState>(policy, PolicyLanes, "ppo-" + architecture.Kind.ToString().ToLowerInvariant());
+        var name = "ppo-" + architecture.Kind.ToString().ToLowerInvariant() + (thinkingSteps > 0 ? $"+think{thinkingSteps}" : "");
+        using var agent = new PolicyAgent<TState>(policy, PolicyLanes, name, thinkingSteps: thinkingSteps);
         return AgentEvaluation.Evaluate(agent, family, distribution, parameters, LevelSeeds(seed, episodes), Seeds.Derive(seed, "eval")).Summary;
     }
 
-    private sealed record PolicyEvaluation(ActorCritic Policy, PolicyCheckpointMetadata Metadata, string Source, string Distribution, DistributionParameters Parameters, int Episodes, ulong Seed)
+    private sealed record PolicyEvaluation(ActorCritic Policy, PolicyCheckpointMetadata Metadata, string Source, string Distribution, DistributionParameters Parameters, int Episodes, ulong Seed,
+        int ThinkingSteps)
         : IFamilyOperation<EvaluationSummary>
     {
         public EvaluationSummary Run<TState>(IEnvironmentFamily<TState> family)
@@ -108,7 +121,7 @@ public static class AgentEvaluations
                 throw new TelosInputException(string.Create(CultureInfo.InvariantCulture,
                     $"{Source}: the policy takes {t.Channels}×{t.Height}×{t.Width} observations and {Metadata.Actions} actions (trained on {Metadata.Env} {string.Join(" ", Metadata.Parameters.Select(p => $"{p.Key}={p.Value}"))}); {Distribution} {Parameters} has {o.Channels}×{o.Height}×{o.Width} and {level.ActionCount}"));
             }
-            return EvaluatePolicy(family, Policy, Metadata.Architecture, Distribution, Parameters, Episodes, Seed);
+            return EvaluatePolicy(family, Policy, Metadata.Architecture, Distribution, Parameters, Episodes, Seed, ThinkingSteps);
         }
     }
 

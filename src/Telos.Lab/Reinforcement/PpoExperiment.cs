@@ -62,7 +62,9 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
             }
         }
         var kind = Enum.Parse<PolicyKind>(config.GetString("policy", "lstm", PolicyNames), ignoreCase: true);
-        var policy = new PolicyOptions(kind, config.GetInt("conv_channels", 16, 1, 256), config.GetInt("features", 128, 1, 4096), config.GetInt("lstm_size", 128, 1, 4096));
+        var policyDefaults = new PolicyOptions();
+        var policy = new PolicyOptions(kind, config.GetInt("conv_channels", 16, 1, 256), config.GetInt("features", 128, 1, 4096), config.GetInt("lstm_size", 128, 1, 4096),
+            config.GetInt("drc_layers", policyDefaults.DrcLayers, 1, 16), config.GetInt("drc_ticks", policyDefaults.DrcTicks, 1, 16), config.GetInt("drc_channels", policyDefaults.DrcChannels, 1, 256));
         var defaults = new PpoSettings();
         var targetKl = config.GetDouble("target_kl", 0, 0, 10);
         var ppo = new PpoSettings

@@ -66,6 +66,11 @@ public sealed class TrainEvalCommandsTests : IDisposable
         var byFile = JsonDocument.Parse(Telos("eval", "--agent", checkpoint, "--env", "maze/test", "--episodes", "20", "--seed", "3", "--json").Output).RootElement;
         Assert.Equal(checkpoint, byDir.GetProperty("source").GetString());
         Assert.Equal(eval.GetProperty("successes").GetInt32(), byFile.GetProperty("successes").GetInt32());
+
+        // Thinking steps reach the policy agent, which is named by them.
+        var thinking = JsonDocument.Parse(Telos("eval", "--agent", id, "--episodes", "20", "--seed", "3", "--thinking-steps", "4", "--json").Output).RootElement;
+        Assert.Equal("ppo-lstm+think4", thinking.GetProperty("agent").GetString());
+        Assert.Equal(4, thinking.GetProperty("thinking_steps").GetInt32());
     }
 
     /// <summary>A hard-coded agent goes through the same command: BFS on the true reward reaches the cheese on every level.</summary>
@@ -87,11 +92,14 @@ public sealed class TrainEvalCommandsTests : IDisposable
     [InlineData("error: telos train ppo (command line): key 'env': expected one of \"maze/train\"", "train", "ppo", "--env", "maze/nope", "--steps", "96")]
     [InlineData("error: telos train ppo (command line): key 'total_timesteps': expected integer in [1, 10000000000], got 0", "train", "ppo", "--steps", "0")]
     [InlineData("error: telos train ppo (command line): key 'total_timesteps': 100 is less than one rollout, num_envs·num_steps = 1024", "train", "ppo", "--steps", "100")]
-    [InlineData("error: telos train ppo (command line): key 'policy': expected one of \"lstm\", \"cnn\", got \"gru\"", "train", "ppo", "--policy", "gru", "--steps", "2048")]
+    [InlineData("error: telos train ppo (command line): key 'policy': expected one of \"lstm\", \"cnn\", \"drc\", got \"gru\"", "train", "ppo", "--policy", "gru", "--steps", "2048")]
     [InlineData("error: run 'nope': no such run in ", "eval", "--agent", "nope")]
     [InlineData("error: give either --agent RUN|CHECKPOINT (a trained policy) or --planner NAME (a hard-coded agent)", "eval", "--episodes", "10")]
     [InlineData("error: --episodes 0 must be 1 to 1000000", "eval", "--planner", "bfs", "--episodes", "0")]
     [InlineData("error: unknown planner 'dfs'", "eval", "--planner", "dfs", "--episodes", "3")]
+    [InlineData("error: --thinking-steps applies to a trained policy (--agent), not to a planner", "eval", "--planner", "bfs", "--episodes", "3", "--thinking-steps", "2")]
+    [InlineData("error: --thinking-steps -1 must be 0 to 1000", "eval", "--planner", "bfs", "--thinking-steps", "-1")]
+    [InlineData("error: telos train ppo (command line): key 'total_timesteps': 100 is less than one rollout", "train", "ppo", "--policy", "drc", "--steps", "100")]
     public void BadInputIsOneLineExitTwoAndWritesNothing(string expected, params string[] args)
     {
         var (code, output, error) = Telos(args);

@@ -195,7 +195,7 @@ public sealed class PpoExperimentTests
 
         var error = Assert.Throws<TelosInputException>(() => runner.Resume(interrupted.Record.ShortId, new Progress<ProgressUpdate>()));
 
-        Assert.Equal($"{sidecar}: checkpoint holds a cnn (conv_channels 4, features 16, lstm_size 8) policy; expected a lstm (conv_channels 4, features 16, lstm_size 8) one", error.Message);
+        Assert.Equal($"{sidecar}: checkpoint holds a cnn (conv_channels 4, features 16, lstm_size 8, drc_layers 3, drc_ticks 3, drc_channels 32) policy; expected a lstm (conv_channels 4, features 16, lstm_size 8, drc_layers 3, drc_ticks 3, drc_channels 32) one", error.Message);
         Assert.Equal(before, Snapshot(interrupted.Record.Directory));
         Assert.Equal(RunStatus.Interrupted, runner.Store.Find(interrupted.Record.Id).Status);
     }

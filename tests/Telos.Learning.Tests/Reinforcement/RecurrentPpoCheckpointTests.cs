@@ -19,15 +19,16 @@ public sealed class RecurrentPpoCheckpointTests
 
     /// <summary>
     /// Two iterations, a checkpoint, then a fresh trainer restored from it runs the last two: the same
-    /// metrics and weights as four iterations straight, for the LSTM (carried state) and the CNN (no state).
+    /// metrics and weights as four iterations straight, for the LSTM and the DRC (carried state) and the CNN (no state).
     /// </summary>
     [Theory]
     [InlineData(PolicyKind.Lstm)]
     [InlineData(PolicyKind.Cnn)]
+    [InlineData(PolicyKind.Drc)]
     public void ARestoredTrainerContinuesAsTheUninterruptedOne(PolicyKind kind)
     {
         var levels = PpoFixtures.Train(size: 5, stepLimit: 10);
-        var options = Small with { Kind = kind };
+        var options = Small with { Kind = kind, DrcLayers = 2, DrcTicks = 2, DrcChannels = 4 };
         var (straightPolicy, straight) = PpoFixtures.Trainer(levels, Settings(4), options);
         var (firstPolicy, first) = PpoFixtures.Trainer(levels, Settings(4), options);
         var (secondPolicy, second) = PpoFixtures.Trainer(levels, Settings(4), options);
