@@ -146,9 +146,10 @@ public sealed class RunCommands : ICommandGroup
         return new SweepExecution(launcher, jobs);
     }
 
-    private static ExperimentRunner Runner(CliContext context) => new(new RunStore(context.RunsRoot), ExperimentCatalog.Discover());
+    internal static ExperimentRunner Runner(CliContext context) => new(new RunStore(context.RunsRoot), ExperimentCatalog.Discover());
 
-    private static int Execute(CliContext context, ParseResult result, Func<IProgress<ProgressUpdate>, CancellationToken, RunOutcome> job)
+    /// <summary>Runs a run-store job with progress and prints how it ended (<c>--json</c>: id, status, dir, exit code, message, last metrics).</summary>
+    internal static int Execute(CliContext context, ParseResult result, Func<IProgress<ProgressUpdate>, CancellationToken, RunOutcome> job)
     {
         var json = CliContext.Json(result);
         var outcome = CliJob.Run(context, result, job);

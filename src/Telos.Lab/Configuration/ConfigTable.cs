@@ -179,6 +179,25 @@ public sealed class ConfigTable
     public void Override(string key, string value) => _node.Set(key, new ConfigScalar(value, "string", 0));
 
     /// <summary>
+    /// Replaces <paramref name="key"/> of the sub-table <paramref name="table"/> with a value given outside
+    /// the file (a flag such as <c>--size</c>), creating the table when the file has none.
+    /// </summary>
+    /// <exception cref="TelosInputException"><paramref name="table"/> is a value, not a table.</exception>
+    public void Override(string table, string key, long value)
+    {
+        if (_node.Find(table) is not ConfigTableNode node)
+        {
+            if (_node.Find(table) is { } other)
+            {
+                throw TypeError(table, other, "table");
+            }
+            node = new ConfigTableNode(0);
+            _node.Set(table, node);
+        }
+        node.Set(key, new ConfigScalar(value, "integer", 0));
+    }
+
+    /// <summary>
     /// Applies a command-line assignment <c>dotted.key=value</c> (<c>telos run --set</c>), the value
     /// written as in TOML: <c>100</c>, <c>0.5</c>, <c>true</c>, <c>"text"</c> (bare text is taken as a
     /// string), <c>[50, 100]</c>. Every table on the path must already exist in the file (a misspelt

@@ -153,7 +153,7 @@ public sealed class ExperimentRunner
     /// checks are listed in <see cref="ResumePlan.Skipped"/> with the reason.
     /// </summary>
     /// <exception cref="TelosInputException">
-    /// One line: unknown run, completed or live run, edited config, or checkpoints exist and none is intact.
+    /// One line: unknown run, completed or live run, edited config (naming the keys that differ from <c>config.original.toml</c>), or checkpoints exist and none is intact.
     /// </exception>
     public ResumePlan PlanResume(string idOrPrefix)
     {
@@ -174,7 +174,10 @@ public sealed class ExperimentRunner
         var prepared = Prepare(ConfigFile.Load(configPath), record.Name, seedOverride: null);
         if (prepared.Experiment.Kind != record.Kind || prepared.ConfigHash != record.ConfigHash)
         {
-            throw new TelosInputException($"{configPath}: config changed since the run started (hash {prepared.ConfigHash}, index has {record.ConfigHash}); start a new run instead");
+            var original = Path.Combine(record.Directory, RunStore.OriginalConfigFile);
+            var keys = File.Exists(original) ? ResolvedConfigDiff.Keys(File.ReadAllText(original), prepared.ResolvedToml) : [];
+            var which = keys.Count > 0 ? $"; differing keys: {string.Join("; ", keys)}" : "";
+            throw new TelosInputException($"{configPath}: config changed since the run started (hash {prepared.ConfigHash}, index has {record.ConfigHash}{which}); start a new run instead");
         }
         if (prepared.Sweep is { } sweep)
         {
@@ -183,18 +186,26 @@ public sealed class ExperimentRunner
             return new ResumePlan(record, prepared, null, []);
         }
         var skipped = new List<SkippedCheckpoint>();
+        CheckpointInfo? found = null;
         foreach (var scanned in CheckpointFiles.Scan(Path.Combine(record.Directory, "checkpoints")))
         {
             try
             {
                 var info = scanned.Info ?? throw new TelosInputException(scanned.Problem!);
                 CheckpointFiles.Verify(info);
-                return new ResumePlan(record, prepared, info, skipped);
+                found = info;
+                break;
             }
             catch (TelosInputException e)
             {
                 skipped.Add(new SkippedCheckpoint(scanned.SidecarPath, e.Message));
             }
+        }
+        if (found is not null)
+        {
+            // An intact checkpoint the experiment cannot continue from (another network, say) is refused, not skipped.
+            prepared.Experiment.CheckResume(prepared.Settings, found);
+            return new ResumePlan(record, prepared, found, skipped);
         }
         if (skipped.Count > 0)
         {

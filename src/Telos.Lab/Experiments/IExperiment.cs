@@ -1,4 +1,5 @@
 using Telos.Lab.Configuration;
+using Telos.Lab.Runs;
 
 namespace Telos.Lab.Experiments;
 
@@ -25,6 +26,15 @@ public interface IExperiment
 
     /// <summary>Runs the experiment; returns 0 on success. Throws <see cref="OperationCanceledException"/> when cancelled.</summary>
     int Run(ExperimentContext context);
+
+    /// <summary>
+    /// Refuses a checkpoint this experiment cannot continue from with <paramref name="settings"/> (what
+    /// <see cref="Configure"/> returned), before a resume writes anything. By default every intact checkpoint is accepted.
+    /// </summary>
+    /// <exception cref="TelosInputException">The checkpoint does not fit the settings; one line naming it.</exception>
+    void CheckResume(object settings, CheckpointInfo checkpoint)
+    {
+    }
 }
 
 /// <summary>An experiment with typed settings: <see cref="Configure(ConfigTable)"/> builds them, <see cref="Run(ExperimentContext, TSettings)"/> uses them.</summary>
@@ -41,7 +51,14 @@ public abstract class Experiment<TSettings> : IExperiment
     /// <inheritdoc cref="IExperiment.Run"/>
     public abstract int Run(ExperimentContext context, TSettings settings);
 
+    /// <inheritdoc cref="IExperiment.CheckResume"/>
+    public virtual void CheckResume(TSettings settings, CheckpointInfo checkpoint)
+    {
+    }
+
     object IExperiment.Configure(ConfigTable config) => Configure(config);
+
+    void IExperiment.CheckResume(object settings, CheckpointInfo checkpoint) => CheckResume((TSettings)settings, checkpoint);
 
     int IExperiment.Run(ExperimentContext context) => Run(context, (TSettings)context.Settings);
 }

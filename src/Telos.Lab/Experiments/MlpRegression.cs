@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Telos.Lab.Configuration;
 using Telos.Learning.Native;
+using Telos.Learning.Runs;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -179,15 +180,7 @@ public sealed class MlpRegression : Experiment<MlpRegressionSettings>
         {
             tensors["model." + name] = parameter.detach();
         }
-        var state = optimizer.state_dict();
-        var adamSteps = new List<long>();
-        for (var i = 0; i < state.State.Count; i++)
-        {
-            var s = (Adam.State)state.State[i];
-            tensors[$"adam.{i}.exp_avg"] = s.exp_avg.detach();
-            tensors[$"adam.{i}.exp_avg_sq"] = s.exp_avg_sq.detach();
-            adamSteps.Add(s.step);
-        }
+        var adamSteps = AdamCheckpoint.Capture(optimizer, "adam.", tensors);
         context.Run.SaveCheckpoint(step, tensors, new CheckpointMetadata(step, adamSteps));
     }
 
@@ -201,19 +194,7 @@ public sealed class MlpRegression : Experiment<MlpRegressionSettings>
             }
         }
         var metadata = checkpoint.MetadataAs<CheckpointMetadata>();
-        var state = optimizer.state_dict();
-        if (metadata.AdamSteps.Count != state.State.Count)
-        {
-            throw new TelosInputException($"{checkpoint.Info.SidecarPath}: checkpoint has Adam state for {metadata.AdamSteps.Count} parameters, the model has {state.State.Count}");
-        }
-        for (var i = 0; i < state.State.Count; i++)
-        {
-            var s = (Adam.State)state.State[i];
-            s.exp_avg.copy_(checkpoint.Tensor($"adam.{i}.exp_avg"));
-            s.exp_avg_sq.copy_(checkpoint.Tensor($"adam.{i}.exp_avg_sq"));
-            s.step = metadata.AdamSteps[i];
-        }
-        optimizer.load_state_dict(state);
+        AdamCheckpoint.Restore(optimizer, "adam.", checkpoint.Tensor, metadata.AdamSteps, checkpoint.Info.SidecarPath);
     }
 
     private static string Report(MlpRegressionSettings s, ExperimentContext context, double finalLoss, TimeSpan elapsed)

@@ -3,11 +3,12 @@ using System.Text;
 using Telos.Agents;
 using Telos.Environments;
 using Telos.Lab.Configuration;
+using Telos.Lab.Evaluation;
 using Telos.Lab.Experiments;
+using Telos.Lab.Runs;
 using Telos.Learning.Native;
 using Telos.Learning.Reinforcement;
 using Telos.Learning.Reinforcement.Policies;
-using Telos.Randomness;
 using static TorchSharp.torch;
 
 namespace Telos.Lab.Reinforcement;
@@ -28,8 +29,11 @@ public sealed record PpoExperimentSettings(string Env, string EvalEnv, Distribut
 /// training and the held-out distribution through <see cref="AgentEvaluation"/>, as any agent is.
 /// </summary>
 /// <remarks>
-/// Resume is refused: the environments' mid-episode state is not checkpointed, so a resumed run could
-/// not reach the same final metrics as an uninterrupted one. A cancelled run still saves its policy.
+/// Checkpoints (every <c>checkpoint_every</c> iterations, at the end and on cancellation) hold everything
+/// the next iteration reads (<see cref="RecurrentPpo{TState}.CaptureCheckpoint"/>), so <c>telos resume</c>
+/// continues to the same metrics and weights as an uninterrupted run. A NaN or infinite loss or gradient
+/// norm stops training without saving: the newest checkpoint is the last good state, and the run fails
+/// with a message naming the iteration, epoch and minibatch.
 /// </remarks>
 public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
 {
@@ -42,7 +46,7 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
         ArgumentNullException.ThrowIfNull(config);
         var known = EnvironmentFamilies.Distributions.Select(d => d.Name).ToArray();
         var env = config.GetString("env", "maze/train", known);
-        var evalEnv = config.GetString("eval_env", "maze/test", known);
+        var evalEnv = config.GetString("eval_env", DefaultEvalEnv(env), known);
         if (EnvironmentFamilies.Of(env) != EnvironmentFamilies.Of(evalEnv))
         {
             throw config.Error("eval_env", $"'{evalEnv}' is not of the family of env '{env}'");
@@ -57,7 +61,7 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
                 parameters.Add((declared.Name, table.GetInt(declared.Name, declared.Default ?? declared.Min, declared.Min, declared.Max)));
             }
         }
-        var kind = config.GetString("policy", "lstm", ["lstm", "cnn", "drc"]) switch { "cnn" => PolicyKind.Cnn, "drc" => PolicyKind.Drc, _ => PolicyKind.Lstm };
+        var kind = Enum.Parse<PolicyKind>(config.GetString("policy", "lstm", PolicyNames), ignoreCase: true);
         var policyDefaults = new PolicyOptions();
         var policy = new PolicyOptions(kind, config.GetInt("conv_channels", 16, 1, 256), config.GetInt("features", 128, 1, 4096), config.GetInt("lstm_size", 128, 1, 4096),
             config.GetInt("drc_layers", policyDefaults.DrcLayers, 1, 16), config.GetInt("drc_ticks", policyDefaults.DrcTicks, 1, 16), config.GetInt("drc_channels", policyDefaults.DrcChannels, 1, 256));
@@ -100,16 +104,35 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
         return new PpoExperimentSettings(env, evalEnv, resolved, evalEpisodes, checkpointEvery, policy, ppo);
     }
 
+    /// <summary>Test seam: called after each iteration (after its checkpoint) with the policy and the iteration, e.g. to inject a bad weight.</summary>
+    internal Action<ActorCritic, int>? AfterIteration { get; init; }
+
+    /// <summary>The policy kinds a config can name (<see cref="PolicyKind"/>, lower-case).</summary>
+    public static IReadOnlyList<string> PolicyNames { get; } = [.. Enum.GetNames<PolicyKind>().Select(n => n.ToLowerInvariant())];
+
+    /// <summary>The held-out distribution evaluated when the config names none: <c>FAMILY/test</c> for <c>FAMILY/train</c> when it exists, else the training distribution.</summary>
+    public static string DefaultEvalEnv(string env)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        var test = env.EndsWith("/train", StringComparison.Ordinal) ? env[..^"/train".Length] + "/test" : env;
+        return EnvironmentFamilies.Distributions.Any(d => d.Name == test) ? test : env;
+    }
+
+    /// <summary>Refuses a checkpoint of another policy kind or size than the config's, or one that is not a ppo checkpoint.</summary>
+    public override void CheckResume(PpoExperimentSettings settings, CheckpointInfo checkpoint)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        using var loaded = CheckpointFiles.Load(checkpoint);
+        PolicyCheckpoints.RequireArchitecture(PolicyCheckpoints.Metadata(loaded), settings.Policy, checkpoint.SidecarPath);
+    }
+
     public override int Run(ExperimentContext context, PpoExperimentSettings settings)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(settings);
-        if (context.ResumeFrom is not null || context.IsResume)
-        {
-            throw new TelosInputException("ppo runs cannot be resumed: the environments' mid-episode state is not checkpointed; start a new run");
-        }
         TorchRuntime.EnsureInitialized();
-        return EnvironmentFamilies.Of(settings.Env).Accept(new Training(context, settings, Kind));
+        return EnvironmentFamilies.Of(settings.Env).Accept(new Training(context, settings, Kind, AfterIteration));
     }
 
     private sealed class DistributionCheck(string env, string evalEnv, DistributionParameters parameters) : IFamilyOperation<bool>
@@ -123,7 +146,7 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
         }
     }
 
-    private sealed class Training(ExperimentContext context, PpoExperimentSettings settings, string kind) : IFamilyOperation<int>
+    private sealed class Training(ExperimentContext context, PpoExperimentSettings settings, string kind, Action<ActorCritic, int>? afterIteration) : IFamilyOperation<int>
     {
         public int Run<TState>(IEnvironmentFamily<TState> family)
             where TState : struct
@@ -134,8 +157,12 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
             using (policy)
             using (trainer)
             {
+                if (context.ResumeFrom is { } checkpoint)
+                {
+                    Restore(trainer, checkpoint);
+                }
                 var started = DateTimeOffset.UtcNow;
-                var lastSaved = 0;
+                var lastSaved = trainer.Iteration;
                 try
                 {
                     while (trainer.Iteration < ppo.NumIterations)
@@ -152,7 +179,15 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
                             ? string.Create(CultureInfo.InvariantCulture, $"return {r:G4}, SPS {metrics.Scalars[PpoMetricKeys.Sps]:F0}")
                             : string.Create(CultureInfo.InvariantCulture, $"SPS {metrics.Scalars[PpoMetricKeys.Sps]:F0}");
                         context.Progress.Report(new ProgressUpdate(kind, metrics.GlobalStep, (long)ppo.NumIterations * ppo.BatchSize, detail));
+                        afterIteration?.Invoke(policy, metrics.Iteration);
                     }
+                }
+                catch (PpoDivergedException diverged)
+                {
+                    // Nothing is saved: the newest checkpoint is the last good state.
+                    var last = context.Run.LatestCheckpoint();
+                    context.Run.Log($"training diverged: {diverged.Message}; newest checkpoint: {(last is null ? "none" : $"step {last.Step}")}");
+                    throw;
                 }
                 catch (OperationCanceledException)
                 {
@@ -163,29 +198,34 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
                     throw;
                 }
                 var elapsed = DateTimeOffset.UtcNow - started;
-                var train = Evaluate(family, policy, settings.Env);
-                var test = Evaluate(family, policy, settings.EvalEnv);
+                var train = AgentEvaluations.EvaluatePolicy(family, policy, settings.Policy, settings.Env, settings.Parameters, settings.EvalEpisodes, context.Seed);
+                var test = AgentEvaluations.EvaluatePolicy(family, policy, settings.Policy, settings.EvalEnv, settings.Parameters, settings.EvalEpisodes, context.Seed);
                 context.Run.WriteReport(Report(ppo, trainer.GlobalStep, elapsed, [train, test]));
                 PpoRunReport.Write(context.Run, settings, [train, test]);
             }
             return 0;
         }
 
-        private EvaluationSummary Evaluate<TState>(IEnvironmentFamily<TState> family, ActorCritic policy, string distribution)
+        private void Restore<TState>(RecurrentPpo<TState> trainer, CheckpointInfo checkpoint)
             where TState : struct
         {
-            using var agent = new PolicyAgent<TState>(policy, lanes: 32, "ppo-" + settings.Policy.Kind.ToString().ToLowerInvariant());
-            var seeds = Enumerable.Range(0, settings.EvalEpisodes).Select(i => Seeds.DeriveLong(context.Seed, "eval/level/" + i.ToString(CultureInfo.InvariantCulture))).ToArray();
-            return AgentEvaluation.Evaluate(agent, family, distribution, settings.Parameters, seeds, Seeds.Derive(context.Seed, "eval")).Summary;
+            using var scope = NewDisposeScope();
+            using var loaded = context.Run.LoadCheckpoint(checkpoint);
+            var metadata = PolicyCheckpoints.Metadata(loaded);
+            PolicyCheckpoints.RequireArchitecture(metadata, settings.Policy, checkpoint.SidecarPath);
+            trainer.RestoreCheckpoint(loaded.Tensors, metadata.Training, checkpoint.TensorPath);
+            context.Run.Log($"restored iteration {trainer.Iteration} (step {trainer.GlobalStep}) from {Path.GetFileName(checkpoint.TensorPath)}");
         }
 
         private void Save<TState>(ActorCritic policy, RecurrentPpo<TState> trainer)
             where TState : struct
         {
             using var scope = NewDisposeScope();
-            var tensors = policy.named_parameters().ToDictionary(p => "policy." + p.name, p => p.parameter.detach());
+            var (tensors, progress) = trainer.CaptureCheckpoint();
+            var o = policy.Observation;
+            var parameters = settings.Parameters.Names.ToDictionary(n => n, n => settings.Parameters[n]!.Value, StringComparer.Ordinal);
             context.Run.SaveCheckpoint(trainer.GlobalStep, tensors,
-                new CheckpointMetadata(trainer.Iteration, trainer.GlobalStep, settings.Policy.Kind.ToString().ToLowerInvariant(), settings.Policy.ConvChannels, settings.Policy.Features, settings.Policy.LstmSize));
+                new PolicyCheckpointMetadata(settings.Policy, [o.Channels, o.Height, o.Width], policy.Actions, settings.Env, parameters, progress));
         }
 
         private string Report(PpoSettings ppo, long steps, TimeSpan elapsed, IReadOnlyList<EvaluationSummary> evaluations)
@@ -203,7 +243,4 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
             return text.ToString();
         }
     }
-
-    /// <summary>What a checkpoint's sidecar records besides the policy's tensors (<c>policy.*</c>).</summary>
-    internal sealed record CheckpointMetadata(int Iteration, long GlobalStep, string Policy, int ConvChannels, int Features, int LstmSize);
 }

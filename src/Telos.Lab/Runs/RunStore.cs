@@ -23,6 +23,12 @@ public sealed partial class RunStore
 
     public string Root { get; }
 
+    /// <summary>
+    /// The copy of <c>config.toml</c> as the run started, next to it in the run directory: when the config
+    /// no longer matches the indexed hash, resume names the keys that differ from this copy.
+    /// </summary>
+    public const string OriginalConfigFile = "config.original.toml";
+
     /// <summary>Path of the SQLite index.</summary>
     public string IndexPath => _index.DatabasePath;
 
@@ -37,7 +43,7 @@ public sealed partial class RunStore
     }
 
     /// <summary>
-    /// Creates the run directory (<c>config.toml</c>, <c>log.txt</c>, empty <c>checkpoints/</c> and <c>tb/</c>)
+    /// Creates the run directory (<c>config.toml</c> and its copy <see cref="OriginalConfigFile"/>, <c>log.txt</c>, empty <c>checkpoints/</c> and <c>tb/</c>)
     /// and then its index row with status running. Validate the config before calling this: nothing here
     /// is rolled back except a directory whose index row could not be written.
     /// </summary>
@@ -68,6 +74,7 @@ public sealed partial class RunStore
             Directory.CreateDirectory(System.IO.Path.Combine(dir, "checkpoints"));
             Directory.CreateDirectory(System.IO.Path.Combine(dir, "tb"));
             AtomicFile.WriteAllText(System.IO.Path.Combine(dir, "config.toml"), resolvedConfigToml);
+            AtomicFile.WriteAllText(System.IO.Path.Combine(dir, OriginalConfigFile), resolvedConfigToml);
             _index.Insert(record, id);
         }
         catch

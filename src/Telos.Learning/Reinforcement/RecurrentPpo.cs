@@ -169,7 +169,7 @@ public static class RecurrentPpo
 /// </summary>
 /// <typeparam name="TState">The environment's state.</typeparam>
 /// <remarks>Not thread-safe. Owns the optimizer and rollout tensors; the policy stays the caller's.</remarks>
-public sealed class RecurrentPpo<TState> : IDisposable
+public sealed partial class RecurrentPpo<TState> : IDisposable
     where TState : struct
 {
     private readonly IBatchedEnvironment<TState> _envs;
@@ -291,6 +291,7 @@ public sealed class RecurrentPpo<TState> : IDisposable
 
     /// <summary>One iteration: a rollout of T steps from every environment, then the update.</summary>
     /// <exception cref="InvalidOperationException">All <see cref="PpoSettings.NumIterations"/> are done.</exception>
+    /// <exception cref="PpoDivergedException">A loss or gradient norm was NaN or infinite; that minibatch's step was not taken.</exception>
     public PpoMetrics Step()
     {
         if (_iteration >= _settings.NumIterations)
@@ -464,9 +465,12 @@ public sealed class RecurrentPpo<TState> : IDisposable
                 var entropyLoss = mbEntropy.mean();
                 var loss = pgLoss.sub(entropyLoss.mul(s.EntCoef)).add(vLoss.mul(s.VfCoef));
 
+                var minibatchIndex = start / s.EnvsPerMinibatch;
+                RequireFinite("loss", loss.item<float>(), epoch, minibatchIndex);
                 _optimizer.zero_grad();
                 loss.backward();
-                nn.utils.clip_grad_norm_(_policy.parameters(), s.MaxGradNorm);
+                var gradientNorm = nn.utils.clip_grad_norm_(_policy.parameters(), s.MaxGradNorm);
+                RequireFinite("gradient norm", gradientNorm, epoch, minibatchIndex);
                 _optimizer.step();
 
                 policyLoss = pgLoss.item<float>();

@@ -21,6 +21,22 @@ public struct Rng
         _s3 = SplitMix64(ref seed);
     }
 
+    /// <summary>The four state words, for saving a stream mid-way (a checkpoint); <see cref="FromState"/> continues it.</summary>
+    public readonly ulong[] State() => [_s0, _s1, _s2, _s3];
+
+    /// <summary>The stream whose state words are <paramref name="state"/> (from <see cref="State"/>): it continues where that stream was.</summary>
+    /// <exception cref="TelosInputException">Not four words, or all four zero (xoshiro's one invalid state).</exception>
+    public static Rng FromState(ReadOnlySpan<ulong> state)
+    {
+        if (state.Length != 4 || (state[0] | state[1] | state[2] | state[3]) == 0)
+        {
+            throw new TelosInputException($"a random stream's state is 4 words, not all zero (got {state.Length} words)");
+        }
+        var rng = default(Rng);
+        (rng._s0, rng._s1, rng._s2, rng._s3) = (state[0], state[1], state[2], state[3]);
+        return rng;
+    }
+
     /// <summary>The next 64 random bits.</summary>
     public ulong NextULong()
     {

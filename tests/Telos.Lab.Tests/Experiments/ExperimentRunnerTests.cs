@@ -194,6 +194,7 @@ public sealed class ExperimentRunnerTests
         File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("steps = 60", "steps = 70", StringComparison.Ordinal));
         var error = Assert.Throws<TelosInputException>(() => runner.Resume(interrupted.Record.Id, new Stopper(int.MaxValue, null)));
         Assert.StartsWith(configPath + ": config changed since the run started", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("; differing keys: steps: 60 → 70); start a new run instead", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

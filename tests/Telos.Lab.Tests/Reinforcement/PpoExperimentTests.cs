@@ -6,6 +6,7 @@ using Telos.Lab.Tests.Experiments;
 
 namespace Telos.Lab.Tests.Reinforcement;
 
+[Collection("torch")]
 public sealed class PpoExperimentTests
 {
     /// <summary>3 iterations of 4 × 8 steps on 5×5 mazes, 20 evaluation levels (also used by the report tests).</summary>
@@ -55,6 +56,13 @@ public sealed class PpoExperimentTests
         Assert.Equal([32L, 64L, 96L], rows.Select(r => r.Step));
         Assert.All(rows, r => Assert.True(r.Values.ContainsKey("losses/approx_kl") && r.Values.ContainsKey("losses/explained_variance")));
         Assert.Equal([64L, 96L], RunFiles.Checkpoints(outcome.Record.Directory).Select(c => c.Step));
+        // TensorBoard gets CleanRL's tags (charts/SPS, losses/*; the episodic ones once an episode ends).
+        var events = File.ReadAllBytes(Assert.Single(Directory.GetFiles(Path.Combine(outcome.Record.Directory, "tb"), "events.out.tfevents.*")));
+        foreach (var tag in new[] { "charts/SPS", "charts/learning_rate", "charts/episodic_return", "charts/episodic_length", "losses/value_loss", "losses/policy_loss",
+            "losses/entropy", "losses/old_approx_kl", "losses/approx_kl", "losses/clipfrac", "losses/explained_variance" })
+        {
+            Assert.True(events.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(tag)) >= 0, $"no '{tag}' tag in the TensorBoard events");
+        }
         var report = File.ReadAllLines(Path.Combine(outcome.Record.Directory, "report.md"));
         Assert.Single(report, line => line.StartsWith("| maze/train | ", StringComparison.Ordinal) && line.Contains("/20 (", StringComparison.Ordinal));
         Assert.Single(report, line => line.StartsWith("| maze/test | ", StringComparison.Ordinal) && line.Contains("/20 (", StringComparison.Ordinal));
@@ -82,5 +90,143 @@ public sealed class PpoExperimentTests
         var error = Assert.Throws<TelosInputException>(() => runner.Prepare(ConfigFile.Parse(string.Join('\n', lines), "tiny.toml"), "tiny"));
         Assert.StartsWith(expectedPrefix, error.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(runner.Store.Root));
+    }
+    /// <summary>Tiny, 6 iterations (checkpoints at 2, 4, 6): episodes end mid-rollout, so the environments, the carried state and the episode sums matter.</summary>
+    private static string SixIterations => Tiny.Replace("total_timesteps = 96", "total_timesteps = 192", StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData(3, false)] // cancelled after iteration 3: saved on cancel, resumed from iteration 3
+    [InlineData(5, true)]  // cancelled after iteration 5, that checkpoint lost: resumed from iteration 4
+    public void AnInterruptedRunResumesToTheUninterruptedMetricsAndWeights(int stopAfter, bool loseNewest)
+    {
+        using var temp = new TempFolder();
+        var runner = Runner(temp);
+        var straight = runner.Start(runner.Prepare(ConfigFile.Parse(SixIterations, "six.toml"), "six"), new Progress<ProgressUpdate>());
+        Assert.Equal(0, straight.ExitCode);
+
+        using var cancel = new CancellationTokenSource();
+        var interrupted = runner.Start(runner.Prepare(ConfigFile.Parse(SixIterations, "six.toml"), "six"), new CancelAt(stopAfter * 32L, cancel), cancel.Token);
+        Assert.Equal(RunStatus.Interrupted, interrupted.Record.Status);
+        var saved = RunFiles.Checkpoints(interrupted.Record.Directory);
+        Assert.Equal(stopAfter * 32L, saved[^1].Step);
+        if (loseNewest)
+        {
+            File.Delete(saved[^1].SidecarPath);
+        }
+
+        var resumed = runner.Resume(interrupted.Record.ShortId, new Progress<ProgressUpdate>());
+
+        Assert.Equal(0, resumed.ExitCode);
+        AssertSameMetrics(straight.Record.Directory, resumed.Record.Directory);
+        var finalStraight = RunFiles.Checkpoints(straight.Record.Directory)[^1];
+        var finalResumed = RunFiles.Checkpoints(resumed.Record.Directory)[^1];
+        Assert.Equal(192, finalResumed.Step);
+        Assert.Equal(File.ReadAllBytes(finalStraight.TensorPath), File.ReadAllBytes(finalResumed.TensorPath));
+        Assert.Equal(File.ReadAllLines(Path.Combine(straight.Record.Directory, "report.md"))[4..], File.ReadAllLines(Path.Combine(resumed.Record.Directory, "report.md"))[4..]);
+    }
+
+    /// <summary>
+    /// A value head made infinite after iteration 3 makes iteration 4's loss NaN: the run fails naming that
+    /// update, saves nothing more, and keeps iteration 2's checkpoint intact, equal to the straight run's.
+    /// </summary>
+    [Fact]
+    public void ANaNLossFailsTheRunNamingTheUpdateAndKeepsTheLastGoodCheckpoint()
+    {
+        using var temp = new TempFolder();
+        var straightRunner = Runner(temp);
+        var straight = straightRunner.Start(straightRunner.Prepare(ConfigFile.Parse(SixIterations, "six.toml"), "six"), new Progress<ProgressUpdate>());
+        var poisoned = new PpoExperiment
+        {
+            AfterIteration = (policy, iteration) =>
+            {
+                if (iteration == 3)
+                {
+                    // A tensor, not an infinite Scalar: TorchSharp's temporary Scalars can be freed under a parallel test's native call.
+                    using var noGrad = TorchSharp.torch.no_grad();
+                    using var infinite = TorchSharp.torch.tensor(new[] { float.PositiveInfinity });
+                    policy.named_parameters().Single(p => p.name == "critic.bias").parameter.copy_(infinite);
+                }
+            },
+        };
+        var runner = new ExperimentRunner(new RunStore(temp.Combine("runs")), new ExperimentCatalog([poisoned]));
+
+        var outcome = runner.Start(runner.Prepare(ConfigFile.Parse(SixIterations, "six.toml"), "six"), new Progress<ProgressUpdate>());
+
+        Assert.Equal(1, outcome.ExitCode);
+        Assert.Equal(RunStatus.Failed, outcome.Record.Status);
+        Assert.Equal("PpoDivergedException: loss is NaN at iteration 4, epoch 1, minibatch 1; training stopped before that update", outcome.Record.Message);
+        var checkpoints = RunFiles.Checkpoints(outcome.Record.Directory);
+        Assert.Equal([64L], checkpoints.Select(c => c.Step));
+        Assert.Equal(File.ReadAllBytes(RunFiles.Checkpoints(straight.Record.Directory)[0].TensorPath), File.ReadAllBytes(checkpoints[0].TensorPath));
+        Assert.Equal([32L, 64L, 96L], MetricsCsv.ReadFile(Path.Combine(outcome.Record.Directory, "metrics.csv")).Rows.Select(r => r.Step));
+        Assert.False(File.Exists(Path.Combine(outcome.Record.Directory, "report.md")));
+    }
+
+    /// <summary>An edited config.toml is refused at resume, naming each key that changed; nothing is written.</summary>
+    [Fact]
+    public void ResumeWithAnotherConfigIsRefusedListingTheKeys()
+    {
+        using var temp = new TempFolder();
+        var runner = Runner(temp);
+        using var cancel = new CancellationTokenSource();
+        var interrupted = runner.Start(runner.Prepare(ConfigFile.Parse(SixIterations, "six.toml"), "six"), new CancelAt(64, cancel), cancel.Token);
+        var configPath = Path.Combine(interrupted.Record.Directory, "config.toml");
+        File.WriteAllText(configPath, File.ReadAllText(configPath)
+            .Replace("policy = \"lstm\"", "policy = \"cnn\"", StringComparison.Ordinal)
+            .Replace("learning_rate = 0.00025", "learning_rate = 0.001", StringComparison.Ordinal));
+        var before = Snapshot(interrupted.Record.Directory);
+
+        var error = Assert.Throws<TelosInputException>(() => runner.Resume(interrupted.Record.ShortId, new Progress<ProgressUpdate>()));
+
+        Assert.EndsWith("; differing keys: policy: \"lstm\" → \"cnn\"; learning_rate: 0.00025 → 0.001); start a new run instead", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, Snapshot(interrupted.Record.Directory));
+    }
+
+    /// <summary>A checkpoint whose sidecar names another policy than the run's config is refused before the resume writes anything.</summary>
+    [Fact]
+    public void ResumeFromACheckpointOfAnotherPolicyKindIsRefused()
+    {
+        using var temp = new TempFolder();
+        var runner = Runner(temp);
+        using var cancel = new CancellationTokenSource();
+        var interrupted = runner.Start(runner.Prepare(ConfigFile.Parse(SixIterations, "six.toml"), "six"), new CancelAt(64, cancel), cancel.Token);
+        var sidecar = RunFiles.Checkpoints(interrupted.Record.Directory)[^1].SidecarPath;
+        File.WriteAllText(sidecar, File.ReadAllText(sidecar).Replace("\"kind\": \"lstm\"", "\"kind\": \"cnn\"", StringComparison.Ordinal));
+        var before = Snapshot(interrupted.Record.Directory);
+
+        var error = Assert.Throws<TelosInputException>(() => runner.Resume(interrupted.Record.ShortId, new Progress<ProgressUpdate>()));
+
+        Assert.Equal($"{sidecar}: checkpoint holds a cnn (conv_channels 4, features 16, lstm_size 8, drc_layers 3, drc_ticks 3, drc_channels 32) policy; expected a lstm (conv_channels 4, features 16, lstm_size 8, drc_layers 3, drc_ticks 3, drc_channels 32) one", error.Message);
+        Assert.Equal(before, Snapshot(interrupted.Record.Directory));
+        Assert.Equal(RunStatus.Interrupted, runner.Store.Find(interrupted.Record.Id).Status);
+    }
+
+    private static Dictionary<string, string> Snapshot(string dir) =>
+        Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => f, f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f))));
+
+    /// <summary>Every row, every value but the wall-clock <c>charts/SPS</c>, bit for bit.</summary>
+    internal static void AssertSameMetrics(string expectedRun, string actualRun)
+    {
+        var expected = MetricsCsv.ReadFile(Path.Combine(expectedRun, "metrics.csv")).Rows;
+        var actual = MetricsCsv.ReadFile(Path.Combine(actualRun, "metrics.csv")).Rows;
+        Assert.Equal(expected.Select(r => r.Step), actual.Select(r => r.Step));
+        for (var i = 0; i < expected.Count; i++)
+        {
+            var keys = expected[i].Values.Keys.Where(k => k != "charts/SPS").Order(StringComparer.Ordinal).ToArray();
+            Assert.Equal(keys, actual[i].Values.Keys.Where(k => k != "charts/SPS").Order(StringComparer.Ordinal));
+            Assert.Equal(keys.Select(k => expected[i].Values[k]), keys.Select(k => actual[i].Values[k]));
+        }
+    }
+
+    internal sealed class CancelAt(long stopAt, CancellationTokenSource cancel) : IProgress<ProgressUpdate>
+    {
+        public void Report(ProgressUpdate value)
+        {
+            if (value.Done >= stopAt)
+            {
+                cancel.Cancel();
+            }
+        }
     }
 }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Telos.Randomness;
 
 namespace Telos.Environments;
@@ -105,6 +107,61 @@ public sealed class BatchedEnvironment<TState> : IBatchedEnvironment<TState>
         for (var i = 0; i < Count; i++)
         {
             _pool[_level[i]].WriteFeatures(_states[i], features.Slice(i * f, f));
+        }
+    }
+
+    /// <summary>
+    /// Each environment's pool level and state (the states' bytes), the final episode's level and
+    /// state, and the reset stream (<c>level_stream</c>, four words).
+    /// </summary>
+    /// <exception cref="NotSupportedException"><typeparamref name="TState"/> holds references.</exception>
+    public BatchedEnvironmentState SaveState()
+    {
+        RequireBlittable();
+        return new BatchedEnvironmentState(new Dictionary<string, Array>
+        {
+            ["level"] = (int[])_level.Clone(),
+            ["state"] = MemoryMarshal.AsBytes(_states.AsSpan()).ToArray(),
+            ["final_level"] = (int[])_finalLevel.Clone(),
+            ["final_state"] = MemoryMarshal.AsBytes(_finalStates.AsSpan()).ToArray(),
+            ["level_stream"] = BatchedEnvironmentState.Words(_levelStream),
+        });
+    }
+
+    /// <inheritdoc/>
+    public void RestoreState(BatchedEnvironmentState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        RequireBlittable();
+        var n = Count;
+        var bytes = n * Unsafe.SizeOf<TState>();
+        var level = state.Get<int>("level", n);
+        var states = state.Get<byte>("state", bytes);
+        var finalLevel = state.Get<int>("final_level", n);
+        var finalStates = state.Get<byte>("final_state", bytes);
+        var stream = state.Stream("level_stream");
+        BatchedEnvironmentState.RequireRange("level", level, _pool.Length);
+        BatchedEnvironmentState.RequireRange("final_level", finalLevel, _pool.Length);
+        level.CopyTo(_level, 0);
+        finalLevel.CopyTo(_finalLevel, 0);
+        states.CopyTo(MemoryMarshal.AsBytes(_states.AsSpan()));
+        finalStates.CopyTo(MemoryMarshal.AsBytes(_finalStates.AsSpan()));
+        _levelStream = stream;
+        if (EncodesObservations)
+        {
+            var size = ObservationShape.Size;
+            for (var i = 0; i < n; i++)
+            {
+                _pool[_level[i]].WriteObservation(_states[i], _observations.AsSpan(i * size, size));
+            }
+        }
+    }
+
+    private static void RequireBlittable()
+    {
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<TState>())
+        {
+            throw new NotSupportedException($"{typeof(TState).Name} holds references; its batch state cannot be saved as bytes");
         }
     }
 

@@ -189,6 +189,73 @@ public sealed class BatchedMaze : IBatchedEnvironment<MazeState>
     }
 
     /// <summary>
+    /// Each environment's cell, steps left and pool level, the final episode's cell, steps and level,
+    /// and the reset stream (<c>level_stream</c>, four words).
+    /// </summary>
+    public BatchedEnvironmentState SaveState()
+    {
+        var cell = new int[Count];
+        for (var i = 0; i < Count; i++)
+        {
+            cell[i] = _position[i] - _level[i] * _cells;
+        }
+        return new BatchedEnvironmentState(new Dictionary<string, Array>
+        {
+            ["cell"] = cell,
+            ["steps_left"] = (int[])_stepsLeft.Clone(),
+            ["level"] = (int[])_level.Clone(),
+            ["final_cell"] = (int[])_finalCell.Clone(),
+            ["final_steps"] = (int[])_finalSteps.Clone(),
+            ["final_level"] = (int[])_finalLevel.Clone(),
+            ["level_stream"] = BatchedEnvironmentState.Words(_levelStream),
+        });
+    }
+
+    /// <inheritdoc/>
+    public void RestoreState(BatchedEnvironmentState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var n = Count;
+        var cell = state.Get<int>("cell", n);
+        var stepsLeft = state.Get<int>("steps_left", n);
+        var level = state.Get<int>("level", n);
+        var finalCell = state.Get<int>("final_cell", n);
+        var finalSteps = state.Get<int>("final_steps", n);
+        var finalLevel = state.Get<int>("final_level", n);
+        var stream = state.Stream("level_stream");
+        BatchedEnvironmentState.RequireRange("level", level, _pool.Length);
+        BatchedEnvironmentState.RequireRange("final_level", finalLevel, _pool.Length);
+        BatchedEnvironmentState.RequireRange("cell", cell, _cells);
+        BatchedEnvironmentState.RequireRange("final_cell", finalCell, _cells);
+        for (var i = 0; i < n; i++)
+        {
+            if (stepsLeft[i] < 1 || stepsLeft[i] > _stepLimit[level[i]])
+            {
+                throw new TelosInputException($"environment state 'steps_left'[{i}] is {stepsLeft[i]}; expected 1 to {_stepLimit[level[i]]}");
+            }
+        }
+        for (var i = 0; i < n; i++)
+        {
+            _level[i] = level[i];
+            _position[i] = level[i] * _cells + cell[i];
+            _goal[i] = level[i] * _cells + _cheese[level[i]];
+            _stepsLeft[i] = stepsLeft[i];
+            _finalCell[i] = finalCell[i];
+            _finalSteps[i] = finalSteps[i];
+            _finalLevel[i] = finalLevel[i];
+            if (EncodesObservations)
+            {
+                // The start observation with the mouse moved from the start to its cell.
+                var size = 3 * _cells;
+                _startObservations.AsSpan(level[i] * size, size).CopyTo(_observations.AsSpan(i * size, size));
+                _observations[i * size + _cells + _start] = 0f;
+                _observations[i * size + _cells + cell[i]] = 1f;
+            }
+        }
+        _levelStream = stream;
+    }
+
+    /// <summary>
     /// Steps every environment once. All spans have length N. Environments whose episode ended are
     /// reset to a new level before this returns.
     /// </summary>

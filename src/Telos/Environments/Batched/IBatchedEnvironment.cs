@@ -45,4 +45,18 @@ public interface IBatchedEnvironment<TState>
 
     /// <summary>Steps every environment: [N] actions in, [N] rewards and flags out; finished environments are already reset.</summary>
     void Step(ReadOnlySpan<int> actions, Span<float> rewards, Span<bool> terminated, Span<bool> truncated);
+
+    /// <summary>
+    /// A copy of everything <see cref="Step"/> reads or writes besides the level pool: each
+    /// environment's level, state and step count, the final states, and the reset stream's position.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The family's state holds references and cannot be copied as bytes.</exception>
+    BatchedEnvironmentState SaveState();
+
+    /// <summary>
+    /// Puts back a state <see cref="SaveState"/> returned from environments built the same way (same
+    /// distribution, count, seed and pool size); observations are rewritten from the restored states.
+    /// </summary>
+    /// <exception cref="TelosInputException">An array is missing, of the wrong type or length, or out of range; nothing is changed then.</exception>
+    void RestoreState(BatchedEnvironmentState state);
 }
