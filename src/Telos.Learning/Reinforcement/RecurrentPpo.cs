@@ -365,8 +365,9 @@ public sealed class RecurrentPpo<TState> : IDisposable
     /// <summary>
     /// T steps of every environment into the rollout tensors; returns the episodes that ended and
     /// their return and length sums. A step allocates nothing managed of its own and creates no
-    /// tensor beyond the policy's forward and the sampling: host data is copied straight into
-    /// row t of the rollout tensors, the policy's new state into the persistent state tensors.
+    /// tensor beyond the policy's forward and the sampling (and one more forward per truncated
+    /// episode): host data is copied straight into row t of the rollout tensors, the policy's new
+    /// state into the persistent state tensors.
     /// </summary>
     private (int Episodes, double ReturnSum, long LengthSum) Rollout()
     {
