@@ -57,8 +57,10 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
                 parameters.Add((declared.Name, table.GetInt(declared.Name, declared.Default ?? declared.Min, declared.Min, declared.Max)));
             }
         }
-        var kind = config.GetString("policy", "lstm", ["lstm", "cnn"]) == "lstm" ? PolicyKind.Lstm : PolicyKind.Cnn;
-        var policy = new PolicyOptions(kind, config.GetInt("conv_channels", 16, 1, 256), config.GetInt("features", 128, 1, 4096), config.GetInt("lstm_size", 128, 1, 4096));
+        var kind = config.GetString("policy", "lstm", ["lstm", "cnn", "drc"]) switch { "cnn" => PolicyKind.Cnn, "drc" => PolicyKind.Drc, _ => PolicyKind.Lstm };
+        var policyDefaults = new PolicyOptions();
+        var policy = new PolicyOptions(kind, config.GetInt("conv_channels", 16, 1, 256), config.GetInt("features", 128, 1, 4096), config.GetInt("lstm_size", 128, 1, 4096),
+            config.GetInt("drc_layers", policyDefaults.DrcLayers, 1, 16), config.GetInt("drc_ticks", policyDefaults.DrcTicks, 1, 16), config.GetInt("drc_channels", policyDefaults.DrcChannels, 1, 256));
         var defaults = new PpoSettings();
         var targetKl = config.GetDouble("target_kl", 0, 0, 10);
         var ppo = new PpoSettings

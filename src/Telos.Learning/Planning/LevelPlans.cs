@@ -38,10 +38,21 @@ public static class LevelPlans
     public static LevelPlanResult Plan(LevelPlanRequest request, bool keepTree = false)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return EnvironmentFamilies.Run(request.Distribution, new PlanOperation(request, keepTree));
+        return EnvironmentFamilies.Run(request.Distribution, new PlanOperation(request, null, keepTree));
     }
 
-    private sealed record PlanOperation(LevelPlanRequest Request, bool KeepTree) : IFamilyOperation<LevelPlanResult>
+    /// <summary>
+    /// Plans with an objective held in memory (an edited card); <see cref="LevelPlanRequest.Objective"/> is then only its label.
+    /// </summary>
+    /// <exception cref="TelosInputException">Unknown distribution or planner; bad parameters or budget; an objective that does not fit the family.</exception>
+    public static LevelPlanResult Plan(LevelPlanRequest request, LoadedObjective objective, bool keepTree = false)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(objective);
+        return EnvironmentFamilies.Run(request.Distribution, new PlanOperation(request, objective, keepTree));
+    }
+
+    private sealed record PlanOperation(LevelPlanRequest Request, LoadedObjective? Loaded, bool KeepTree) : IFamilyOperation<LevelPlanResult>
     {
         public LevelPlanResult Run<TState>(IEnvironmentFamily<TState> family)
             where TState : struct
@@ -51,7 +62,7 @@ public static class LevelPlans
             Request.Budget.Validate();
             var level = family.Distribution(Request.Distribution, Request.Parameters).Level(Request.LevelSeed);
             // The agent binds the objective to the level at Reset, before its first decision: a card that does not fit is refused there.
-            var objective = ObjectiveSources.Resolve(Request.Objective, family);
+            var objective = Loaded is null ? ObjectiveSources.Resolve(Request.Objective, family) : Loaded.ForAgent<TState>(Request.Objective);
             var agent = new PlanningAgent<TState>(planner, objective, Request.Budget with { KeepTree = KeepTree });
             var result = AgentEvaluation.Evaluate(agent, family, Request.Distribution, Request.Parameters, [Request.LevelSeed], Request.Budget.Seed,
                 new EvaluationOptions(KeepEpisodes: true));

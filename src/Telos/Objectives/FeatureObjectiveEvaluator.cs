@@ -102,10 +102,42 @@ public static class FeatureBinding
     /// (the same object when the schemas are identical).
     /// </summary>
     /// <exception cref="TelosInputException">The reward reads a feature the rows do not have.</exception>
+    /// <remarks>
+    /// Arrival and shaped rewards stay arrival and shaped rewards (their state objectives read the
+    /// columns), so EPIC keeps its O(N + M) path for a card over fewer features than the sample.
+    /// </remarks>
     public static ITransitionObjective Bind(ITransitionObjective reward, FeatureSchema rows)
     {
         var columns = Columns(reward.Features, rows, "sample");
-        return columns is null ? reward : new ColumnSelectedTransition(reward, columns, rows.Count);
+        return columns is null ? reward : reward switch
+        {
+            ArrivalReward arrival => new ArrivalReward(new ColumnSelectedObjective(arrival.Objective, columns, rows)),
+            ShapedObjective shaped => new ShapedObjective(new ColumnSelectedObjective(shaped.Base, columns, rows), new ColumnSelectedObjective(shaped.Potential, columns, rows), shaped.Gamma),
+            _ => new ColumnSelectedTransition(reward, columns, rows.Count),
+        };
+    }
+
+    /// <summary>Reads a state objective's columns out of rows of a wider schema (<see cref="Features"/> is that schema).</summary>
+    private sealed class ColumnSelectedObjective(ICompiledObjective inner, int[] columns, FeatureSchema rows) : ICompiledObjective
+    {
+        public FeatureSchema Features => rows;
+
+        public void Evaluate(ReadOnlySpan<double> features, Span<double> values)
+        {
+            var n = values.Length;
+            var f = columns.Length;
+            var width = rows.Count;
+            ObjectiveShapes.Check(features.Length, n, width);
+            var selected = new double[n * f];
+            for (var i = 0; i < n; i++)
+            {
+                for (var k = 0; k < f; k++)
+                {
+                    selected[i * f + k] = features[i * width + columns[k]];
+                }
+            }
+            inner.Evaluate(selected, values);
+        }
     }
 
     /// <summary>Reads a transition objective's columns out of a wider sample.</summary>

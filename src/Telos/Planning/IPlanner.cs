@@ -39,7 +39,14 @@ public interface IPlanner<TState>
 /// <param name="Discount">γ for value iteration and MCTS, in [0, 1).</param>
 /// <param name="Seed">Seed of the search's randomness (Gumbel noise, Dirichlet noise).</param>
 /// <param name="KeepTree">Keep the search tree in the decision (for JSON export); costs allocation.</param>
-public readonly record struct PlanBudget(int Simulations = 64, int Horizon = 0, double Discount = 0.99, ulong Seed = 0, bool KeepTree = false)
+/// <param name="Ties">How exact planners choose between equally good plans: <see cref="TieBreak.Random"/> (the default) draws
+/// uniformly from a stream seeded by <paramref name="Seed"/>, so a result never hinges on state or action order.</param>
+/// <param name="TieTolerance">BFS: destinations whose values are within this fraction of the best |value| count as equal
+/// (0 = equal to rounding, 1e-9 relative). A tolerance such as 0.01 makes BFS indifferent to weights too small to matter (for
+/// example 0.001 on a coordinate beside 5 on a goal feature). Value iteration ignores it and ties only values equal to rounding:
+/// its action values fold in discounting, so a relative slack would let it step away from its goal.</param>
+public readonly record struct PlanBudget(int Simulations = 64, int Horizon = 0, double Discount = 0.99, ulong Seed = 0, bool KeepTree = false,
+    TieBreak Ties = TieBreak.Random, double TieTolerance = 0)
 {
     /// <summary>The defaults: 64 simulations, full horizon, γ = 0.99, seed 0.</summary>
     public static PlanBudget Default => new(64);
@@ -59,7 +66,31 @@ public readonly record struct PlanBudget(int Simulations = 64, int Horizon = 0, 
         {
             throw new TelosInputException($"discount {Discount} must be in [0, 1)");
         }
+        if (!(TieTolerance >= 0 && TieTolerance < 1))
+        {
+            throw new TelosInputException($"tie tolerance {TieTolerance} must be in [0, 1)");
+        }
+        if (!Enum.IsDefined(Ties))
+        {
+            throw new TelosInputException($"tie rule {(int)Ties} is not one of {string.Join(", ", Enum.GetNames<TieBreak>())}");
+        }
     }
+
+    /// <summary>Equal to rounding: the slack, relative to a value's magnitude (at least 1), under which two values count as equal.</summary>
+    public const double RoundingTolerance = Exact.ValueIteration.TieTolerance;
+
+    /// <summary>The slack under which two destinations' values count as equal: the larger of <see cref="RoundingTolerance"/> and <see cref="TieTolerance"/>, relative to <paramref name="scale"/> (at least 1).</summary>
+    public double TieSlack(double scale) => Math.Max(RoundingTolerance, TieTolerance) * Math.Max(1.0, Math.Abs(scale));
+}
+
+/// <summary>How an exact planner chooses between plans whose values are equal (within <see cref="PlanBudget.TieTolerance"/>).</summary>
+public enum TieBreak
+{
+    /// <summary>Uniformly at random, from a stream seeded by the budget's seed: the rule results are reported under.</summary>
+    Random,
+
+    /// <summary>The first in the planner's own order (BFS: the nearest, then discovery order; value iteration: the lowest action index).</summary>
+    First,
 }
 
 /// <summary>What a planner decided, and why.</summary>

@@ -25,4 +25,12 @@ internal static class PpoFixtures
         var seeds = Enumerable.Range(1_000_000, count).Select(i => (long)i).ToArray();
         return AgentEvaluation.Evaluate(agent, Family, "maze/train", DistributionParameters.Of(("size", size), ("step_limit", stepLimit)), seeds, seed: 3).Summary;
     }
+
+    /// <summary>Asserts equal lengths and every element within <paramref name="tolerance"/> (batched and single-row LibTorch kernels round differently).</summary>
+    public static void AssertClose(float[] expected, float[] actual, double tolerance = 1e-5)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        var worst = expected.Zip(actual, (e, a) => Math.Abs(e - a)).DefaultIfEmpty(0).Max();
+        Assert.True(worst <= tolerance, $"max difference {worst} > {tolerance}");
+    }
 }

@@ -99,6 +99,24 @@ public sealed class EpicTests
     }
 
     [Fact]
+    public void CardsOverFewerFeaturesThanTheSampleKeepTheirValuesOnTheSeparablePath()
+    {
+        // Columns in another order than the sample's, and a shaped card whose potential reads them too.
+        var names = new FeatureSchema(["y", "at_cheese", "path_dist_to_corner"]);
+        var arrival = new ArrivalReward(new CompiledLinearObjective(names, [0.5, 10.0, -0.3], 0.25));
+        var shaped = new ShapedObjective(new CompiledLinearObjective(names, [1.0, 3.0, 0.0]), new CompiledLinearObjective(names, [0.0, 2.0, -1.5]), Gamma);
+        foreach (var reward in new ITransitionObjective[] { arrival, shaped })
+        {
+            var fast = Epic.Canonicalize(reward, Sample, Gamma, 64);
+            var generic = Epic.Canonicalize(new Opaque(reward), Sample, Gamma, 64);
+            for (var i = 0; i < fast.Length; i++)
+            {
+                Assert.True(Math.Abs(fast[i] - generic[i]) < 1e-9, $"{reward.GetType().Name}, transition {i}: {fast[i]} vs {generic[i]}");
+            }
+        }
+    }
+
+    [Fact]
     public void SampleIsDeterministicInItsSeedAndSeesTheCheese()
     {
         var again = TransitionSample.Collect<MazeState>(

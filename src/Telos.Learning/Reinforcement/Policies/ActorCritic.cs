@@ -1,4 +1,5 @@
 using Telos.Environments;
+using Telos.Learning.Reinforcement.Inspection;
 using TorchSharp.Utils;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -13,14 +14,21 @@ public enum PolicyKind
 
     /// <summary>Feed-forward CNN: the non-recurrent control (<see cref="CnnActorCritic"/>).</summary>
     Cnn,
+
+    /// <summary>CNN encoder + DRC(D, N): D stacked ConvLSTMs ticked N times per step (<see cref="DrcActorCritic"/>).</summary>
+    Drc,
 }
 
 /// <summary>Sizes of a policy network.</summary>
 /// <param name="Kind">The architecture.</param>
 /// <param name="ConvChannels">Channels of the encoder's two 3×3 convolutions (padding 1, so the grid keeps its size).</param>
-/// <param name="Features">Width of the encoder's output (a linear layer over the flattened convolutions).</param>
-/// <param name="LstmSize">Hidden size of the LSTM core (ignored by the CNN).</param>
-public sealed record PolicyOptions(PolicyKind Kind = PolicyKind.Lstm, int ConvChannels = 16, int Features = 128, int LstmSize = 128)
+/// <param name="Features">Width of the encoder's output (a linear layer over the flattened convolutions); for DRC, whose encoder stays spatial, of the layer the heads read.</param>
+/// <param name="LstmSize">Hidden size of the LSTM core (LSTM only).</param>
+/// <param name="DrcLayers">DRC's D: stacked ConvLSTM layers (DRC only; Guez et al. use 3).</param>
+/// <param name="DrcTicks">DRC's N: ticks of the whole stack per environment step (DRC only; Guez et al. use 3).</param>
+/// <param name="DrcChannels">Hidden and cell channels of every ConvLSTM layer (DRC only; Guez et al. use 32).</param>
+public sealed record PolicyOptions(PolicyKind Kind = PolicyKind.Lstm, int ConvChannels = 16, int Features = 128, int LstmSize = 128,
+    int DrcLayers = 3, int DrcTicks = 3, int DrcChannels = 32)
 {
     /// <summary>Throws when a size is not positive.</summary>
     /// <exception cref="TelosInputException">A size below 1.</exception>
@@ -29,6 +37,10 @@ public sealed record PolicyOptions(PolicyKind Kind = PolicyKind.Lstm, int ConvCh
         if (ConvChannels < 1 || Features < 1 || LstmSize < 1)
         {
             throw new TelosInputException($"policy sizes must be ≥ 1 (conv_channels {ConvChannels}, features {Features}, lstm_size {LstmSize})");
+        }
+        if (DrcLayers < 1 || DrcTicks < 1 || DrcChannels < 1)
+        {
+            throw new TelosInputException($"DRC sizes must be ≥ 1 (drc_layers {DrcLayers}, drc_ticks {DrcTicks}, drc_channels {DrcChannels})");
         }
     }
 }
@@ -67,12 +79,16 @@ public readonly record struct PolicyOutput(Tensor Logits, Tensor Values, Recurre
 /// Initialization follows "The 37 Implementation Details of PPO": orthogonal weights with gain √2
 /// on hidden layers, 0.01 on the policy head, 1 on the value head, zero biases; drawn, in the
 /// order encoder, heads, core, from a generator seeded with the constructor's seed.
+/// <para><b>Hook points.</b> Every policy names the places in its forward pass where activations can
+/// be read and edited (<see cref="HookPoints"/>: <c>encoder.conv1</c>, <c>encoder.conv2</c>, then
+/// the core's); with <see cref="Hooks"/> null (the default) a hook point costs one null check.</para>
 /// </summary>
 public abstract class ActorCritic : nn.Module
 {
     private readonly GridEncoder _encoder;
     private readonly Linear _actor;
     private readonly Linear _critic;
+    private ActivationHooks? _hooks;
 
     /// <summary>Creates the encoder and the heads; the subclass then creates its core from <paramref name="generator"/>.</summary>
     /// <param name="name">The module's name.</param>
@@ -81,7 +97,8 @@ public abstract class ActorCritic : nn.Module
     /// <param name="options">Sizes.</param>
     /// <param name="coreWidth">Width of the core's output, which the heads read.</param>
     /// <param name="generator">The seeded initialization stream.</param>
-    protected ActorCritic(string name, ObservationShape observation, int actions, PolicyOptions options, int coreWidth, Generator generator)
+    /// <param name="spatialEncoder">The encoder ends at its second convolution, [N, 2·ConvChannels, H, W] (no linear layer), for a core that keeps the grid.</param>
+    protected ActorCritic(string name, ObservationShape observation, int actions, PolicyOptions options, int coreWidth, Generator generator, bool spatialEncoder = false)
         : base(name)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -93,7 +110,7 @@ public abstract class ActorCritic : nn.Module
         Observation = observation;
         Actions = actions;
         Options = options;
-        _encoder = new GridEncoder(observation, options, generator);
+        _encoder = new GridEncoder(observation, options, generator, spatialEncoder);
         _actor = nn.Linear(coreWidth, actions);
         _critic = nn.Linear(coreWidth, 1);
         register_module("encoder", _encoder);
@@ -121,12 +138,43 @@ public abstract class ActorCritic : nn.Module
         {
             PolicyKind.Lstm => new LstmActorCritic(observation, actions, options, seed),
             PolicyKind.Cnn => new CnnActorCritic(observation, actions, options, seed),
+            PolicyKind.Drc => new DrcActorCritic(observation, actions, options, seed),
             _ => throw new TelosInputException($"unknown policy kind {options.Kind}"),
         };
     }
 
     /// <summary>Width S of the recurrent state (0: feed-forward).</summary>
     public abstract int StateSize { get; }
+
+    /// <summary>The encoder.</summary>
+    protected GridEncoder Encoder => _encoder;
+
+    /// <summary>The named places whose activations <see cref="Hooks"/> can read and edit, in forward order.</summary>
+    public IReadOnlyList<HookPoint> HookPoints => field ??= [.. _encoder.HookPoints, .. CoreHookPoints()];
+
+    /// <summary>
+    /// Edits and recordings applied at the hook points on every forward pass (training too, if left
+    /// set), or null: none, at the cost of one null check per point.
+    /// </summary>
+    /// <exception cref="ArgumentException">Hooks made for another policy.</exception>
+    public ActivationHooks? Hooks
+    {
+        get => _hooks;
+        set
+        {
+            if (value is not null && !ReferenceEquals(value.Policy, this))
+            {
+                throw new ArgumentException("these hooks were made for another policy", nameof(value));
+            }
+            _hooks = value;
+        }
+    }
+
+    /// <summary>The core's hook points, after the encoder's.</summary>
+    protected abstract IEnumerable<HookPoint> CoreHookPoints();
+
+    /// <summary>Passes <paramref name="activation"/> ([N, …shape]) through hook point <paramref name="point"/>: unchanged when no hooks are set.</summary>
+    protected Tensor Hook(string point, Tensor activation) => _hooks is null ? activation : _hooks.Apply(point, activation);
 
     /// <summary>The zero state for <paramref name="batch"/> sequences, in the caller's dispose scope.</summary>
     public RecurrentState InitialState(long batch) => new(zeros(batch, StateSize), zeros(batch, StateSize));
@@ -145,12 +193,13 @@ public abstract class ActorCritic : nn.Module
         ArgumentNullException.ThrowIfNull(observations);
         ArgumentNullException.ThrowIfNull(starts);
         var (steps, batch) = (observations.shape[0], observations.shape[1]);
-        var features = _encoder.call(observations.flatten(0, 1)).view(steps, batch, -1);
+        var encoded = _encoder.Encode(observations.flatten(0, 1), _hooks);
+        var features = encoded.view([steps, batch, .. encoded.shape.AsSpan(1)]);
         var (output, next) = Core(features, state, starts);
         return new PolicyOutput(_actor.call(output), _critic.call(output).squeeze(-1), next);
     }
 
-    /// <summary>The core over encoded features [T, B, Features]: its output [T, B, coreWidth] and the state after the last step.</summary>
+    /// <summary>The core over encoded features [T, B, Features] (or [T, B, 2·ConvChannels, H, W] from a spatial encoder): its output [T, B, coreWidth] and the state after the last step.</summary>
     protected abstract (Tensor Output, RecurrentState State) Core(Tensor features, RecurrentState state, Tensor starts);
 
     /// <summary>Draws every weight orthogonally with <paramref name="gain"/> and zeroes the bias.</summary>
@@ -180,38 +229,77 @@ public abstract class ActorCritic : nn.Module
 
 /// <summary>
 /// The encoder every policy shares: two 3×3 convolutions (padding 1) with ReLU over the one-hot
-/// grid, flattened, then a linear layer with ReLU to <see cref="PolicyOptions.Features"/>.
+/// grid, flattened, then a linear layer with ReLU to <see cref="PolicyOptions.Features"/>; or, when
+/// spatial, only the convolutions (the grid kept, for a ConvLSTM core).
+/// Hook points (after each ReLU): <c>encoder.conv1</c> [ConvChannels, H, W],
+/// <c>encoder.conv2</c> [2·ConvChannels, H, W], and unless spatial <c>encoder.linear</c> [Features].
 /// </summary>
 public sealed class GridEncoder : nn.Module<Tensor, Tensor>
 {
+    /// <summary>Hook point of the first convolution's output.</summary>
+    public const string Conv1Point = "encoder.conv1";
+
+    /// <summary>Hook point of the second convolution's output (the spatial encoder's output).</summary>
+    public const string Conv2Point = "encoder.conv2";
+
+    /// <summary>Hook point of the linear layer's output (the flat encoder's output).</summary>
+    public const string LinearPoint = "encoder.linear";
+
     [ComponentName(Name = "conv1")]
     private readonly Conv2d _conv1;
     [ComponentName(Name = "conv2")]
     private readonly Conv2d _conv2;
     [ComponentName(Name = "linear")]
-    private readonly Linear _linear;
+    private readonly Linear? _linear;
 
     /// <summary>Creates the encoder, weights orthogonal with gain √2 from <paramref name="generator"/>.</summary>
-    public GridEncoder(ObservationShape observation, PolicyOptions options, Generator generator)
+    /// <param name="observation">The observation shape.</param>
+    /// <param name="options">Sizes.</param>
+    /// <param name="generator">The seeded initialization stream.</param>
+    /// <param name="spatial">Stop after the convolutions (no linear layer).</param>
+    public GridEncoder(ObservationShape observation, PolicyOptions options, Generator generator, bool spatial = false)
         : base(nameof(GridEncoder))
     {
         ArgumentNullException.ThrowIfNull(options);
         var channels = options.ConvChannels;
         _conv1 = nn.Conv2d(observation.Channels, channels, 3, padding: 1);
         _conv2 = nn.Conv2d(channels, 2 * channels, 3, padding: 1);
-        _linear = nn.Linear(2L * channels * observation.Height * observation.Width, options.Features);
+        _linear = spatial ? null : nn.Linear(2L * channels * observation.Height * observation.Width, options.Features);
         RegisterComponents();
         ActorCritic.Orthogonal(_conv1.weight!, _conv1.bias, Math.Sqrt(2), generator);
         ActorCritic.Orthogonal(_conv2.weight!, _conv2.bias, Math.Sqrt(2), generator);
-        ActorCritic.Orthogonal(_linear.weight!, _linear.bias, Math.Sqrt(2), generator);
+        if (_linear is not null)
+        {
+            ActorCritic.Orthogonal(_linear.weight!, _linear.bias, Math.Sqrt(2), generator);
+        }
+        OutputChannels = 2 * channels;
+        HookPoints = _linear is null
+            ? [new(Conv1Point, [channels, observation.Height, observation.Width]), new(Conv2Point, [2 * channels, observation.Height, observation.Width])]
+            : [new(Conv1Point, [channels, observation.Height, observation.Width]), new(Conv2Point, [2 * channels, observation.Height, observation.Width]), new(LinearPoint, [options.Features])];
     }
 
-    /// <summary>[N, C, H, W] → [N, Features].</summary>
-    public override Tensor forward(Tensor input)
+    /// <summary>Channels of the second convolution, the spatial encoder's output.</summary>
+    public int OutputChannels { get; }
+
+    /// <summary>The encoder's hook points, in forward order.</summary>
+    public IReadOnlyList<HookPoint> HookPoints { get; }
+
+    /// <summary>[N, C, H, W] → [N, Features] (spatial: [N, 2·ConvChannels, H, W]).</summary>
+    public override Tensor forward(Tensor input) => Encode(input, null);
+
+    /// <summary><see cref="forward"/> through the hook points of <paramref name="hooks"/> (none when null).</summary>
+    public Tensor Encode(Tensor input, ActivationHooks? hooks)
     {
         var x = nn.functional.relu(_conv1.call(input));
+        x = hooks is null ? x : hooks.Apply(Conv1Point, x);
         x = nn.functional.relu(_conv2.call(x));
-        return nn.functional.relu(_linear.call(x.flatten(1)));
+        x = hooks is null ? x : hooks.Apply(Conv2Point, x);
+        if (_linear is null)
+        {
+            return x;
+        }
+        x = nn.functional.relu(_linear.call(x.flatten(1)));
+        return hooks is null ? x : hooks.Apply(LinearPoint, x);
     }
 }
 
@@ -242,7 +330,15 @@ public sealed class LstmActorCritic : ActorCritic
         }
     }
 
+    /// <summary>Hook point of the LSTM's hidden state after each step, [LstmSize].</summary>
+    public const string HiddenPoint = "lstm.hidden";
+
+    /// <summary>Hook point of the LSTM's cell state after each step, [LstmSize].</summary>
+    public const string CellPoint = "lstm.cell";
+
     public override int StateSize => Options.LstmSize;
+
+    protected override IEnumerable<HookPoint> CoreHookPoints() => [new(CellPoint, [Options.LstmSize]), new(HiddenPoint, [Options.LstmSize])];
 
     protected override (Tensor Output, RecurrentState State) Core(Tensor features, RecurrentState state, Tensor starts)
     {
@@ -255,6 +351,8 @@ public sealed class LstmActorCritic : ActorCritic
         {
             var keep = keeps[t];
             (h, c) = _lstm.call(features[t], (h.mul(keep), c.mul(keep)));
+            c = Hook(CellPoint, c);
+            h = Hook(HiddenPoint, h);
             outputs[t] = h;
         }
         return (stack(outputs), new RecurrentState(h, c));
@@ -277,6 +375,8 @@ public sealed class CnnActorCritic : ActorCritic
     }
 
     public override int StateSize => 0;
+
+    protected override IEnumerable<HookPoint> CoreHookPoints() => [];
 
     protected override (Tensor Output, RecurrentState State) Core(Tensor features, RecurrentState state, Tensor starts) => (features, state);
 }

@@ -1,5 +1,6 @@
 using Telos.Environments;
 using Telos.Objectives;
+using Telos.Randomness;
 
 namespace Telos.Planning.Exact;
 
@@ -7,8 +8,9 @@ namespace Telos.Planning.Exact;
 /// A* (or Dijkstra, with the zero heuristic) to the objective's best reachable state. The objective
 /// values every state of the level in one batched call; candidates are tried from the best value
 /// down, each by an A* search from the current state with an admissible heuristic, within the
-/// horizon. The first value level with a reachable candidate wins, the cheapest of its candidates
-/// is the goal, and the agent halts there — the same result as <see cref="BreadthFirstPlanner{TState}"/>
+/// horizon. The first value level (values within <see cref="PlanBudget.TieSlack"/> of its best) with a
+/// reachable candidate wins; of its reachable candidates the goal is drawn at random from the budget's seed
+/// (<see cref="TieBreak.Random"/>) or is the cheapest (<see cref="TieBreak.First"/>), and the agent halts there — the same result as <see cref="BreadthFirstPlanner{TState}"/>
 /// with unit costs, found by expanding fewer states when the heuristic is informative.
 /// </summary>
 /// <remarks>
@@ -53,35 +55,41 @@ public sealed class AStarPlanner<TState> : IPlanner<TState>
         bool[]? reachable = null;
         LastExpanded = 0;
 
+        var ties = Seeds.Stream(budget.Seed, "planner/ties");
         for (var k = 0; k < order.Length;)
         {
             var level = values[order[k]];
-            if (level <= values[start])
+            var floor = level - budget.TieSlack(level);
+            if (values[start] >= floor)
             {
                 break; // nothing reachable beats staying
             }
-            Path? best = null;
-            for (; k < order.Length && values[order[k]] == level; k++)
+            var found = new List<Path>();
+            for (; k < order.Length && values[order[k]] >= floor; k++)
             {
                 var target = order[k];
                 if (reachable is not null && !reachable[target])
                 {
                     continue;
                 }
-                var found = Search(enumerable, state, target, horizon, out var closed);
-                if (found is null && closed is not null && _stepCost is null)
+                var path = Search(enumerable, state, target, horizon, out var closed);
+                if (path is null && closed is not null && _stepCost is null)
                 {
                     reachable ??= closed;
                 }
-                if (found is not null && (best is null || found.Cost < best.Cost))
+                if (path is not null)
                 {
-                    best = found;
+                    found.Add(path);
                 }
             }
-            if (best is not null)
+            if (found.Count > 0)
             {
+                // First: the cheapest (the earliest found among equals); Random: any of the tied goals, as BFS draws.
+                var best = budget.Ties == TieBreak.First || found.Count == 1
+                    ? found.MinBy(p => p.Cost)!
+                    : found[ties.NextInt(found.Count)];
                 var first = best.Actions.Length > 0 ? best.Actions[0] : PlanDecision<TState>.Halt;
-                return new PlanDecision<TState>(Name, first, best.States, best.Actions, level, complete: true);
+                return new PlanDecision<TState>(Name, first, best.States, best.Actions, values[enumerable.IndexOf(best.States[^1])], complete: true);
             }
         }
         return new PlanDecision<TState>(Name, PlanDecision<TState>.Halt, [state], [], values[start], complete: true);

@@ -1,13 +1,17 @@
 using Telos.Environments;
 using Telos.Objectives;
+using Telos.Randomness;
 
 namespace Telos.Planning.Exact;
 
 /// <summary>
 /// Breadth-first search to the objective's best reachable state: every state reachable from the
 /// current one within the horizon is found (deduplicated by state index), the objective values
-/// them all in one batched call, and the plan is a shortest path to the best one (ties: the
-/// nearest, then the first found). The agent halts there. Exact for any objective on a
+/// them all in one batched call, and the plan is a shortest path to the best one. Ties (values
+/// within <see cref="PlanBudget.TieSlack"/>): the current state if it is among them (the agent stays),
+/// else uniformly at random from the budget's seed
+/// (<see cref="TieBreak.Random"/>), or the nearest, then the first found (<see cref="TieBreak.First"/>).
+/// The agent halts there. Exact for any objective on a
 /// deterministic, enumerable model; ignores what the path passes through.
 /// </summary>
 /// <remarks>Terminating transitions are entered but not expanded. Cost: O(S·A) steps and one evaluation of ≤ S states.</remarks>
@@ -69,14 +73,11 @@ public sealed class BreadthFirstPlanner<TState> : IPlanner<TState>
         var all = states.ToArray();
         var values = new double[all.Length];
         objective.Evaluate(all, values);
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i; // strict: BFS order already puts the nearest first
-            }
-        }
+        var max = values.Max();
+        var ties = Seeds.Stream(budget.Seed, "planner/ties");
+        var floor = max - budget.TieSlack(max);
+        // Staying is free: as value iteration halts when halting ties with moving, BFS stays when the start is among the best.
+        var best = values[0] >= floor ? 0 : TiedChoice.Pick(values, floor, budget.Ties, ref ties);
 
         var path = new List<int>();
         for (var node = best; node >= 0; node = parents[node])

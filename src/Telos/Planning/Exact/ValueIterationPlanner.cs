@@ -1,5 +1,6 @@
 using Telos.Environments;
 using Telos.Objectives;
+using Telos.Randomness;
 
 namespace Telos.Planning.Exact;
 
@@ -7,7 +8,8 @@ namespace Telos.Planning.Exact;
 /// Value iteration over the whole level with the halt option: the objective, evaluated once for
 /// every state in one batched call, is the arrival reward; halting in s (or ending the episode
 /// there) is worth V(s)/(1 − γ). The plan follows the greedy policy until it halts; when halting
-/// ties with moving, it halts. Exact (to the solver's tolerance) on deterministic enumerable models.
+/// ties with moving, it halts; among tied moves it draws one at random from the budget's seed
+/// (<see cref="TieBreak.Random"/>) or takes the lowest action index (<see cref="TieBreak.First"/>). Exact (to the solver's tolerance) on deterministic enumerable models.
 /// </summary>
 /// <remarks>Cost per decision: building the [S, A] table (S·A steps) and ~log(tol)/log(γ) sweeps of S·A backups.</remarks>
 public sealed class ValueIterationPlanner<TState> : IPlanner<TState>
@@ -38,15 +40,17 @@ public sealed class ValueIterationPlanner<TState> : IPlanner<TState>
         var planActions = new List<int>();
         var current = state;
         var start = enumerable.IndexOf(state);
+        var ties = Seeds.Stream(budget.Seed, "planner/ties");
         for (var t = 0; t < mdp.StateCount; t++)
         {
             var s = enumerable.IndexOf(current);
             var q = solution.Q.AsSpan(s * mdp.ActionCount, mdp.ActionCount);
-            var action = solution.GreedyAction(s);
-            if (action == halt || q[halt] >= solution.Values[s] - ValueIteration.TieTolerance * Math.Max(1.0, Math.Abs(solution.Values[s])))
+            var floor = solution.Values[s] - PlanBudget.RoundingTolerance * Math.Max(1.0, Math.Abs(solution.Values[s]));
+            if (q[halt] >= floor)
             {
                 break;
             }
+            var action = TiedChoice.Pick(q[..halt], floor, budget.Ties, ref ties);
             var step = model.Step(current, action);
             planActions.Add(action);
             plan.Add(step.Next);
