@@ -38,13 +38,15 @@ LIMIT = 4 * CELLS
 DELTA = np.array([-SIZE, 1, SIZE, -1], dtype=np.int64)
 
 
-def kruskal(rng):
-    open_ = np.zeros((SIZE, SIZE), dtype=bool)
+def kruskal(rng, size=SIZE):
+    """A size x size perfect maze (randomized Kruskal, as Telos' MazeLayout): flat bool array, True where open."""
+    cells = size * size
+    open_ = np.zeros((size, size), dtype=bool)
     open_[::2, ::2] = True
-    walls = [(r, c + 1) for r in range(0, SIZE, 2) for c in range(0, SIZE - 2, 2)]
-    walls += [(r + 1, c) for r in range(0, SIZE - 2, 2) for c in range(0, SIZE, 2)]
+    walls = [(r, c + 1) for r in range(0, size, 2) for c in range(0, size - 2, 2)]
+    walls += [(r + 1, c) for r in range(0, size - 2, 2) for c in range(0, size, 2)]
     rng.shuffle(walls)
-    parent = list(range(CELLS))
+    parent = list(range(cells))
 
     def find(x):
         while parent[x] != x:
@@ -54,7 +56,7 @@ def kruskal(rng):
 
     for r, c in walls:
         a, b = ((r, c - 1), (r, c + 1)) if r % 2 == 0 else ((r - 1, c), (r + 1, c))
-        ra, rb = find(a[0] * SIZE + a[1]), find(b[0] * SIZE + b[1])
+        ra, rb = find(a[0] * size + a[1]), find(b[0] * size + b[1])
         if ra != rb:
             parent[ra] = rb
             open_[r, c] = True

@@ -191,13 +191,22 @@ public sealed partial class RecurrentPpo<TState> : IDisposable
     // The environments' current observation, episode-start flags and the policy's state.
     private readonly Tensor _nextObservation;  // [E, C, H, W]
     private readonly Tensor _nextStart;        // [E]
-    private readonly Tensor _stepRewardTensor; // [E]
-    private RecurrentState _state;             // [E, S]
+    private readonly RecurrentState _state;    // [E, S], updated in place
+
+    // Made once, so that a rollout step creates no tensor of its own beyond the policy's and the
+    // sampling's: row t of every rollout tensor, the next observation and starts as a [1, E] block,
+    // and the inputs of the truncation bootstrap.
+    private readonly RolloutRow[] _rows;              // [T]
+    private readonly Tensor _nextObservationBlock;    // [1, E, C, H, W] view of _nextObservation
+    private readonly Tensor _nextStartBlock;          // [1, E] view of _nextStart
+    private readonly Tensor _finalObservationBlock;   // [1, 1, C, H, W]
+    private readonly Tensor _finalEnv;                // [1] int64
+    private readonly Tensor _finalStart;              // [1, 1] zeros
 
     // Host-side step buffers (no allocation per step).
     private readonly int[] _stepActions;
-    private readonly long[] _sampledActions;
     private readonly float[] _stepRewards;
+    private readonly float[] _stepTruncatedValues;
     private readonly float[] _startFlags;
     private readonly bool[] _terminated;
     private readonly bool[] _truncated;
@@ -243,13 +252,26 @@ public sealed partial class RecurrentPpo<TState> : IDisposable
         _truncatedValues = zeros(t, e).DetachFromDisposeScope();
         _nextObservation = zeros(e, o.Channels, o.Height, o.Width).DetachFromDisposeScope();
         _nextStart = ones(e).DetachFromDisposeScope(); // every environment begins an episode
-        _stepRewardTensor = zeros(e).DetachFromDisposeScope();
         CopyInto(_nextObservation, envs.Observations);
         _state = policy.InitialState(e).Keep();
 
+        _rows = new RolloutRow[t];
+        for (var row = 0; row < t; row++)
+        {
+            _rows[row] = new RolloutRow(
+                _observations[row].DetachFromDisposeScope(), _starts[row].DetachFromDisposeScope(), _actions[row].unsqueeze(1).DetachFromDisposeScope(),
+                _logprobs[row].unsqueeze(1).DetachFromDisposeScope(), _rewards[row].DetachFromDisposeScope(), _values[row].unsqueeze(0).DetachFromDisposeScope(),
+                _truncatedValues[row].DetachFromDisposeScope());
+        }
+        _nextObservationBlock = _nextObservation.unsqueeze(0).DetachFromDisposeScope();
+        _nextStartBlock = _nextStart.unsqueeze(0).DetachFromDisposeScope();
+        _finalObservationBlock = zeros([1, 1, o.Channels, o.Height, o.Width]).DetachFromDisposeScope();
+        _finalEnv = zeros(1, ScalarType.Int64).DetachFromDisposeScope();
+        _finalStart = zeros(1, 1).DetachFromDisposeScope();
+
         _stepActions = new int[e];
-        _sampledActions = new long[e];
         _stepRewards = new float[e];
+        _stepTruncatedValues = new float[e];
         _startFlags = new float[e];
         _terminated = new bool[e];
         _truncated = new bool[e];
@@ -275,6 +297,13 @@ public sealed partial class RecurrentPpo<TState> : IDisposable
 
     /// <summary>The environments.</summary>
     internal IBatchedEnvironment<TState> Environments => _envs;
+
+    /// <summary>One rollout of T steps into the rollout tensors, without the update (for tests that measure the rollout alone); returns the episodes that ended.</summary>
+    internal int CollectRollout()
+    {
+        using var scope = NewDisposeScope();
+        return Rollout().Episodes;
+    }
 
     /// <summary>Runs the remaining iterations, reporting each; stops early (between iterations) when cancelled.</summary>
     public IReadOnlyList<PpoMetrics> Train(IProgress<PpoMetrics>? progress = null, CancellationToken cancellation = default)
@@ -334,43 +363,49 @@ public sealed partial class RecurrentPpo<TState> : IDisposable
         return new PpoMetrics(_iteration, _globalStep, episodes, scalars);
     }
 
-    /// <summary>T steps of every environment into the rollout tensors; returns the episodes that ended and their return and length sums.</summary>
+    /// <summary>
+    /// T steps of every environment into the rollout tensors; returns the episodes that ended and
+    /// their return and length sums. A step allocates nothing managed of its own and creates no
+    /// tensor beyond the policy's forward and the sampling (and one more forward per truncated
+    /// episode): host data is copied straight into row t of the rollout tensors, the policy's new
+    /// state into the persistent state tensors.
+    /// </summary>
     private (int Episodes, double ReturnSum, long LengthSum) Rollout()
     {
         var s = _settings;
         var (episodes, returnSum, lengthSum) = (0, 0.0, 0L);
         for (var t = 0; t < s.NumSteps; t++)
         {
+            // Frees the step's tensors: the policy's temporaries and the sampled action.
             using var step = NewDisposeScope();
+            var row = _rows[t];
             _globalStep += s.NumEnvs;
-            _observations[t].copy_(_nextObservation);
-            _starts[t].copy_(_nextStart);
+            _nextObservation.bytes.CopyTo(row.Observation.bytes);
+            _nextStart.bytes.CopyTo(row.Start.bytes);
 
             using (no_grad())
             {
-                var output = _policy.Unroll(_nextObservation.unsqueeze(0), _state, _nextStart.unsqueeze(0));
+                var output = _policy.Unroll(_nextObservationBlock, _state, _nextStartBlock);
                 var logits = output.Logits[0];
                 var action = multinomial(logits.softmax(-1), 1, replacement: true, generator: _actionGenerator);
-                _actions[t].copy_(action.squeeze(1));
-                _logprobs[t].copy_(logits.log_softmax(-1).gather(1, action).squeeze(1));
-                _values[t].copy_(output.Values[0]);
-                // Keep before disposing: a feed-forward policy hands its (empty) state back unchanged.
-                var next = output.State.Keep();
-                _state.Dispose();
-                _state = next;
-                action.data<long>().CopyTo(_sampledActions, 0);
+                row.Action.copy_(action);
+                row.Logprob.copy_(logits.log_softmax(-1).gather(1, action));
+                row.Value.copy_(output.Values);
+                // In place: a feed-forward policy hands its (empty) state back unchanged, a copy onto itself.
+                _state.Hidden.copy_(output.State.Hidden);
+                _state.Cell.copy_(output.State.Cell);
+                var sampled = MemoryMarshal.Cast<byte, long>(row.Action.bytes);
+                for (var e = 0; e < s.NumEnvs; e++)
+                {
+                    _stepActions[e] = (int)sampled[e];
+                }
             }
 
-            for (var e = 0; e < s.NumEnvs; e++)
-            {
-                _stepActions[e] = (int)_sampledActions[e];
-            }
             _envs.Step(_stepActions, _stepRewards, _terminated, _truncated);
             CopyInto(_nextObservation, _envs.Observations);
-            CopyInto(_stepRewardTensor, _stepRewards);
-            _rewards[t].copy_(_stepRewardTensor);
+            CopyInto(row.Reward, _stepRewards);
 
-            _truncatedValues[t].zero_();
+            Array.Clear(_stepTruncatedValues);
             for (var e = 0; e < s.NumEnvs; e++)
             {
                 var done = _terminated[e] || _truncated[e];
@@ -386,23 +421,23 @@ public sealed partial class RecurrentPpo<TState> : IDisposable
                 }
                 if (_truncated[e] && !_terminated[e])
                 {
-                    _truncatedValues[t, e] = FinalValue(e);
+                    _stepTruncatedValues[e] = FinalValue(e);
                 }
             }
+            CopyInto(row.TruncatedValue, _stepTruncatedValues);
             CopyInto(_nextStart, _startFlags);
         }
         return (episodes, returnSum, lengthSum);
     }
 
     /// <summary>V of environment <paramref name="env"/>'s final observation, with the state its episode would have continued in.</summary>
-    private Tensor FinalValue(int env)
+    private float FinalValue(int env)
     {
         _envs.WriteFinalObservation(env, _finalObservation);
-        var o = _envs.ObservationShape;
+        CopyInto(_finalObservationBlock, _finalObservation);
+        MemoryMarshal.Cast<byte, long>(_finalEnv.bytes)[0] = env;
         using var noGrad = no_grad();
-        var observation = tensor(_finalObservation).view(1, 1, o.Channels, o.Height, o.Width);
-        var index = tensor(new long[] { env });
-        return _policy.Unroll(observation, _state.Select(index), zeros(1, 1)).Values[0, 0];
+        return _policy.Unroll(_finalObservationBlock, _state.Select(_finalEnv), _finalStart).Values[0, 0].item<float>();
     }
 
     /// <summary>The PPO update: epochs over minibatches of whole environments; returns the loss scalars.</summary>
@@ -521,10 +556,31 @@ public sealed partial class RecurrentPpo<TState> : IDisposable
     {
         _optimizer.Dispose();
         _actionGenerator.Dispose();
-        foreach (var t in new[] { _observations, _starts, _actions, _logprobs, _rewards, _values, _truncatedValues, _nextObservation, _nextStart, _stepRewardTensor })
+        foreach (var row in _rows)
+        {
+            row.Dispose();
+        }
+        foreach (var t in new[] { _observations, _starts, _actions, _logprobs, _rewards, _values, _truncatedValues, _nextObservation, _nextStart, _nextObservationBlock, _nextStartBlock, _finalObservationBlock, _finalEnv, _finalStart })
         {
             t.Dispose();
         }
         _state.Dispose();
+    }
+}
+
+/// <summary>
+/// Row t of every rollout tensor, as views shaped for what is copied into them: [E, C, H, W]
+/// observations, [E] starts, rewards and truncation values, [E, 1] actions and log-probabilities
+/// (as sampled), [1, E] values (as the policy returns them).
+/// </summary>
+internal readonly record struct RolloutRow(Tensor Observation, Tensor Start, Tensor Action, Tensor Logprob, Tensor Reward, Tensor Value, Tensor TruncatedValue)
+{
+    /// <summary>Disposes the views (not the tensors they view).</summary>
+    public void Dispose()
+    {
+        foreach (var view in new[] { Observation, Start, Action, Logprob, Reward, Value, TruncatedValue })
+        {
+            view.Dispose();
+        }
     }
 }

@@ -345,9 +345,11 @@ public sealed class LstmActorCritic : ActorCritic
         var steps = features.shape[0];
         var (h, c) = (state.Hidden, state.Cell);
         var outputs = new Tensor[steps];
+        // 1 − start for every tick at once: one op per tick instead of four (select, neg, add, unsqueeze).
+        var keeps = starts.neg().add(1).unsqueeze(2);
         for (var t = 0; t < steps; t++)
         {
-            var keep = starts[t].neg().add(1).unsqueeze(1);
+            var keep = keeps[t];
             (h, c) = _lstm.call(features[t], (h.mul(keep), c.mul(keep)));
             c = Hook(CellPoint, c);
             h = Hook(HiddenPoint, h);

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using Telos.Environments;
+using Telos.Learning.Native;
+using Telos.Learning.Reinforcement;
+using Telos.Learning.Reinforcement.Policies;
+
+namespace Telos.Benchmarks.Reinforcement;
+
+/// <summary>
+/// Telos side of <c>bench/peers/run.sh ppo-maze</c>: recurrent PPO as experiments/ppo-maze.toml
+/// trains it (LSTM policy, conv 8, features 64, LSTM 64; 5×5 maze/train, step limit 30; 16
+/// environments × 64 steps, 4 minibatches by environment, 8 epochs, clip 0.2, rate 2.5e-3 annealed),
+/// for 11 iterations of which the first is a warm-up; median over the other 10 of environment steps
+/// per second of one iteration (rollout, GAE and update). One LibTorch intra-op thread. The peer,
+/// <c>bench/peers/ppo-maze.py</c>, is the same in PyTorch and NumPy.
+/// </summary>
+public sealed class PpoMazePeer : IPeerWorkload
+{
+    public string Name => "ppo-maze";
+
+    public string Unit => "steps/s";
+
+    public double Measure() => PpoMazeRun.Measure().StepsPerSecond;
+}
+
+/// <summary><c>bench/peers/run.sh ppo-maze-cpu</c>: the <see cref="PpoMazePeer"/> workload per process CPU second (the peer uses <c>time.process_time</c>), which load from other jobs distorts less.</summary>
+public sealed class PpoMazeCpuPeer : IPeerWorkload
+{
+    public string Name => "ppo-maze-cpu";
+
+    public string Unit => "steps/cpu-s";
+
+    public double Measure() => PpoMazeRun.Measure().StepsPerCpuSecond;
+}
+
+/// <summary>The run both workloads time.</summary>
+internal static class PpoMazeRun
+{
+    public const int Warmup = 1;
+    public const int Timed = 10;
+
+    public static (double StepsPerSecond, double StepsPerCpuSecond) Measure()
+    {
+        TorchRuntime.EnsureInitialized(threads: 1);
+        var settings = new PpoSettings
+        {
+            Seed = 1, NumEnvs = 16, NumSteps = 64, TotalTimesteps = 16 * 64 * (Warmup + Timed), LearningRate = 0.0025,
+            NumMinibatches = 4, UpdateEpochs = 8, ClipCoef = 0.2, EntCoef = 0.01, VfCoef = 0.5, MaxGradNorm = 0.5,
+        };
+        var family = MazeFamily.Instance;
+        var levels = family.Distribution("maze/train", DistributionParameters.Of(("size", 5), ("step_limit", 30)));
+        var (policy, trainer) = RecurrentPpo.Create(family, levels, settings, new PolicyOptions(PolicyKind.Lstm, ConvChannels: 8, Features: 64, LstmSize: 64));
+        using (policy)
+        using (trainer)
+        {
+            var wall = new List<double>();
+            var cpu = new List<double>();
+            for (var i = 0; i < Warmup + Timed; i++)
+            {
+                var cpuStart = Environment.CpuUsage.TotalTime;
+                var start = Stopwatch.GetTimestamp();
+                trainer.Step();
+                var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                var cpuSeconds = (Environment.CpuUsage.TotalTime - cpuStart).TotalSeconds;
+                if (i >= Warmup)
+                {
+                    wall.Add(settings.BatchSize / seconds);
+                    cpu.Add(settings.BatchSize / cpuSeconds);
+                }
+            }
+            return (Median(wall), Median(cpu));
+        }
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        var n = values.Count;
+        return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+    }
+}
