@@ -19,7 +19,7 @@ public sealed class DemoCommands : ICommandGroup
         var plannerOption = new Option<string?>("--planner") { Description = "Hard-coded optimizer: bfs, vi, mcts or gumbel (default bfs)" };
         var levelsOption = new Option<int?>("--levels") { Description = "maze/test levels each objective is planned on (default 200)" };
         var configOption = new Option<string?>("--config") { Description = "A demo config (like experiments/demo.toml) instead of the embedded defaults" };
-        var demo = new Command("demo", "Learn an objective on maze/train, watch a planner pursue it on maze/test, see the warning, fix it, retarget it")
+        var demo = new Command("demo", "Hard-coded vs learned optimization: three kinds of agent learn on maze/train, meet maze/test, get audited, fixed and retargeted")
         {
             seedOption, plannerOption, levelsOption, configOption,
         };
@@ -62,45 +62,52 @@ public sealed class DemoCommands : ICommandGroup
     private static void Print(CliContext context, DemoResults results, string directory)
     {
         var console = context.Console;
-        var linear = results.Rows.First(r => r.Objective == "linear");
-        console.Write(new Rule("[bold]1. Two objectives learned from the same maze/train data[/] (cheese always top-right)").LeftJustified());
-        console.MarkupLine("[grey]Opaque: a network over one-hot observations.[/]");
-        console.WriteLine(results.NetCard.TrimEnd());
+        var card = results.Rows[0];
+        console.Write(new Rule("[bold]1. Learned on maze/train[/] (cheese always top-right): a readable card, a network objective, a PPO policy").LeftJustified());
         console.MarkupLine("[grey]Readable: linear over named features.[/]");
         console.WriteLine(results.LearnedCard.TrimEnd());
-        console.MarkupLine(FormattableString.Invariant(
-            $"[yellow]Before deployment:[/] the card pays {results.CornerWeight:F2} for [bold]at_corner[/] and {results.CheeseWeight:F2} for [bold]at_cheese[/]; EPIC to the true reward is {MisgeneralizationDemo.Num(linear.EpicTrain)} on maze/train states but {MisgeneralizationDemo.Num(linear.EpicTest)} on maze/test states."));
+        console.MarkupLine("[grey]Neural objective: not readable, but it can be queried state by state.[/]");
+        console.WriteLine(results.NetCard.TrimEnd());
+        console.MarkupLine("[grey]Learned optimizer: a recurrent policy; its objective, if any, is in its weights.[/]");
         console.WriteLine();
-        console.Write(new Rule($"[bold]2. The hard-coded planner ({Markup.Escape(results.Planner)}) pursues each objective on maze/test[/]").LeftJustified());
+        console.Write(new Rule("[bold]2. Before deployment[/] (no rollouts)").LeftJustified());
+        console.MarkupLine("Weights the training data cannot identify:");
+        foreach (var line in results.Unidentified.DefaultIfEmpty("none"))
+        {
+            console.WriteLine("  " + line);
+        }
+        console.MarkupLine(FormattableString.Invariant(
+            $"[yellow]The card pays {results.CornerWeight:F2} for [bold]at_corner[/] and {results.CheeseWeight:F2} for [bold]at_cheese[/].[/] Oracle check (needs the true reward): EPIC {MisgeneralizationDemo.Num(card.EpicTrain)} on maze/train, {MisgeneralizationDemo.Num(card.EpicTest)} on maze/test."));
+        console.WriteLine();
+        console.Write(new Rule($"[bold]3. One maze/test level[/]").LeftJustified());
         console.WriteLine(results.ExamplePaths.TrimEnd());
         console.WriteLine();
-        console.Write(new Rule("[bold]3. Measured over maze/test levels[/]").LeftJustified());
+        console.Write(new Rule("[bold]4. Measured: every agent, fixed and retargeted[/]").LeftJustified());
         var table = new Table()
+            .Border(TableBorder.Minimal)
             .AddColumn("objective")
-            .AddColumn("goal")
-            .AddColumn(new TableColumn("success").RightAligned())
+            .AddColumn("kind")
+            .AddColumn(new TableColumn("train").RightAligned())
+            .AddColumn(new TableColumn("test").RightAligned())
+            .AddColumn(new TableColumn("95% CI").RightAligned())
             .AddColumn(new TableColumn("corner").RightAligned())
-            .AddColumn(new TableColumn("steps").RightAligned())
-            .AddColumn(new TableColumn("EPIC train").RightAligned())
-            .AddColumn(new TableColumn("EPIC test").RightAligned());
+            .AddColumn(new TableColumn("reach").RightAligned())
+            .AddColumn(new TableColumn("EPIC").RightAligned());
         foreach (var r in results.Rows)
         {
-            table.AddRow(Markup.Escape(r.Objective), r.Goal, Percent(r.Success), r.Goal == "cheese" ? Percent(r.Corner) : "–", $"{r.MeanSteps:F1}",
-                MisgeneralizationDemo.Num(r.EpicTrain), MisgeneralizationDemo.Num(r.EpicTest));
+            var proxy = r.Goal == "cheese";
+            table.AddRow(Markup.Escape(r.Objective), Markup.Escape(r.Kind), r.TrainSuccess is { } t ? Percent(t) : "–", Percent(r.Success),
+                Markup.Escape(MisgeneralizationDemo.Interval(r.SuccessLow, r.SuccessHigh)), proxy ? Percent(r.Corner) : "–", proxy ? Percent(r.CornerCeiling) : "–",
+                MisgeneralizationDemo.Num(r.EpicTest));
         }
         console.Write(table);
-        var levels = results.Rows[0].Levels;
         console.MarkupLine(FormattableString.Invariant(
-            $"[grey]{levels} levels per row; corner = share of levels (cheese elsewhere) that ended on the top-right corner. On maze/train the linear objective reaches the cheese in {Percent(results.TrainReference.Success)}.[/]"));
-        foreach (var r in results.Rows.Where(r => r.Goal != "cheese"))
-        {
-            console.MarkupLine(FormattableString.Invariant(
-                $"[grey]{Markup.Escape(r.Objective)}: the {r.Goal} cell is reachable without stepping on the cheese (which ends a maze/test episode) in {Percent(r.Reachable)} of levels; {Percent(r.OnCheese)} ended on the cheese.[/]"));
-        }
+            $"[grey]kind: readable = planner + card, neural = planner + network objective, learned = PPO policy. train/test = success on {results.Rows[0].Levels} maze/train / maze/test levels (goal: the cheese; the SE rows: the bottom-right corner); corner = share of maze/test levels with the cheese elsewhere that ended on the top-right corner, reach = share where it can be reached without the cheese; EPIC to the true reward on maze/test (an oracle check). Planner ties drawn at random (tolerance {results.TieTolerance}).[/]"));
         console.WriteLine();
-        console.Write(new Rule("[bold]4. The readable objective after goal regression[/] (no environment reward used)").LeftJustified());
+        console.Write(new Rule("[bold]5. The readable card after goal regression[/] (no environment reward used)").LeftJustified());
         console.WriteLine(results.RegressedCard.TrimEnd());
         console.WriteLine();
-        console.MarkupLine($"Run directory (cards, paths, metrics, report): {Markup.Escape(directory)}");
+        console.MarkupLine($"Report: {Markup.Escape(Path.Combine(directory, "report.html"))}");
+        console.MarkupLine($"Run directory (cards, paths, metrics, report.md): {Markup.Escape(directory)}");
     }
 }
