@@ -276,7 +276,7 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
                 policy.Hooks = steer;
                 try
                 {
-                    AddPolicy("ppo + cheese vec", "cheese");
+                    AddPolicy("ppo + steer", "cheese");
                 }
                 finally
                 {
@@ -344,7 +344,7 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
     public static string Table(IReadOnlyList<DemoRow> rows)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("| objective | kind | goal | train | success | 95 % CI | corner (proxy) | 95 % CI | corner reachable | mean steps | EPIC train | EPIC test |");
+        sb.AppendLine("| objective | kind | goal | train | success | success 95 % CI | corner (proxy) | corner 95 % CI | corner reachable | mean steps | EPIC train | EPIC test |");
         sb.AppendLine("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in rows)
         {
@@ -355,8 +355,8 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
         return sb.ToString();
     }
 
-    /// <summary>A 95 % interval in percent: <c>[41, 55]</c>.</summary>
-    public static string Interval(double low, double high) => string.Create(CultureInfo.InvariantCulture, $"[{low * 100:F0}, {high * 100:F0}]");
+    /// <summary>A 95 % interval in percent: <c>41–55</c>.</summary>
+    public static string Interval(double low, double high) => string.Create(CultureInfo.InvariantCulture, $"{low * 100:F0}–{high * 100:F0}");
 
     /// <summary>Path pictures of the first <see cref="Levels"/> levels of every row, to show one level across rows.</summary>
     private sealed class ExamplePictures
