@@ -426,7 +426,7 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
         var source = $"run {run.Id}: results.json";
         var report = new HtmlReport($"telos demo {run.Id}");
         report.Paragraph(string.Create(CultureInfo.InvariantCulture,
-            $"Three kinds of agent trained on {settings.Size}×{settings.Size} maze/train (cheese in the top-right corner) and measured on {settings.TestLevels} maze/test levels (cheese anywhere) drawn from seed {run.Record.Seed}: {settings.Planner} over a readable card, {settings.Planner} over a network objective, and a PPO {settings.PpoPolicy.Kind} policy. Ties between equally good plans are drawn at random (tolerance {settings.TieTolerance}). Intervals are 95 % Wilson intervals over levels."));
+            $"Three kinds of agent trained on {settings.Size}×{settings.Size} maze/train (cheese in the top-right corner) and measured on {settings.TestLevels} maze/test levels (cheese anywhere) drawn from seed {run.Record.Seed}: {settings.Planner} over a readable card, {settings.Planner} over a network objective, and a PPO {settings.PpoPolicy.Kind.ToString().ToLowerInvariant()} policy. Ties between equally good plans are drawn at random (tolerance {settings.TieTolerance}). Intervals are 95 % Wilson intervals over levels."));
         report.Heading("Before deployment: the zero-rollout audits");
         report.Paragraph("Identifiability of the card's weights on the training data: " + (results.Unidentified.Count == 0 ? "every weight is identified." : string.Join("; ", results.Unidentified) + "."));
         report.Paragraph(string.Create(CultureInfo.InvariantCulture,
@@ -451,7 +451,7 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
         # telos demo — hard-coded vs learned optimization on a shifted task
 
         Planner: `{settings.Planner}` (ties drawn at random, tolerance {settings.TieTolerance.ToString(CultureInfo.InvariantCulture)}) on {settings.Size}×{settings.Size} mazes, step limit {settings.StepLimit};
-        {settings.TestLevels} maze/test and {settings.TestLevels} maze/train levels per agent, drawn from the seed. Learned optimizer: PPO {settings.PpoPolicy.Kind}, {settings.Ppo.TotalTimesteps} steps on maze/train.
+        {settings.TestLevels} maze/test and {settings.TestLevels} maze/train levels per agent, drawn from the seed. Learned optimizer: PPO {settings.PpoPolicy.Kind.ToString().ToLowerInvariant()}, {settings.Ppo.TotalTimesteps} steps on maze/train.
 
         {Table(results.Rows)}
         *train* = success on maze/train (the in-distribution control). *corner* = share of maze/test levels with the cheese
