@@ -17,7 +17,7 @@ public sealed class DemoCommands : ICommandGroup
     {
         var seedOption = new Option<long?>("--seed") { Description = "Root seed (default 7, as in experiments/demo.toml)" };
         var plannerOption = new Option<string?>("--planner") { Description = "Hard-coded optimizer: bfs, vi, mcts or gumbel (default bfs)" };
-        var levelsOption = new Option<int?>("--levels") { Description = "maze/test levels each objective is planned on (default 200)" };
+        var levelsOption = new Option<int?>("--levels") { Description = "maze/train and maze/test levels each agent is measured on (default 200 each)" };
         var configOption = new Option<string?>("--config") { Description = "A demo config (like experiments/demo.toml) instead of the embedded defaults" };
         var demo = new Command("demo", "Hard-coded vs learned optimization: three kinds of agent learn on maze/train, meet maze/test, get audited, fixed and retargeted")
         {

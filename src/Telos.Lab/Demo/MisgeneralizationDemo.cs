@@ -24,7 +24,7 @@ namespace Telos.Lab.Demo;
 /// <param name="TrainLevels">maze/train levels the objective learns from.</param>
 /// <param name="StepsPerLevel">Random-walk transitions sampled per training level.</param>
 /// <param name="FitSteps">Optimizer steps of reward regression.</param>
-/// <param name="TestLevels">maze/test levels every objective is planned on (seeds 1..N; the labels use others).</param>
+/// <param name="TestLevels">maze/test levels, and as many maze/train levels, every agent is measured on (drawn from the seed; the labels and EPIC use others).</param>
 /// <param name="LabelledLevels">maze/test levels whose corner and cheese the programmer labels for goal regression.</param>
 /// <param name="AnchorWeight">λ of the anchor that keeps the objective near its old values on training states.</param>
 /// <param name="Planner">The hard-coded optimizer: bfs, vi, mcts or gumbel.</param>
@@ -75,14 +75,14 @@ public sealed record DemoResults(string Planner, IReadOnlyList<DemoRow> Rows, do
     string EditedCard, string ExamplePaths, IReadOnlyList<string> Unidentified, double TieTolerance, int ClampChannel);
 
 /// <summary>
-/// The whole idea on one screen. An objective is learned by reward regression on maze/train, where
-/// the cheese always sits in the top-right corner, so "at the cheese" and "at the corner" (and "far
-/// up and right") are the same thing in every training example. A hard-coded planner (BFS by
-/// default) then pursues that objective on maze/test, where the cheese is anywhere. Because the
-/// objective is a readable card, the failure is visible before deployment (the corner weight; EPIC
-/// to the true reward on test states), fixable by goal regression on a handful of labelled states
-/// or by editing one weight, and the agent can be retargeted by swapping the objective, with no
-/// training at all.
+/// The whole idea on one screen, for three kinds of agent trained on maze/train (the cheese always in
+/// the top-right corner, so "at the cheese" and "at the corner" are the same thing in every training
+/// example) and measured on maze/test (the cheese anywhere): a hard-coded planner over a readable card,
+/// the same planner over a neural objective, and a learned optimizer (a PPO policy). All three
+/// misgeneralize; only the card's defect is visible before deployment (the identifiability audit, and
+/// EPIC as an oracle check), fixable by goal regression on a handful of labelled states or by editing one
+/// weight, and retargetable by swapping the objective, with no training. The policy gets the handles a
+/// black box has: a steering vector and a clamped channel.
 /// </summary>
 public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
 {
