@@ -103,6 +103,11 @@ public sealed class DemoCommands : ICommandGroup
         console.Write(table);
         console.MarkupLine(FormattableString.Invariant(
             $"[grey]kind: readable = planner + card, neural = planner + network objective, learned = PPO policy. train/test = success on {results.Rows[0].Levels} maze/train / maze/test levels (goal: the cheese; the SE rows: the bottom-right corner); corner = share of maze/test levels with the cheese elsewhere that ended on the top-right corner, reach = share where it can be reached without the cheese; EPIC to the true reward on maze/test (an oracle check). Planner ties drawn at random (tolerance {results.TieTolerance}).[/]"));
+        foreach (var r in results.Rows.Where(r => r.Goal != "cheese"))
+        {
+            console.MarkupLine(FormattableString.Invariant(
+                $"[grey]{Markup.Escape(r.Objective)}: the {r.Goal} cell can be reached without stepping on the cheese (which ends a maze/test episode) in {Percent(r.Reachable)} of levels; {Percent(r.OnCheese)} ended on the cheese.[/]"));
+        }
         console.WriteLine();
         console.Write(new Rule("[bold]5. The readable card after goal regression[/] (no environment reward used)").LeftJustified());
         console.WriteLine(results.RegressedCard.TrimEnd());

@@ -186,11 +186,7 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
         var net = LoadedObjective.Of(netCard, netModule);
 
         Stage(2, "zero-rollout audits: identifiability of the card's weights; EPIC to the true reward (oracle)");
-        // Each pair once: "at_corner ≡ at_cheese" says nothing "at_cheese ≡ at_corner" did not.
-        var audit = FeatureIdentifiability.Audit(data, learned.Features).Features;
-        var shown = new HashSet<string>(StringComparer.Ordinal);
-        var unidentified = audit.Where(f => f.Reason != Unidentified.Duplicate || !shown.Contains(f.Partners[0]) && shown.Add(f.Feature))
-            .Select(f => f.ToString()).ToArray();
+        var unidentified = FeatureIdentifiability.Audit(data, learned.Features).Lines();
         var epicTrain = TransitionSample.Collect<MazeState>(s => train.Level(s), settings.EpicLevels, 100,
             seed: (ulong)context.DeriveSeed("epic-train"), firstSeed: FirstSeed("epic-train"), uniformStarts: true);
         var epicTest = TransitionSample.Collect<MazeState>(s => test.Level(s), settings.EpicLevels, 100,
@@ -398,11 +394,12 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
     {
         var family = MazeFamily.Instance;
         var result = evaluate("maze/test", testSeeds, true);
+        var levels = family.Distribution("maze/test", parameters);
         for (var i = 0; i < Math.Min(testSeeds.Length, ExamplePictures.Levels); i++)
         {
             var record = result.Records[i];
             var verdict = record.Ending == "bottom-right" ? "SE corner" : record.Ending;
-            var level = family.Distribution("maze/test", parameters).Level(testSeeds[i]);
+            var level = levels.Level(testSeeds[i]);
             examples.Add(name, testSeeds[i], verdict, $"{verdict}, {record.Steps} moves", family.RenderPath(level, result.Episodes![i].States));
         }
         var summary = result.Summary with { Agent = name };

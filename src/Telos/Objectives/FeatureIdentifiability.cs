@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace Telos.Objectives;
 
@@ -44,20 +43,19 @@ public sealed record IdentifiabilityReport(int Rows, double Threshold, IReadOnly
     /// <summary>Whether <paramref name="feature"/> is among the unidentified ones.</summary>
     public bool IsUnidentified(string feature) => Features.Any(f => f.Feature == feature);
 
-    /// <summary>One line per unidentified feature, or "every weight is identified".</summary>
-    public string Describe()
+    /// <summary>
+    /// One line per finding, a duplicate pair once (<c>at_cheese ≡ at_corner</c> and not also
+    /// <c>at_corner ≡ at_cheese</c>), in schema order; empty when every weight is identified.
+    /// </summary>
+    public IReadOnlyList<string> Lines()
     {
-        if (AllIdentified)
-        {
-            return string.Create(CultureInfo.InvariantCulture, $"every weight is identified on these {Rows} states");
-        }
-        var sb = new StringBuilder();
-        foreach (var f in Features)
-        {
-            sb.AppendLine(f.ToString());
-        }
-        return sb.ToString().TrimEnd();
+        var shown = new HashSet<string>(StringComparer.Ordinal);
+        return [.. Features.Where(f => f.Reason != Unidentified.Duplicate || !shown.Contains(f.Partners[0]) && shown.Add(f.Feature)).Select(f => f.ToString())];
     }
+
+    /// <summary><see cref="Lines"/> joined by newlines, or "every weight is identified".</summary>
+    public string Describe() =>
+        AllIdentified ? string.Create(CultureInfo.InvariantCulture, $"every weight is identified on these {Rows} states") : string.Join('\n', Lines());
 }
 
 /// <summary>

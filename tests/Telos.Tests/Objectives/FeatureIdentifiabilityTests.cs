@@ -18,6 +18,9 @@ public sealed class FeatureIdentifiabilityTests
         Assert.Equal(1.0, cheese.Score, 9);
         Assert.True(train.IsUnidentified("path_dist_to_corner"));
         Assert.False(train.IsUnidentified("x"));
+        // Each duplicate pair is described once.
+        Assert.Single(train.Lines(), l => l.Contains("at_cheese", StringComparison.Ordinal) && l.Contains("at_corner", StringComparison.Ordinal));
+        Assert.Contains("at_cheese ≡ at_corner (|r| = 1.000)", train.Lines());
 
         var test = FeatureIdentifiability.Audit(Walks("maze/test"));
         Assert.False(test.IsUnidentified("at_cheese"));
