@@ -10,8 +10,10 @@ namespace Telos.Benchmarks.Reinforcement;
 /// <summary>
 /// What one PPO minibatch costs a DRC policy: forward and backward through a 64-step sequence of 16
 /// environments (the update recomputes every state through the sequence), and one rollout step of 64
-/// environments without gradients. DRC(2, 2) with 16 channels over a 7×7 grid, encoder 8 channels,
-/// features 64 — the sizes of experiments/ppo-maze-drc-7.toml — one LibTorch thread.
+/// environments without gradients. DRC(2, 2) with 16 channels (experiments/ppo-maze-drc.toml's policy)
+/// over a 7×7 grid, encoder 8 channels, features 64, one LibTorch thread. The baseline is the same
+/// function computed the direct way, from the policy's parameters: one convolution over
+/// [x, below, hidden] per layer and tick, the gates in their stored order i, f, g, o.
 /// <c>dotnet run -c Release --project bench/Telos.Benchmarks -- --filter '*DrcSequence*'</c>
 /// </summary>
 [Config(typeof(InProcessShortRunConfig))]
@@ -60,8 +62,45 @@ public class DrcSequenceBenchmarks
         _policy.Dispose();
     }
 
-    /// <summary>Forward through [64, 16] and backward from a loss on every logit and value.</summary>
+    /// <summary>The direct formulation's forward through [64, 16] and backward, from the same parameters.</summary>
     [Benchmark(Baseline = true)]
+    public void DirectForwardBackwardSequence()
+    {
+        using var scope = NewDisposeScope();
+        _policy.zero_grad();
+        var p = _policy.named_parameters().ToDictionary(x => x.name, x => (Tensor)x.parameter);
+        Tensor Conv(Tensor input, string name) => nn.functional.conv2d(input, p[name + ".weight"], p[name + ".bias"], padding: [1, 1]);
+        var x = nn.functional.relu(Conv(nn.functional.relu(Conv(_observations.flatten(0, 1), "encoder.conv1")), "encoder.conv2"));
+        var maps = x.view([Steps, Lanes, .. x.shape.AsSpan(1)]).unbind(0);
+        var keeps = _starts.neg().add(1).view(Steps, Lanes, 1, 1, 1).unbind(0);
+        var hidden = new[] { zeros(Lanes, 16, 7, 7), zeros(Lanes, 16, 7, 7) };
+        var cell = new[] { zeros(Lanes, 16, 7, 7), zeros(Lanes, 16, 7, 7) };
+        var tops = new Tensor[Steps];
+        for (var t = 0; t < Steps; t++)
+        {
+            for (var d = 0; d < 2; d++)
+            {
+                (hidden[d], cell[d]) = (hidden[d].mul(keeps[t]), cell[d].mul(keeps[t]));
+            }
+            for (var tick = 0; tick < 2; tick++)
+            {
+                for (var d = 0; d < 2; d++)
+                {
+                    var gates = Conv(cat([maps[t], hidden[1 - d], hidden[d]], 1), $"drc.layer{d}.gates").chunk(4, 1);
+                    cell[d] = gates[1].sigmoid().mul(cell[d]).add(gates[0].sigmoid().mul(gates[2].tanh()));
+                    hidden[d] = gates[3].sigmoid().mul(cell[d].tanh());
+                }
+            }
+            tops[t] = hidden[1];
+        }
+        var features = nn.functional.relu(nn.functional.linear(cat([stack(tops).flatten(2), x.view(Steps, Lanes, -1)], 2), p["drc.output.weight"], p["drc.output.bias"]));
+        var logits = nn.functional.linear(features, p["actor.weight"], p["actor.bias"]);
+        var values = nn.functional.linear(features, p["critic.weight"], p["critic.bias"]).squeeze(-1);
+        logits.square().mean().add(values.square().mean()).backward();
+    }
+
+    /// <summary>The policy's forward through [64, 16] and backward from a loss on every logit and value.</summary>
+    [Benchmark]
     public void ForwardBackwardSequence()
     {
         using var scope = NewDisposeScope();
