@@ -87,7 +87,7 @@ internal sealed class StudioPolicy : IDisposable
             var run = store.Find(id);
             if (run.Kind != PpoKind)
             {
-                throw new TelosInputException($"run '{id}': {run.Id} is a {run.Kind} run, not a ppo run (it holds no policy to load)");
+                throw new TelosInputException($"run '{id}': {run.Id} is a run of kind '{run.Kind}', not a ppo run (it holds no policy to load)");
             }
             // The run's directory, so that Find never reads a path the request named.
             return (run, PolicyCheckpoints.Find(store, run.Directory));

@@ -13,6 +13,18 @@ public sealed partial class StudioSession
     // The policy's paths depend only on the level and the handle, not on the card: kept until one of them changes.
     private (PolicyKey Key, StudioPolicyView View)? _policyPaths;
 
+    /// <summary>The loaded policy (tests check it is loaded once and disposed when replaced).</summary>
+    internal StudioPolicy? LoadedPolicy
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _policy;
+            }
+        }
+    }
+
     /// <summary>The run store the policy is loaded from, or null.</summary>
     public string? RunsDirectory => _store?.Root;
 

@@ -6,8 +6,14 @@ using Telos.Environments;
 namespace Telos.Studio.Tests;
 
 /// <summary>One studio server per test class (port 0, its own save folder), and an HTTP client that carries its token.</summary>
-public sealed class StudioFixture : IAsyncLifetime
+public sealed class StudioFixture(string? runs) : IAsyncLifetime
 {
+    /// <summary>A studio without a run store.</summary>
+    public StudioFixture()
+        : this(null)
+    {
+    }
+
     public StudioServer Server { get; private set; } = null!;
 
     public HttpClient Client { get; private set; } = null!;
@@ -16,7 +22,7 @@ public sealed class StudioFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Server = await StudioServer.StartAsync(new StudioServerOptions(new StudioSessionOptions(SaveDirectory), StudioAddress.Default));
+        Server = await StudioServer.StartAsync(new StudioServerOptions(new StudioSessionOptions(SaveDirectory, Runs: runs), StudioAddress.Default));
         Client = new HttpClient { BaseAddress = Server.Address };
         Client.DefaultRequestHeaders.Add(StudioServer.TokenHeader, Server.Token);
     }
