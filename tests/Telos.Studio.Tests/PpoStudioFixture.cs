@@ -116,6 +116,34 @@ public sealed class PpoStudioFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// The first clamp to 5.5 (each map's channels at each open cell of maze/test level <paramref name="levelSeed"/>, in order) that
+    /// changes the policy's path on <paramref name="studio"/>, tried through its API; null when none does. Leaves that clamp applied.
+    /// </summary>
+    public static async Task<(string Point, int Channel, int X, int Y, JsonElement View)?> FindChangingClamp(StudioFixture studio, JsonElement view, long levelSeed)
+    {
+        var free = Cells(view.GetProperty("policy").GetProperty("free"));
+        var maze = MazeFamily.Instance.Typed("maze/test", Parameters).Level(levelSeed);
+        var maps = view.GetProperty("policy").GetProperty("hookPoints").EnumerateArray().Where(p => p.GetProperty("spatial").GetBoolean())
+            .Select(p => (Name: p.GetProperty("name").GetString()!, Channels: p.GetProperty("shape")[0].GetInt32()));
+        foreach (var (point, channels) in maps)
+        {
+            foreach (var cell in Enumerable.Range(0, maze.Size * maze.Size).Where(maze.IsOpen))
+            {
+                var (x, y) = MazeFamily.Instance.Cells.CellOf(maze, new MazeState(cell, 0));
+                for (var channel = 0; channel < channels; channel++)
+                {
+                    var clamped = await Expect200(studio.Post("/api/handle", $$"""{"kind":"clamp","point":"{{point}}","channel":{{channel}},"x":{{x}},"y":{{y}}}"""));
+                    if (!Cells(clamped.GetProperty("policy").GetProperty("steered")).SequenceEqual(free))
+                    {
+                        return (point, channel, x, y, clamped);
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
     /// <summary>The cells of a path in a view (<c>policy.free</c> or <c>policy.steered</c>).</summary>
     public static IReadOnlyList<(int X, int Y)> Cells(JsonElement path) =>
         [.. path.GetProperty("path").EnumerateArray().Select(c => (c.GetProperty("x").GetInt32(), c.GetProperty("y").GetInt32()))];

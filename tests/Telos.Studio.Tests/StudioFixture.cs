@@ -6,13 +6,17 @@ using Telos.Environments;
 namespace Telos.Studio.Tests;
 
 /// <summary>One studio server per test class (port 0, its own save folder), and an HTTP client that carries its token.</summary>
-public sealed class StudioFixture(string? runs) : IAsyncLifetime
+public sealed class StudioFixture : IAsyncLifetime
 {
-    /// <summary>A studio without a run store.</summary>
+    private readonly string? _runs;
+
+    /// <summary>A studio without a run store (the class fixture).</summary>
     public StudioFixture()
-        : this(null)
     {
     }
+
+    /// <summary>A studio over the run store <paramref name="runs"/> (not public: xUnit wants one public constructor on a class fixture).</summary>
+    internal StudioFixture(string runs) => _runs = runs;
 
     public StudioServer Server { get; private set; } = null!;
 
@@ -22,7 +26,7 @@ public sealed class StudioFixture(string? runs) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Server = await StudioServer.StartAsync(new StudioServerOptions(new StudioSessionOptions(SaveDirectory, Runs: runs), StudioAddress.Default));
+        Server = await StudioServer.StartAsync(new StudioServerOptions(new StudioSessionOptions(SaveDirectory, Runs: _runs), StudioAddress.Default));
         Client = new HttpClient { BaseAddress = Server.Address };
         Client.DefaultRequestHeaders.Add(StudioServer.TokenHeader, Server.Token);
     }

@@ -68,34 +68,17 @@ public sealed class StudioPolicyApiTests(PpoStudioFixture ppo)
         var view = await ppo.Reset(LevelSeed);
         var free = PpoStudioFixture.Cells(Free(view));
         var maze = MazeFamily.Instance.Typed("maze/test", PpoStudioFixture.Parameters).Level(LevelSeed);
-        JsonElement? changed = null;
-        (string Point, int Channel, int X, int Y) at = default;
-        var maps = view.GetProperty("policy").GetProperty("hookPoints").EnumerateArray().Where(p => p.GetProperty("spatial").GetBoolean())
-            .Select(p => (Name: p.GetProperty("name").GetString()!, Channels: p.GetProperty("shape")[0].GetInt32())).ToArray();
-        Assert.Equal([(GridEncoder.Conv1Point, 8), (GridEncoder.Conv2Point, 16)], maps);
-        foreach (var (point, channels) in maps)
-        {
-            foreach (var cell in Enumerable.Range(0, maze.Size * maze.Size).Where(maze.IsOpen))
-            {
-                var (x, y) = MazeFamily.Instance.Cells.CellOf(maze, new MazeState(cell, 0));
-                for (var channel = 0; channel < channels && changed is null; channel++)
-                {
-                    var clamped = await PpoStudioFixture.Expect200(Studio.Post("/api/handle", $$"""{"kind":"clamp","point":"{{point}}","channel":{{channel}},"x":{{x}},"y":{{y}}}"""));
-                    if (!PpoStudioFixture.Cells(Steered(clamped)).SequenceEqual(free))
-                    {
-                        (changed, at) = (clamped, (point, channel, x, y));
-                    }
-                }
-            }
-        }
-        Assert.True(changed is not null, "no clamp of a channel to 5.5 at any open cell changed the path");
-        var result = changed.Value;
+        Assert.Equal([(GridEncoder.Conv1Point, 8L), (GridEncoder.Conv2Point, 16L)], view.GetProperty("policy").GetProperty("hookPoints").EnumerateArray()
+            .Where(p => p.GetProperty("spatial").GetBoolean()).Select(p => (p.GetProperty("name").GetString(), p.GetProperty("shape")[0].GetInt64())));
+        var found = await PpoStudioFixture.FindChangingClamp(Studio, view, LevelSeed);
+        Assert.True(found is not null, "no clamp of a channel to 5.5 at any open cell changed the path");
+        var (point, channel, x, y, result) = found.Value;
         Assert.Equal(free, PpoStudioFixture.Cells(Free(result)));
         var handle = result.GetProperty("policy").GetProperty("handle");
-        Assert.Equal(("clamp", at.Point, at.Channel, at.X, at.Y, 5.5), (handle.GetProperty("kind").GetString(), handle.GetProperty("point").GetString(), handle.GetProperty("channel").GetInt32(),
+        Assert.Equal(("clamp", point, channel, x, y, 5.5), (handle.GetProperty("kind").GetString(), handle.GetProperty("point").GetString(), handle.GetProperty("channel").GetInt32(),
             handle.GetProperty("x").GetInt32(), handle.GetProperty("y").GetInt32(), handle.GetProperty("value").GetDouble()));
 
-        var (expected, ending) = ppo.Evaluate(LevelSeed, Seed(result), (hooks, _, m) => hooks.Clamp(at.Point!, at.Channel, m.Size - 1 - at.Y, at.X, 5.5f));
+        var (expected, ending) = ppo.Evaluate(LevelSeed, Seed(result), (hooks, _, m) => hooks.Clamp(point, channel, m.Size - 1 - y, x, 5.5f));
         var steered = PpoStudioFixture.Cells(Steered(result));
         Assert.Equal(expected, steered);
         Assert.Equal(ending, Steered(result).GetProperty("ending").GetString());
