@@ -47,8 +47,6 @@ internal sealed class StudioPolicy : IDisposable
     /// <summary>Subtract the cheese vector (Turner et al.'s intervention).</summary>
     public const double DefaultCoefficient = -1;
 
-    private const string PpoKind = "ppo";
-
     private StudioPolicy(RunRecord run, CheckpointInfo checkpoint, string relativePath, ActorCritic policy, PolicyCheckpointMetadata metadata)
     {
         Run = run;
@@ -71,7 +69,7 @@ internal sealed class StudioPolicy : IDisposable
 
     /// <summary>The <c>ppo</c> runs of <paramref name="store"/> and their checkpoints.</summary>
     public static IReadOnlyList<StudioRun> List(RunStore store) =>
-        [.. store.List().Where(r => r.Kind == PpoKind).Select(r => new StudioRun(r.Id, r.ShortId, r.Name, r.StatusText, r.StartedUtc,
+        [.. store.List().Where(r => r.Kind == PpoExperiment.KindName).Select(r => new StudioRun(r.Id, r.ShortId, r.Name, r.StatusText, r.StartedUtc,
             [.. RunFiles.Checkpoints(r.Directory).Select(c => new StudioCheckpoint(c.Step, Path.GetRelativePath(store.Root, c.TensorPath)))]))];
 
     /// <summary>The checkpoint <paramref name="request"/> names, found among the store's own listing (a path is never opened unless the store lists it).</summary>
@@ -85,7 +83,7 @@ internal sealed class StudioPolicy : IDisposable
         if (request.Run is { } id)
         {
             var run = store.Find(id);
-            if (run.Kind != PpoKind)
+            if (run.Kind != PpoExperiment.KindName)
             {
                 throw new TelosInputException($"run '{id}': {run.Id} is a run of kind '{run.Kind}', not a ppo run (it holds no policy to load)");
             }
@@ -93,7 +91,7 @@ internal sealed class StudioPolicy : IDisposable
             return (run, PolicyCheckpoints.Find(store, run.Directory));
         }
         var wanted = Path.GetFullPath(Path.Combine(store.Root, request.Checkpoint!));
-        foreach (var run in store.List().Where(r => r.Kind == PpoKind))
+        foreach (var run in store.List().Where(r => r.Kind == PpoExperiment.KindName))
         {
             var match = RunFiles.Checkpoints(run.Directory).FirstOrDefault(c => c.TensorPath == wanted || c.SidecarPath == wanted);
             if (match is not null)
@@ -171,12 +169,13 @@ internal sealed class StudioPolicy : IDisposable
         {
             var level = family.Distribution(Distribution, Parameters).Level(LevelSeed);
             AgentEvaluations.RequireFits(level, Owner.Metadata, $"run {Owner.Run.Id}", Distribution, Parameters);
+            // Every tensor of both episodes and of the cheese vector is a temporary of this scope (the hooks keep their own copies).
+            using var scope = NewDisposeScope();
             var free = Rollout(family, level);
             if (Handle is null)
             {
                 return (free, null);
             }
-            using var scope = NewDisposeScope();
             using var hooks = new ActivationHooks(Owner.Policy);
             if (Handle.Kind == Steer)
             {

@@ -37,7 +37,10 @@ public sealed record PpoExperimentSettings(string Env, string EvalEnv, Distribut
 /// </remarks>
 public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
 {
-    public override string Kind => "ppo";
+    /// <summary>The kind its runs carry in the run store (<see cref="RunRecord.Kind"/>).</summary>
+    public const string KindName = "ppo";
+
+    public override string Kind => KindName;
 
     public override string Description => "Recurrent PPO (CleanRL ppo_atari_lstm) on a task distribution; evaluates the policy on a held-out distribution.";
 
