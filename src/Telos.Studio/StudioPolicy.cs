@@ -90,10 +90,11 @@ internal sealed class StudioPolicy : IDisposable
             // The run's directory, so that Find never reads a path the request named.
             return (run, PolicyCheckpoints.Find(store, run.Directory));
         }
-        var wanted = Path.GetFullPath(Path.Combine(store.Root, request.Checkpoint!));
+        // A name no file can have (a NUL) is simply not among the listed ones.
+        var wanted = request.Checkpoint!.Contains('\0', StringComparison.Ordinal) ? null : Path.GetFullPath(Path.Combine(store.Root, request.Checkpoint));
         foreach (var run in store.List().Where(r => r.Kind == PpoExperiment.KindName))
         {
-            var match = RunFiles.Checkpoints(run.Directory).FirstOrDefault(c => c.TensorPath == wanted || c.SidecarPath == wanted);
+            var match = wanted is null ? null : RunFiles.Checkpoints(run.Directory).FirstOrDefault(c => c.TensorPath == wanted || c.SidecarPath == wanted);
             if (match is not null)
             {
                 return (run, match);

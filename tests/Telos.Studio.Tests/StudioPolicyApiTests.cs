@@ -138,6 +138,7 @@ public sealed class StudioPolicyApiTests(PpoStudioFixture ppo)
         { "/api/policy", """{"run":"{other}"}""", "run '{other}': {other} is a run of kind 'objective', not a ppo run (it holds no policy to load)" },
         { "/api/policy", """{"checkpoint":"/etc/passwd"}""", "checkpoint '/etc/passwd': not a checkpoint of a ppo run in {root} (GET /api/runs lists them)" },
         { "/api/policy", """{"checkpoint":"../x/checkpoints/step-0000000512.safetensors"}""", "checkpoint '../x/checkpoints/step-0000000512.safetensors': not a checkpoint of a ppo run in {root} (GET /api/runs lists them)" },
+        { "/api/policy", """{"checkpoint":"a\u0000b"}""", "checkpoint 'a\0b': not a checkpoint of a ppo run in {root} (GET /api/runs lists them)" },
         { "/api/policy", """{}""", "run: give a ppo run's id, or checkpoint: one of its checkpoint files (GET /api/runs lists both), not both" },
         { "/api/handle", """{"kind":"twist"}""", "kind 'twist': expected steer, clamp or none" },
         { "/api/handle", """{"kind":"steer","point":"encoder.conv9"}""", "point 'encoder.conv9': not a hook point of this lstm policy; it has encoder.conv1, encoder.conv2, encoder.linear, lstm.cell, lstm.hidden" },
