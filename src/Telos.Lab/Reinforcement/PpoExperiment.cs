@@ -202,9 +202,12 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
                 }
                 var elapsed = DateTimeOffset.UtcNow - started;
                 var train = AgentEvaluations.EvaluatePolicy(family, policy, settings.Policy, settings.Env, settings.Parameters, settings.EvalEpisodes, context.Seed);
-                var test = AgentEvaluations.EvaluatePolicy(family, policy, settings.Policy, settings.EvalEnv, settings.Parameters, settings.EvalEpisodes, context.Seed);
-                context.Run.WriteReport(Report(ppo, trainer.GlobalStep, elapsed, [train, test]));
-                PpoRunReport.Write(context.Run, settings, [train, test]);
+                // A policy trained on its evaluation distribution is evaluated there once.
+                EvaluationSummary[] evaluations = settings.EvalEnv == settings.Env
+                    ? [train]
+                    : [train, AgentEvaluations.EvaluatePolicy(family, policy, settings.Policy, settings.EvalEnv, settings.Parameters, settings.EvalEpisodes, context.Seed)];
+                context.Run.WriteReport(Report(ppo, trainer.GlobalStep, elapsed, evaluations));
+                PpoRunReport.Write(context.Run, settings, evaluations);
             }
             return 0;
         }
