@@ -42,6 +42,18 @@ public sealed class PpoDrcConfigTests
         Assert.Equal(5, settings.Parameters["size"]);
     }
 
+    /// <summary>The 7×7 config: DRC(2, 2) with 8 channels on the lab's maze size and step limit.</summary>
+    [Fact]
+    public void TheShippedSevenBySevenDrcConfigValidates()
+    {
+        using var temp = new TempFolder();
+        var prepared = Runner(temp).Prepare(Path.Combine(ExperimentRunnerTests.RepoRoot(), "experiments", "ppo-maze-drc-7.toml"));
+        var settings = Assert.IsType<PpoExperimentSettings>(prepared.Settings);
+        Assert.Equal(new PolicyOptions(PolicyKind.Drc, 8, 64, 128, DrcLayers: 2, DrcTicks: 2, DrcChannels: 8), settings.Policy);
+        Assert.Equal(7, settings.Parameters["size"]);
+        Assert.Equal(60, settings.Parameters["step_limit"]);
+    }
+
     /// <summary>A DRC policy trains, checkpoints and is evaluated through the experiment like the others.</summary>
     [Fact]
     public void ATinyDrcRunReports()
