@@ -36,7 +36,7 @@ public sealed record AgentEpisode<TState>(IReadOnlyList<TState> States, IReadOnl
 /// <param name="Ending">The first family goal the final state satisfies, or <c>elsewhere</c>.</param>
 /// <param name="EndX">x of the final cell (procgen: from the left), when the family has cells.</param>
 /// <param name="EndY">y of the final cell (from the bottom).</param>
-/// <param name="Counts">The family's counts of the final state (<see cref="IEnvironmentFamily.EpisodeCounts"/>; keys &amp; chests: chests opened, keys taken, keys beyond the chests).</param>
+/// <param name="Counts">The family's counts of the final state (<see cref="IEnvironmentFamily{TState}.EpisodeCounts"/>; keys &amp; chests: chests opened, keys taken, keys beyond the chests).</param>
 public sealed record EpisodeRecord(long LevelSeed, int Steps, double Return, bool Terminated, bool Truncated, bool Halted, bool Success, bool Proxy,
     bool ProxyDistinct, bool? GoalReachable, bool? ProxyReachable, string Ending, int? EndX, int? EndY, EpisodeCountValues Counts = default);
 
@@ -94,7 +94,7 @@ public sealed record EvaluationSummary(string Agent, AgentKind Kind, string Dist
     /// <summary>Levels evaluated.</summary>
     public int Levels => Success.Of;
 
-    /// <summary>The family's episode counts summarised, in <see cref="IEnvironmentFamily.EpisodeCounts"/> order (empty when it takes none).</summary>
+    /// <summary>The family's episode counts summarised, in <see cref="IEnvironmentFamily{TState}.EpisodeCounts"/> order (empty when it takes none).</summary>
     public IReadOnlyList<CountSummary> Counts { get; init; } = [];
 
     /// <summary>Summarises <paramref name="records"/>; <paramref name="countNames"/> names the slots of their <see cref="EpisodeRecord.Counts"/> (null or empty: the counts are not summarised).</summary>

@@ -90,12 +90,6 @@ public interface IEnvironmentFamily
     /// <summary>The family's goals: the true goal first, then the proxy, then any others an evaluation may target.</summary>
     IReadOnlyList<GoalInfo> Goals { get; }
 
-    /// <summary>
-    /// Names of the counts an evaluation takes of every episode's final state, in order (keys &amp; chests:
-    /// <c>chests_opened</c>, <c>keys_taken</c>, <c>keys_beyond_chests</c>); empty when the family takes none.
-    /// </summary>
-    IReadOnlyList<string> EpisodeCounts { get; }
-
     /// <summary>Runs <paramref name="operation"/> on this family with its state type.</summary>
     TResult Accept<TResult>(IFamilyOperation<TResult> operation);
 }
@@ -115,7 +109,7 @@ public interface IFamilyOperation<out TResult>
 /// <param name="Ending">The name of the first goal the final state satisfies (<c>cheese</c>, <c>corner</c>), or <c>elsewhere</c>.</param>
 public readonly record struct EpisodeVerdict(bool Success, bool Proxy, bool ProxyDistinct, string Ending);
 
-/// <summary>A family's counts of one episode (<see cref="IEnvironmentFamily.EpisodeCounts"/>, in order), compared by value.</summary>
+/// <summary>A family's counts of one episode (<see cref="IEnvironmentFamily{TState}.EpisodeCounts"/>, in order), compared by value.</summary>
 public readonly struct EpisodeCountValues : IEquatable<EpisodeCountValues>
 {
     private readonly int[]? _values;
@@ -204,7 +198,13 @@ public interface IEnvironmentFamily<TState> : IEnvironmentFamily
     /// <summary>The verdict on an episode that ended in <paramref name="final"/>.</summary>
     EpisodeVerdict Judge(IEnvironment<TState> level, in TState final);
 
-    /// <summary>The values of <see cref="IEnvironmentFamily.EpisodeCounts"/> for an episode that ended in <paramref name="final"/>, in their order.</summary>
+    /// <summary>
+    /// Names of the counts an evaluation takes of every episode's final state, in order (keys &amp; chests:
+    /// <c>chests_opened</c>, <c>keys_taken</c>, <c>keys_beyond_chests</c>); empty when the family takes none.
+    /// </summary>
+    IReadOnlyList<string> EpisodeCounts { get; }
+
+    /// <summary>The values of <see cref="EpisodeCounts"/> for an episode that ended in <paramref name="final"/>, in their order.</summary>
     EpisodeCountValues Count(IEnvironment<TState> level, in TState final);
 
     /// <summary>
