@@ -50,9 +50,9 @@ public sealed class PpoExperimentTests
         var prepared = Runner(temp).Prepare(Path.Combine(ExperimentRunnerTests.RepoRoot(), "experiments", "ppo-kc.toml"));
         var settings = Assert.IsType<PpoExperimentSettings>(prepared.Settings);
         Assert.Equal(("kc/train", "kc/test"), (settings.Env, settings.EvalEnv));
-        Assert.Equal(Telos.Learning.Reinforcement.Policies.PolicyKind.Cnn, settings.Policy.Kind);
+        Assert.Equal(Telos.Learning.Reinforcement.Policies.PolicyKind.Lstm, settings.Policy.Kind);
         Assert.Equal((7, 100), (settings.Parameters["size"], settings.Parameters["step_limit"]));
-        Assert.Equal(250, settings.Ppo.NumIterations);
+        Assert.Equal(150, settings.Ppo.NumIterations);
     }
 
     /// <summary>A keys &amp; chests run reports the family's episode counts per distribution, in report.md and as results (rates with their counts).</summary>
