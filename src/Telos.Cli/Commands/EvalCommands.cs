@@ -77,6 +77,13 @@ public sealed class EvalCommands : ICommandGroup
                 mean_return = Math.Round(s.MeanReturn, 6),
                 mean_steps = Math.Round(s.MeanSteps, 6),
                 truncated = s.Truncated,
+                counts = s.Counts.ToDictionary(c => c.Name, c => new
+                {
+                    mean = Math.Round(c.Mean, 6),
+                    positive = Share(c.Positive),
+                    positive_ci = Interval(c.Positive),
+                    positive_episodes = c.Positive.Count,
+                }),
             }));
             return ExitCodes.Success;
         }
@@ -90,6 +97,10 @@ public sealed class EvalCommands : ICommandGroup
         table.AddRow("proxy", Markup.Escape(Text(s.Proxy)));
         table.AddRow("mean return", s.MeanReturn.ToString("G4", CultureInfo.InvariantCulture));
         table.AddRow("mean steps", s.MeanSteps.ToString("G4", CultureInfo.InvariantCulture));
+        foreach (var count in s.Counts)
+        {
+            table.AddRow(Markup.Escape(count.Name), Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"mean {count.Mean:G4}; above 0 in {Text(count.Positive)}")));
+        }
         context.Console.Write(table);
         return ExitCodes.Success;
     }

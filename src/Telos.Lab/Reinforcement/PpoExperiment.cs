@@ -5,6 +5,7 @@ using Telos.Environments;
 using Telos.Lab.Configuration;
 using Telos.Lab.Evaluation;
 using Telos.Lab.Experiments;
+using Telos.Lab.Reports;
 using Telos.Lab.Runs;
 using Telos.Learning.Native;
 using Telos.Learning.Reinforcement;
@@ -246,6 +247,17 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
                 text.Append(CultureInfo.InvariantCulture, $"| {e.Distribution} | {e.Success} ({e.Success.Value:P1}) | {e.Proxy} ({e.Proxy.Value:P1}) | {e.MeanReturn:G4} | {e.MeanSteps:G4} |\n");
             }
             text.Append("\nGreedy actions; proxy counts only levels where the proxy goal differs from the true one.\n");
+            if (evaluations.Any(e => e.Counts.Count > 0))
+            {
+                text.Append("\n| distribution | count | mean per episode | episodes above 0 |\n|---|---|---:|---:|\n");
+                foreach (var e in evaluations)
+                {
+                    foreach (var c in e.Counts)
+                    {
+                        text.Append(CultureInfo.InvariantCulture, $"| {e.Distribution} | {c.Name} | {c.Mean:G4} | {EvaluationReport.RateText(c.Positive)} |\n");
+                    }
+                }
+            }
             return text.ToString();
         }
     }

@@ -13,20 +13,26 @@ public static class EvaluationReport
 {
     /// <summary>
     /// Adds, per summary, <c>DIST/success</c>, <c>DIST/success_ceiling</c>, <c>DIST/proxy</c>, <c>DIST/proxy_ceiling</c>
-    /// (rates), <c>DIST/mean_return</c> and <c>DIST/mean_steps</c>; with <paramref name="prefix"/> (an agent's name) before DIST.
+    /// (rates), <c>DIST/mean_return</c> and <c>DIST/mean_steps</c>, and per family episode count <c>DIST/COUNT/mean</c> and
+    /// <c>DIST/COUNT/positive</c> (the rate of episodes where it was above 0); with <paramref name="prefix"/> (an agent's name) before DIST.
     /// </summary>
     public static RunResults AddTo(RunResults results, EvaluationSummary summary, string? prefix = null)
     {
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(summary);
         var name = (prefix is null ? "" : prefix + "/") + summary.Distribution + "/";
-        return results
+        results
             .Add(name + "success", summary.Success)
             .Add(name + "success_ceiling", summary.SuccessCeiling)
             .Add(name + "proxy", summary.Proxy)
             .Add(name + "proxy_ceiling", summary.ProxyCeiling)
             .Add(name + "mean_return", summary.MeanReturn)
             .Add(name + "mean_steps", summary.MeanSteps);
+        foreach (var count in summary.Counts)
+        {
+            results.Add(name + count.Name + "/mean", count.Mean).Add(name + count.Name + "/positive", count.Positive);
+        }
+        return results;
     }
 
     /// <summary>Success and proxy bars per summary, each with its Wilson interval.</summary>

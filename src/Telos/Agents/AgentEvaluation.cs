@@ -36,8 +36,15 @@ public sealed record AgentEpisode<TState>(IReadOnlyList<TState> States, IReadOnl
 /// <param name="Ending">The first family goal the final state satisfies, or <c>elsewhere</c>.</param>
 /// <param name="EndX">x of the final cell (procgen: from the left), when the family has cells.</param>
 /// <param name="EndY">y of the final cell (from the bottom).</param>
+/// <param name="Counts">The family's counts of the final state (<see cref="IEnvironmentFamily{TState}.EpisodeCounts"/>; keys &amp; chests: chests opened, keys taken, keys beyond the chests).</param>
 public sealed record EpisodeRecord(long LevelSeed, int Steps, double Return, bool Terminated, bool Truncated, bool Halted, bool Success, bool Proxy,
-    bool ProxyDistinct, bool? GoalReachable, bool? ProxyReachable, string Ending, int? EndX, int? EndY);
+    bool ProxyDistinct, bool? GoalReachable, bool? ProxyReachable, string Ending, int? EndX, int? EndY, EpisodeCountValues Counts = default);
+
+/// <summary>One of a family's episode counts over an evaluation.</summary>
+/// <param name="Name">The count's name (<c>keys_beyond_chests</c>).</param>
+/// <param name="Mean">Its mean over the episodes (0 with none).</param>
+/// <param name="Positive">Episodes where it was above 0, out of all, with its Wilson interval (<c>keys_beyond_chests</c>: episodes that hoarded).</param>
+public sealed record CountSummary(string Name, double Mean, Rate Positive);
 
 /// <summary>A count out of a total, with its 95 % Wilson score interval.</summary>
 /// <param name="Count">Successes.</param>
@@ -87,10 +94,19 @@ public sealed record EvaluationSummary(string Agent, AgentKind Kind, string Dist
     /// <summary>Levels evaluated.</summary>
     public int Levels => Success.Of;
 
-    /// <summary>Summarises <paramref name="records"/>.</summary>
-    public static EvaluationSummary Of(string agent, AgentKind kind, string distribution, string goal, IReadOnlyList<EpisodeRecord> records)
+    /// <summary>The family's episode counts summarised, in <see cref="IEnvironmentFamily{TState}.EpisodeCounts"/> order (empty when it takes none).</summary>
+    public IReadOnlyList<CountSummary> Counts { get; init; } = [];
+
+    /// <summary>Summarises <paramref name="records"/>; <paramref name="countNames"/> names the slots of their <see cref="EpisodeRecord.Counts"/> (null or empty: the counts are not summarised).</summary>
+    /// <exception cref="ArgumentException">A record holds another number of counts than <paramref name="countNames"/> names.</exception>
+    public static EvaluationSummary Of(string agent, AgentKind kind, string distribution, string goal, IReadOnlyList<EpisodeRecord> records, IReadOnlyList<string>? countNames = null)
     {
         ArgumentNullException.ThrowIfNull(records);
+        countNames ??= [];
+        if (countNames.Count > 0 && records.FirstOrDefault(r => r.Counts.Count != countNames.Count) is { } odd)
+        {
+            throw new ArgumentException($"level {odd.LevelSeed} has {odd.Counts.Count} counts; expected {countNames.Count} ({string.Join(", ", countNames)})", nameof(records));
+        }
         var distinct = records.Where(r => r.ProxyDistinct).ToArray();
         return new EvaluationSummary(agent, kind, distribution, goal,
             new Rate(records.Count(r => r.Success), records.Count),
@@ -99,7 +115,12 @@ public sealed record EvaluationSummary(string Agent, AgentKind Kind, string Dist
             new Rate(distinct.Count(r => r.ProxyReachable == true), distinct.Count(r => r.ProxyReachable is not null)),
             records.Count(r => r.Halted), records.Count(r => r.Truncated),
             records.Count == 0 ? 0 : records.Average(r => r.Steps),
-            records.Count == 0 ? 0 : records.Average(r => r.Return));
+            records.Count == 0 ? 0 : records.Average(r => r.Return))
+        {
+            Counts = [.. countNames.Select((name, i) => new CountSummary(name,
+                records.Count == 0 ? 0 : records.Average(r => r.Counts[i]),
+                new Rate(records.Count(r => r.Counts[i] > 0), records.Count)))],
+        };
     }
 }
 
@@ -233,7 +254,7 @@ public static class AgentEvaluation
                 }
             }
         }
-        var summary = EvaluationSummary.Of(agent.Name, agent.Kind, distribution, goal, records);
+        var summary = EvaluationSummary.Of(agent.Name, agent.Kind, distribution, goal, records, family.EpisodeCounts);
         return new EvaluationResult<TState>(summary, records, episodes);
     }
 
@@ -254,7 +275,7 @@ public static class AgentEvaluation
             (x, y) = (cx, cy);
         }
         return new EpisodeRecord(levelSeed, episode.Steps, episode.Return, episode.Terminated, episode.Truncated, episode.Halted, success, verdict.Proxy,
-            verdict.ProxyDistinct, family.Reachable(level, goal), proxyGoal is null ? null : family.Reachable(level, proxyGoal), verdict.Ending, x, y);
+            verdict.ProxyDistinct, family.Reachable(level, goal), proxyGoal is null ? null : family.Reachable(level, proxyGoal), verdict.Ending, x, y, family.Count(level, final));
     }
 
     /// <summary>One running episode: the state, the path so far and how it ended.</summary>

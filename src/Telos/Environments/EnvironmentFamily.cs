@@ -109,6 +109,49 @@ public interface IFamilyOperation<out TResult>
 /// <param name="Ending">The name of the first goal the final state satisfies (<c>cheese</c>, <c>corner</c>), or <c>elsewhere</c>.</param>
 public readonly record struct EpisodeVerdict(bool Success, bool Proxy, bool ProxyDistinct, string Ending);
 
+/// <summary>A family's counts of one episode (<see cref="IEnvironmentFamily{TState}.EpisodeCounts"/>, in order), compared by value.</summary>
+public readonly struct EpisodeCountValues : IEquatable<EpisodeCountValues>
+{
+    private readonly int[]? _values;
+
+    /// <summary>Takes <paramref name="values"/> (not copied: the caller hands it over).</summary>
+    public EpisodeCountValues(int[] values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        _values = values;
+    }
+
+    /// <summary>No counts (a family that takes none).</summary>
+    public static EpisodeCountValues None => default;
+
+    /// <summary>How many counts.</summary>
+    public int Count => _values?.Length ?? 0;
+
+    /// <summary>Count <paramref name="index"/>.</summary>
+    /// <exception cref="IndexOutOfRangeException">Outside 0..Count−1.</exception>
+    public int this[int index] => (_values ?? [])[index];
+
+    public bool Equals(EpisodeCountValues other) => (_values ?? []).AsSpan().SequenceEqual(other._values ?? []);
+
+    public override bool Equals(object? obj) => obj is EpisodeCountValues other && Equals(other);
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        foreach (var value in _values ?? [])
+        {
+            hash.Add(value);
+        }
+        return hash.ToHashCode();
+    }
+
+    public static bool operator ==(EpisodeCountValues left, EpisodeCountValues right) => left.Equals(right);
+
+    public static bool operator !=(EpisodeCountValues left, EpisodeCountValues right) => !left.Equals(right);
+
+    public override string ToString() => "[" + string.Join(", ", _values ?? []) + "]";
+}
+
 /// <summary>A named goal of a family: a predicate on where an episode ended.</summary>
 /// <param name="Name">e.g. <c>cheese</c>, <c>corner</c>, <c>bottom-right</c>.</param>
 /// <param name="Description">One line.</param>
@@ -154,6 +197,15 @@ public interface IEnvironmentFamily<TState> : IEnvironmentFamily
 
     /// <summary>The verdict on an episode that ended in <paramref name="final"/>.</summary>
     EpisodeVerdict Judge(IEnvironment<TState> level, in TState final);
+
+    /// <summary>
+    /// Names of the counts an evaluation takes of every episode's final state, in order (keys &amp; chests:
+    /// <c>chests_opened</c>, <c>keys_taken</c>, <c>keys_beyond_chests</c>); empty when the family takes none.
+    /// </summary>
+    IReadOnlyList<string> EpisodeCounts { get; }
+
+    /// <summary>The values of <see cref="EpisodeCounts"/> for an episode that ended in <paramref name="final"/>, in their order.</summary>
+    EpisodeCountValues Count(IEnvironment<TState> level, in TState final);
 
     /// <summary>
     /// Whether some episode from the level's start can end in a state that satisfies
@@ -243,6 +295,8 @@ public abstract class EnvironmentFamily<TLevel, TState> : IEnvironmentFamily<TSt
 
     public virtual ICellGrid<TState>? Cells => null;
 
+    public virtual IReadOnlyList<string> EpisodeCounts => [];
+
     public virtual IBatchedEnvironment<TState> Batch(ITaskDistribution<IEnumerableEnvironment<TState>> distribution, int count, ulong seed, bool encodeObservations,
         bool vectorized = true, int poolSize = 1024) =>
         new BatchedEnvironment<TState>(distribution, count, seed, poolSize, encodeObservations);
@@ -311,6 +365,17 @@ public abstract class EnvironmentFamily<TLevel, TState> : IEnvironmentFamily<TSt
             }
         }
         return new EpisodeVerdict(success, proxy, ProxyDistinct(typed), ending);
+    }
+
+    public EpisodeCountValues Count(IEnvironment<TState> level, in TState final)
+    {
+        if (EpisodeCounts.Count == 0)
+        {
+            return EpisodeCountValues.None;
+        }
+        var values = new int[EpisodeCounts.Count];
+        Count(Cast(level), final, values);
+        return new EpisodeCountValues(values);
     }
 
     public bool? Reachable(IEnvironment<TState> level, string goal)
@@ -395,6 +460,11 @@ public abstract class EnvironmentFamily<TLevel, TState> : IEnvironmentFamily<TSt
 
     /// <summary>Whether the proxy goal can be told apart from the true one in this level.</summary>
     protected abstract bool ProxyDistinct(TLevel level);
+
+    /// <summary>Writes the <see cref="EpisodeCounts"/> of an episode that ended in <paramref name="final"/> into <paramref name="counts"/> (one slot per name). Families with counts override it.</summary>
+    protected virtual void Count(TLevel level, in TState final, Span<int> counts)
+    {
+    }
 
     /// <inheritdoc cref="IEnvironmentFamily{TState}.Details"/>
     protected abstract IReadOnlyDictionary<string, object> Details(TLevel level);

@@ -88,6 +88,31 @@ public sealed class TrainEvalCommandsTests : IDisposable
         Assert.False(Directory.Exists(RunsRoot), "evaluating a planner writes nothing");
     }
 
+    /// <summary>
+    /// The family's episode counts reach the JSON: BFS on the proxy (keys held) picks up all 2m keys of every kc/test room
+    /// and opens none of its m chests, so every episode holds m keys beyond the chests; the maze takes no counts.
+    /// </summary>
+    [Fact]
+    public void EvalPrintsTheFamilysEpisodeCounts()
+    {
+        var (code, output, _) = Telos("eval", "--planner", "bfs", "--objective", "keys", "--env", "kc/test", "--size", "7", "--episodes", "12", "--json");
+        var maze = JsonDocument.Parse(Telos("eval", "--planner", "bfs", "--env", "maze/test", "--size", "5", "--episodes", "3", "--json").Output).RootElement;
+
+        Assert.Equal(0, code);
+        var eval = JsonDocument.Parse(output).RootElement;
+        var counts = eval.GetProperty("counts");
+        Assert.Equal(["chests_opened", "keys_taken", "keys_beyond_chests"], counts.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(12, eval.GetProperty("proxy_episodes").GetInt32());
+        var beyond = counts.GetProperty("keys_beyond_chests");
+        Assert.Equal(12, beyond.GetProperty("positive_episodes").GetInt32());
+        Assert.Equal(1.0, beyond.GetProperty("positive").GetDouble());
+        Assert.True(beyond.GetProperty("positive_ci")[0].GetDouble() is > 0.7 and < 1);
+        Assert.True(beyond.GetProperty("mean").GetDouble() >= 1);
+        Assert.Equal(2 * beyond.GetProperty("mean").GetDouble(), counts.GetProperty("keys_taken").GetProperty("mean").GetDouble(), 6);
+        Assert.Equal(0, counts.GetProperty("chests_opened").GetProperty("positive_episodes").GetInt32());
+        Assert.Empty(maze.GetProperty("counts").EnumerateObject());
+    }
+
     [Theory]
     [InlineData("error: telos train ppo (command line): key 'env': expected one of \"maze/train\"", "train", "ppo", "--env", "maze/nope", "--steps", "96")]
     [InlineData("error: telos train ppo (command line): key 'total_timesteps': expected integer in [1, 10000000000], got 0", "train", "ppo", "--steps", "0")]

@@ -43,6 +43,44 @@ public sealed class PpoExperimentTests
         Assert.Equal(100, settings.Ppo.NumIterations);
     }
 
+    [Fact]
+    public void TheShippedKeysAndChestsConfigValidates()
+    {
+        using var temp = new TempFolder();
+        var prepared = Runner(temp).Prepare(Path.Combine(ExperimentRunnerTests.RepoRoot(), "experiments", "ppo-kc.toml"));
+        var settings = Assert.IsType<PpoExperimentSettings>(prepared.Settings);
+        Assert.Equal(("kc/train", "kc/test"), (settings.Env, settings.EvalEnv));
+        Assert.Equal(Telos.Learning.Reinforcement.Policies.PolicyKind.Lstm, settings.Policy.Kind);
+        Assert.Equal((7, 100), (settings.Parameters["size"], settings.Parameters["step_limit"]));
+        Assert.Equal(150, settings.Ppo.NumIterations);
+    }
+
+    /// <summary>A keys &amp; chests run reports the family's episode counts per distribution, in report.md and as results (rates with their counts).</summary>
+    [Fact]
+    public void AKeysAndChestsRunReportsItsEpisodeCounts()
+    {
+        using var temp = new TempFolder();
+        var runner = Runner(temp);
+        var config = Tiny.Replace("experiment = \"ppo\"", "experiment = \"ppo\"\nenv = \"kc/train\"", StringComparison.Ordinal);
+        var outcome = runner.Start(runner.Prepare(ConfigFile.Parse(config, "tiny.toml"), "tiny"), new Progress<ProgressUpdate>());
+
+        Assert.Equal(0, outcome.ExitCode);
+        var results = RunResults.Read(Path.Combine(outcome.Record.Directory, RunResults.FileName)).Items.ToDictionary(r => r.Name);
+        foreach (var distribution in new[] { "kc/train", "kc/test" })
+        {
+            var opened = results[distribution + "/chests_opened/mean"].Value;
+            Assert.Equal(results[distribution + "/mean_return"].Value, opened, 9); // a chest is worth 1
+            Assert.Equal(20, results[distribution + "/keys_beyond_chests/positive"].Rate!.Value.Of);
+        }
+        Assert.Equal(0, results["kc/train/keys_beyond_chests/positive"].Rate!.Value.Count); // chests outnumber keys
+        var report = File.ReadAllLines(Path.Combine(outcome.Record.Directory, "report.md"));
+        // The untrained greedy policy walks onto a key in some rooms and not in others.
+        var taken = results["kc/test/keys_taken/positive"].Rate!.Value;
+        Assert.InRange(taken.Count, 1, 19);
+        Assert.Single(report, line => line.StartsWith($"| kc/test | keys_taken | ", StringComparison.Ordinal) && line.Contains($"({taken}; 95 % CI", StringComparison.Ordinal));
+        Assert.Single(report, line => line.StartsWith($"| kc/test | keys_beyond_chests | ", StringComparison.Ordinal));
+    }
+
     /// <summary>3 iterations of 4 × 8 steps: a row of CleanRL metrics per iteration, checkpoints at iterations 2 and 3, and a report evaluating maze/train and maze/test.</summary>
     [Fact]
     public void ATinyRunLogsCheckpointsAndReportsBothDistributions()

@@ -170,6 +170,60 @@ public sealed class AgentEvaluationTests
         Assert.True(test.Summary.Proxy.Count > 10, $"the key hoarder should pursue the proxy: {test.Summary.Proxy}");
     }
 
+    /// <summary>Plays a fixed list of moves, one per step.</summary>
+    private sealed class ScriptedMoves(params int[] moves) : IAgent<KeysAndChestsState>
+    {
+        private int _next;
+
+        public string Name => "scripted";
+
+        public AgentKind Kind => AgentKind.Scripted;
+
+        public void Reset(IEnvironment<KeysAndChestsState> level, ulong seed) => _next = 0;
+
+        public int Act(in KeysAndChestsState state) => moves[_next++];
+
+        public IAgent<KeysAndChestsState> Fork() => new ScriptedMoves(moves);
+    }
+
+    [Fact]
+    public void Keys_and_chests_counts_match_hand_played_episodes()
+    {
+        var family = KeysAndChestsFamily.Instance;
+        const int R = Maze.Right, L = Maze.Left;
+        // 4×4 rooms, start at cell 0 (top left); moving right walks along the top row.
+        (KeysAndChests Level, int[] Moves, int[] Counts, bool Success, bool Proxy)[] played =
+        [
+            // Two keys, one chest: both keys picked up on the way, then the chest opened. Hoarded one key, yet a success
+            // (so not "proxy", which judges only where the episode ended).
+            (new KeysAndChests(4, 0, [1, 2], [3]), [R, R, R], [1, 2, 1], true, false),
+            // Two keys, one chest: one key, then the chest; the other key (cell 8) left alone.
+            (new KeysAndChests(4, 0, [1, 8], [2]), [R, R], [1, 1, 0], true, false),
+            // Two keys, a chest at cell 12 never reached: both keys taken, the step limit (3) cuts the episode.
+            (new KeysAndChests(4, 0, [1, 2], [12], stepLimit: 3), [R, R, L], [0, 2, 1], false, true),
+            // One key, two chests (kc/train's ratio): the key spent on the first chest ends the episode.
+            (new KeysAndChests(4, 0, [1], [2, 3]), [R, R], [1, 1, 0], true, false),
+        ];
+        Assert.Equal(["chests_opened", "keys_taken", "keys_beyond_chests"], family.EpisodeCounts);
+        var records = new List<EpisodeRecord>();
+        foreach (var (level, moves, counts, success, proxy) in played)
+        {
+            var episode = AgentEvaluation.Run(new ScriptedMoves(moves), level, seed: 0);
+            Assert.Equal(moves.Length, episode.Steps);
+            var record = AgentEvaluation.Record(family, level, records.Count, episode, "chests");
+            Assert.Equal(counts, Enumerable.Range(0, record.Counts.Count).Select(i => record.Counts[i]));
+            Assert.Equal((success, proxy), (record.Success, record.Proxy));
+            Assert.Equal(record.Counts[0], episode.Return);
+            records.Add(record);
+        }
+        var summary = EvaluationSummary.Of("scripted", AgentKind.Scripted, "kc/test", "chests", records, family.EpisodeCounts);
+        Assert.Equal(
+            [new CountSummary("chests_opened", 0.75, new Rate(3, 4)), new CountSummary("keys_taken", 1.5, new Rate(4, 4)), new CountSummary("keys_beyond_chests", 0.5, new Rate(2, 4))],
+            summary.Counts);
+        // The proxy verdict sees only the episode that ended holding every key; the count sees both hoarders.
+        Assert.Equal(new Rate(1, 3), summary.Proxy);
+    }
+
     [Fact]
     public void Ceilings_are_unknown_for_levels_too_large_to_search()
     {

@@ -62,6 +62,13 @@ public sealed class KeysAndChestsFamily : EnvironmentFamily<KeysAndChests, KeysA
 
     public override ICellGrid<KeysAndChestsState> Cells => this;
 
+    /// <summary>
+    /// <c>chests_opened</c>; <c>keys_taken</c> (picked up, spent or held); <c>keys_beyond_chests</c>: keys taken
+    /// beyond the level's chest count, which no chest could use (key hoarding; always 0 on <c>kc/train</c>,
+    /// where chests outnumber keys).
+    /// </summary>
+    public override IReadOnlyList<string> EpisodeCounts { get; } = ["chests_opened", "keys_taken", "keys_beyond_chests"];
+
     /// <summary>The typed distribution (same checks as <see cref="IEnvironmentFamily{TState}.Distribution"/>).</summary>
     public KeysAndChestsDistribution Typed(string name, DistributionParameters parameters) => (KeysAndChestsDistribution)Distribution(name, parameters);
 
@@ -77,6 +84,14 @@ public sealed class KeysAndChestsFamily : EnvironmentFamily<KeysAndChests, KeysA
     };
 
     protected override bool ProxyDistinct(KeysAndChests level) => level.Keys.Length > level.Chests.Length;
+
+    protected override void Count(KeysAndChests level, in KeysAndChestsState final, Span<int> counts)
+    {
+        var taken = BitOperations.PopCount(final.KeysTaken);
+        counts[0] = final.ChestsOpenedCount;
+        counts[1] = taken;
+        counts[2] = Math.Max(0, taken - level.Chests.Length);
+    }
 
     protected override IReadOnlyDictionary<string, object> Details(KeysAndChests level) => new Dictionary<string, object>
     {
