@@ -26,7 +26,9 @@ public sealed record FineTuneSettings(IReadOnlyList<int> Budgets, int StepsPerLa
 /// label) is a deliberately generous variant. The labels are drawn uniformly over states, the policy's
 /// steps from where it goes — the cost of each (states shown their true value) is what is matched.</para>
 /// <para>The k steps are one PPO rollout from E = gcd(k·StepsPerLabel, Ppo.NumEnvs) environments of
-/// T = k·StepsPerLabel / E steps, then Ppo.UpdateEpochs epochs of the update, starting from a copy of
+/// T = k·StepsPerLabel / E steps, then Ppo.UpdateEpochs epochs of the update over gcd(E, Ppo.NumMinibatches)
+/// minibatches (one when a minibatch would hold a single transition; advantages are not normalized
+/// when the whole budget is one step), starting from a copy of
 /// the policy (the caller's policy is not changed). The fine-tuning's levels come from its own seed,
 /// not from the evaluation's level seeds.</para>
 /// </summary>
@@ -68,13 +70,17 @@ public static class PolicyFineTuning
             }
             var steps = k * settings.StepsPerLabel;
             var envs = (int)Gcd(steps, settings.Ppo.NumEnvs);
+            var minibatches = (int)Gcd(envs, settings.Ppo.NumMinibatches);
+            // Advantages are normalized within a minibatch: it needs two transitions at least.
+            minibatches = steps / minibatches >= 2 ? minibatches : 1;
             var ppo = settings.Ppo with
             {
                 Seed = Seeds.Derive(settings.Seed, "control/fine-tune/" + k.ToString(CultureInfo.InvariantCulture)),
                 NumEnvs = envs,
                 NumSteps = steps / envs,
                 TotalTimesteps = steps,
-                NumMinibatches = (int)Gcd(envs, settings.Ppo.NumMinibatches),
+                NumMinibatches = minibatches,
+                NormAdv = settings.Ppo.NormAdv && steps >= 2,
             };
             using var copy = policy.Copy();
             var clock = Stopwatch.StartNew();
