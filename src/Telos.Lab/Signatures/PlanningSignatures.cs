@@ -179,7 +179,7 @@ public static class PlanningSignatures
     /// <summary>
     /// Probes recorded episodes: for each of <paramref name="points"/>, each level target and each
     /// <c>action +k</c>, a linear probe from the point's activation before each action to the target,
-    /// split by level (held-out levels are never trained on).
+    /// split by level with one seed for every point and target (the same levels are held out wherever the same levels have rows; held-out levels are never trained on).
     /// </summary>
     /// <returns>Rows by point, then target (level targets first); a target with rows from fewer than two levels (no split) is left out.</returns>
     public static IReadOnlyList<ProbeRow> Probe<TState>(string agent, IReadOnlyList<string> points, IReadOnlyList<ProbeRecording<TState>> episodes, IReadOnlyList<LevelTarget<TState>> targets,
@@ -207,7 +207,8 @@ public static class PlanningSignatures
                 {
                     continue;
                 }
-                var split = Seeds.Derive(settings.Seed, "probe/" + point + "/" + target);
+                // One split for every point and target: the same levels are held out, so rows compare.
+                var split = Seeds.Derive(settings.Seed, "probe/split");
                 var result = settings.Logistic
                     ? LinearProbe.Logistic(data, classes, settings.Lambda, heldOutFraction: settings.HeldOutFraction, seed: split)
                     : LinearProbe.Ridge(data, classes, settings.Lambda, settings.HeldOutFraction, split);

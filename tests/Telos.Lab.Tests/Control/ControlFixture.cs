@@ -2,6 +2,7 @@ using Telos.Agents;
 using Telos.Environments;
 using Telos.Lab.Control;
 using Telos.Learning.Objectives;
+using Telos.Learning.Reinforcement.Policies;
 using Telos.Objectives;
 using Telos.Planning;
 
@@ -27,4 +28,11 @@ internal static class ControlFixture
 
     public static IAgent<MazeState> Planner(AgentObjective<MazeState> objective) =>
         new PlanningAgent<MazeState>(Planners.Create("bfs", Family), objective, PlanBudget.Default with { TieTolerance = 0.01 });
+
+    /// <summary>An untrained tiny LSTM policy for 5×5 mazes (the plumbing of the policy analyses; seeded).</summary>
+    public static ActorCritic TinyPolicy()
+    {
+        var level = Family.Typed("maze/test", Parameters).Level(1);
+        return ActorCritic.Create(level.ObservationShape, level.ActionCount, new PolicyOptions(PolicyKind.Lstm, ConvChannels: 4, Features: 16, LstmSize: 16), 7);
+    }
 }

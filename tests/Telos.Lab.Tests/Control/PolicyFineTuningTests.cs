@@ -10,18 +10,12 @@ namespace Telos.Lab.Tests.Control;
 [Collection("torch")]
 public sealed class PolicyFineTuningTests
 {
-    private static ActorCritic TinyPolicy()
-    {
-        var level = ControlFixture.Family.Typed("maze/test", ControlFixture.Parameters).Level(1);
-        return ActorCritic.Create(level.ObservationShape, level.ActionCount, new PolicyOptions(PolicyKind.Lstm, ConvChannels: 4, Features: 16, LstmSize: 16), 7);
-    }
-
     private static float[] Weights(ActorCritic policy) => [.. policy.parameters().SelectMany(p => p.data<float>().ToArray())];
 
     [Fact]
     public void FineTuningTrainsACopyOnMatchedStepsAndLeavesThePolicyAsItWas()
     {
-        using var policy = TinyPolicy();
+        using var policy = ControlFixture.TinyPolicy();
         var before = Weights(policy);
         var settings = new FineTuneSettings([0, 4, 16], StepsPerLabel: 3, new PpoSettings { LearningRate = 0.01, UpdateEpochs = 2, NumEnvs = 8, NumMinibatches = 4 }, Seed: 5);
         var rows = PolicyFineTuning.Run(ControlFixture.Family, "tiny", policy, ControlFixture.Levels(10), settings);
@@ -39,7 +33,7 @@ public sealed class PolicyFineTuningTests
     [Fact]
     public void ACopyComputesWhatTheOriginalComputesAndTrainsApart()
     {
-        using var policy = TinyPolicy();
+        using var policy = ControlFixture.TinyPolicy();
         using var copy = policy.Copy();
         Assert.Equal(Weights(policy), Weights(copy));
         using (TorchSharp.torch.no_grad())
@@ -67,7 +61,7 @@ public sealed class PolicyFineTuningTests
         Assert.True(cardRows[2].Success!.Value.Value >= 0.9, $"edit: {cardRows[2].Success}");
         Assert.True(cardRows[3].Success!.Value.Value >= 0.5, $"swap: {cardRows[3].Success}");
 
-        using var policy = TinyPolicy();
+        using var policy = ControlFixture.TinyPolicy();
         var tuned = PolicyFineTuning.Run(ControlFixture.Family, "tiny", policy, levels, new FineTuneSettings([4], 1, new PpoSettings { UpdateEpochs = 1 }, 2))
             .First(r => r.Summary.Distribution == "maze/test");
         var test = ControlFixture.Family.Typed("maze/test", ControlFixture.Parameters);

@@ -15,17 +15,10 @@ public sealed class PlanningSignaturesTests
 {
     private static readonly long[] Seeds = [.. Enumerable.Range(0, 60).Select(i => 9000L + i)];
 
-    /// <summary>An untrained LSTM policy (the probes' plumbing; the known signals are the synthetic test's).</summary>
-    private static ActorCritic TinyPolicy()
-    {
-        var level = ControlFixture.Family.Typed("maze/test", ControlFixture.Parameters).Level(1);
-        return ActorCritic.Create(level.ObservationShape, level.ActionCount, new PolicyOptions(PolicyKind.Lstm, ConvChannels: 4, Features: 16, LstmSize: 16), 7);
-    }
-
     [Fact]
     public void EveryHookPointOfThePolicyIsProbedBesideTheObservation()
     {
-        using var policy = TinyPolicy();
+        using var policy = ControlFixture.TinyPolicy();
         var rows = PlanningSignatures.ProbePolicy(ControlFixture.Family, "tiny", policy, "maze/test", ControlFixture.Parameters, Seeds, 3,
             [PlanningSignatures.CheeseCell(5)], ProbeSettings.Default(5));
 
@@ -97,7 +90,7 @@ public sealed class PlanningSignaturesTests
     [Fact]
     public void ThinkingStepsRunThroughTheEvaluationPath()
     {
-        using var policy = TinyPolicy();
+        using var policy = ControlFixture.TinyPolicy();
         var levels = ControlFixture.Levels(10);
         var rows = PlanningSignatures.ThinkingCurve(ControlFixture.Family, "tiny", policy, levels, [0, 2]);
         Assert.Equal([0, 0, 2, 2], rows.Select(r => r.ThinkingSteps));
