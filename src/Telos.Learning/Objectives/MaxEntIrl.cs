@@ -21,7 +21,14 @@ public sealed record MaxEntIrlOptions(double Discount = 0.95, double Temperature
 /// <summary>One demonstration: state indices of one level, start first.</summary>
 /// <param name="Level">Index into the levels list.</param>
 /// <param name="States">s₀, s₁, …; ends at a terminal state or the horizon.</param>
-public sealed record Demonstration(int Level, int[] States);
+/// <param name="Stopped">The demonstrator chose to stop after its last state (an agent that halts, such as a
+/// planner at the end of its plan): the model's expected counts then run for the demonstration's own steps
+/// (at most the horizon), not the whole horizon, so the stop is not read as avoiding what would follow.</param>
+public sealed record Demonstration(int Level, int[] States, bool Stopped = false)
+{
+    /// <summary>Steps the model's expected counts run for this demonstration: its own for a stopped one, else <paramref name="horizon"/>.</summary>
+    public int CountedSteps(int horizon) => Stopped ? Math.Min(horizon, States.Length - 1) : horizon;
+}
 
 /// <summary>
 /// Maximum-entropy IRL (Ziebart et al. 2008) for a linear arrival reward r(s) = θ·φ(s) on
@@ -291,13 +298,13 @@ public static class MaxEntIrl
             solutions[l] = ValueIteration.SolveSoft(mdps[l], reward, options.Discount, options.Temperature, options.Horizon);
         }
         var expected = new double[f];
-        // One forward pass per (level, start): demonstrations sharing a start share it.
-        foreach (var group in demonstrations.GroupBy(d => (d.Level, Start: d.States[0])))
+        // One forward pass per (level, start, steps): demonstrations sharing them share it.
+        foreach (var group in demonstrations.GroupBy(d => (d.Level, Start: d.States[0], Steps: d.CountedSteps(options.Horizon))))
         {
-            var (level, startState) = group.Key;
+            var (level, startState, steps) = group.Key;
             var start = new double[mdps[level].StateCount];
             start[startState] = 1.0;
-            var visits = StateVisitation.Expected(mdps[level], solutions[level], start, options.Horizon);
+            var visits = StateVisitation.Expected(mdps[level], solutions[level], start, steps);
             var weight = group.Count();
             for (var s = 0; s < visits.Length; s++)
             {

@@ -134,6 +134,26 @@ public sealed class NetObjectiveForm : TrainableObjective
 
     public override Tensor forward(Tensor x) => _body.call(x).squeeze(-1);
 
+    /// <summary>
+    /// The activation after each hidden layer's ReLU for inputs <paramref name="x"/> [B, C·H·W]:
+    /// <c>hidden0</c>, <c>hidden1</c>, … each [B, width], in the caller's dispose scope (none when the
+    /// network has no hidden layer). The network's only intermediate values, for probes.
+    /// </summary>
+    public IReadOnlyList<(string Name, Tensor Activation)> HiddenActivations(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var result = new List<(string, Tensor)>();
+        foreach (var layer in _body.children().Cast<nn.Module<Tensor, Tensor>>())
+        {
+            x = layer.call(x);
+            if (layer is ReLU)
+            {
+                result.Add(($"hidden{result.Count}", x));
+            }
+        }
+        return result;
+    }
+
     public override ObjectiveCard ToCard(Provenance provenance) => new()
     {
         Form = ObjectiveForm.Net,

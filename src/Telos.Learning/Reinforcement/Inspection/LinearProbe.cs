@@ -77,7 +77,14 @@ public sealed class ProbeDataset
 /// <param name="TrainRows">Training rows.</param>
 /// <param name="HeldOutRows">Held-out rows.</param>
 /// <param name="MajorityBaseline">Held-out accuracy of always answering the training rows' most frequent label: what a probe must beat.</param>
-public sealed record ProbeResult(double TrainAccuracy, double HeldOutAccuracy, int TrainRows, int HeldOutRows, double MajorityBaseline);
+public sealed record ProbeResult(double TrainAccuracy, double HeldOutAccuracy, int TrainRows, int HeldOutRows, double MajorityBaseline)
+{
+    /// <summary>Per held-out row, in row order: whether the probe classified it right (for intervals over held-out groups).</summary>
+    public IReadOnlyList<bool> HeldOutCorrect { get; init; } = [];
+
+    /// <summary>The group of each held-out row, aligned with <see cref="HeldOutCorrect"/>.</summary>
+    public IReadOnlyList<long> HeldOutGroups { get; init; } = [];
+}
 
 /// <summary>
 /// Linear probes from activations to a class label (learned-planner's probes): features are
@@ -183,8 +190,13 @@ public static class LinearProbe
         var predict = train(xTrain, yTrain);
         using var noGrad = no_grad();
         var majority = yTrain.bincount(null, classes).argmax().item<long>();
-        return new ProbeResult(Accuracy(predict(xTrain), yTrain), Accuracy(predict(xHeldOut), yHeldOut), trainRows.Length, heldOutRows.Length,
-            yHeldOut.eq(majority).to_type(ScalarType.Float64).mean().item<double>());
+        var heldOutScores = predict(xHeldOut);
+        return new ProbeResult(Accuracy(predict(xTrain), yTrain), Accuracy(heldOutScores, yHeldOut), trainRows.Length, heldOutRows.Length,
+            yHeldOut.eq(majority).to_type(ScalarType.Float64).mean().item<double>())
+        {
+            HeldOutCorrect = heldOutScores.argmax(1).eq(yHeldOut).data<bool>().ToArray(),
+            HeldOutGroups = [.. heldOutRows.Select(r => data.Groups[r])],
+        };
     }
 
     private static double Accuracy(Tensor scores, Tensor labels) => scores.argmax(1).eq(labels).to_type(ScalarType.Float64).mean().item<double>();

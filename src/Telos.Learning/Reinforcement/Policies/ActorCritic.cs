@@ -143,6 +143,22 @@ public abstract class ActorCritic : nn.Module
         };
     }
 
+    /// <summary>
+    /// An independent policy of the same kind and sizes with a copy of every parameter: training or
+    /// editing the copy leaves this one as it was (hooks are not copied).
+    /// </summary>
+    public ActorCritic Copy()
+    {
+        var copy = Create(Observation, Actions, Options, seed: 0);
+        var source = named_parameters().ToDictionary(p => p.name, p => p.parameter, StringComparer.Ordinal);
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in copy.named_parameters())
+        {
+            parameter.copy_(source[name]);
+        }
+        return copy;
+    }
+
     /// <summary>Width S of the recurrent state (0: feed-forward).</summary>
     public abstract int StateSize { get; }
 
