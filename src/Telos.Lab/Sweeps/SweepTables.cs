@@ -177,11 +177,19 @@ public sealed class SweepTables
     /// <summary>The sweep's <c>report.md</c>: what was swept and the tables.</summary>
     public string ToReportMarkdown() => $"# sweep {SweepId}\n\n" + Description() + "\n\n" + ToMarkdown();
 
-    /// <summary>The sweep's <c>report.html</c>: a bar chart per result (mean over seeds with its t interval, each seed's value as a point) and the tables.</summary>
-    public HtmlReport ToHtmlReport()
+    /// <summary>
+    /// The sweep's <c>report.html</c>: <paramref name="analysis"/>'s sections first (when given), then a bar chart per result
+    /// (mean over seeds with its t interval, each seed's value as a point) and the tables.
+    /// </summary>
+    public HtmlReport ToHtmlReport(ISweepAnalysis? analysis = null)
     {
         var report = new HtmlReport($"sweep {SweepId}");
         report.Paragraph(Description());
+        analysis?.AddTo(report, this);
+        if (analysis is not null)
+        {
+            report.Heading("Every result, merged over seeds");
+        }
         report.Paragraph("Bars: mean over seeds with the 95 % Student-t interval over seeds. Points: each seed's own value; for rates, the thin bars are that run's 95 % Wilson interval over levels.");
         foreach (var name in Names)
         {
