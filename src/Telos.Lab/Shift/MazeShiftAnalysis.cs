@@ -32,6 +32,12 @@ public sealed class MazeShiftAnalysis
     /// <summary>The proxy-region rate's result name under an agent's <c>maze/test/</c>.</summary>
     public const string ProxyRegionResult = "proxy_region";
 
+    /// <summary>The map name of the retargeting ceiling: <c>retarget/ceiling/reachable/X,Y</c>, the share of levels where the cell can be reached without stepping on the cheese.</summary>
+    public const string CeilingAgent = "ceiling";
+
+    /// <summary>See <see cref="CeilingAgent"/>.</summary>
+    public const string CeilingHandle = "reachable";
+
     /// <summary>Bootstrap resamples of the AUC interval.</summary>
     public const int BootstrapResamples = 2000;
 
@@ -158,7 +164,9 @@ public sealed class MazeShiftAnalysis
         foreach (var map in Maps())
         {
             text.Append(CultureInfo.InvariantCulture, $"\n## Retargeting map: {map.Agent} {map.Handle} ({_tables.Plan.ConfigurationLabel(map.Configuration)})\n\n");
-            text.Append("Share of episodes that ended on the target cell, mean over seeds (rows from the top; – where no level had the cell free).\n\n");
+            text.Append(map.Agent == CeilingAgent
+                ? "The ceiling: share of levels where the cell can be reached from the start without stepping on the cheese, mean over seeds (rows from the top; – where no level had the cell free).\n\n"
+                : "Share of episodes that ended on the target cell, mean over seeds (rows from the top; – where no level had the cell free).\n\n");
             var size = map.Values.GetLength(0);
             text.Append("| y \\ x |").Append(string.Concat(Enumerable.Range(0, size).Select(x => $" {x} |"))).Append("\n|---|").Append(string.Concat(Enumerable.Repeat("---:|", size))).Append('\n');
             for (var row = 0; row < size; row++)
@@ -217,7 +225,8 @@ public sealed class MazeShiftAnalysis
             report.Paragraph("Each cell: the share of maze/test episodes that ended on it when the agent was retargeted there (hard-coded agent: its objective swapped for 1 on the cell; policy: the goal vector toward the cell added (steer), or its cheese channel clamped at the cell (clamp)); mean over seeds. Grey: no level had the cell free. The *reachable* maps are the ceiling: the cell can be reached without stepping on the cheese.");
             foreach (var map in maps)
             {
-                report.Figure(Figures.Heatmap($"{map.Agent} {map.Handle} ({_tables.Plan.ConfigurationLabel(map.Configuration)})", map.Values, "share ended on the target", source));
+                report.Figure(Figures.Heatmap($"{map.Agent} {map.Handle} ({_tables.Plan.ConfigurationLabel(map.Configuration)})", map.Values,
+                    map.Agent == CeilingAgent ? "share of levels where reachable" : "share ended on the target", source));
             }
         }
     }

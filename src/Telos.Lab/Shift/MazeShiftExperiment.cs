@@ -300,7 +300,7 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             }
             var budget = Budget(planner);
             AddMap(planner, "swap", Retargeting.Map(_testParameters, _retargetLevels, _evalSeed,
-                (x, y) => AgentActions.Lanes(new PlanningAgent<MazeState>(Planners.Create(planner, family), Retargeting.CellGoal(x, y), budget), 1)), withReachable: true);
+                (x, y) => AgentActions.Lanes(new PlanningAgent<MazeState>(Planners.Create(planner, family), Retargeting.CellGoal(x, y), budget), 1)), withCeiling: true);
         }
 
         public void RunPolicy(PolicyKind kind)
@@ -344,7 +344,7 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
                 }
                 var bottomRight = s.Size - 1;
                 MeasureRetargeted(name + " + steer SE", Steered(bottomRight, 0, name + " + steer SE"));
-                AddMap(name, "steer", Retargeting.Map(_testParameters, _retargetLevels, _evalSeed, (x, y) => Steered(x, y, name + " + steer")), withReachable: false);
+                AddMap(name, "steer", Retargeting.Map(_testParameters, _retargetLevels, _evalSeed, (x, y) => Steered(x, y, name + " + steer")), withCeiling: false);
                 if (policy.HookPoints.Any(h => h.Name == GridEncoder.Conv1Point))
                 {
                     var channel = Retargeting.CheeseChannel(policy, steerLevels);
@@ -352,7 +352,7 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
                     IBatchedAgent<MazeState> Clamped(int x, int y, string label) =>
                         Retargeting.Hooked(policy, new ActivationHooks(policy).Clamp(GridEncoder.Conv1Point, channel, s.Size - 1 - y, x, s.ClampValue), label);
                     MeasureRetargeted(name + " + clamp SE", Clamped(bottomRight, 0, name + " + clamp SE"));
-                    AddMap(name, "clamp", Retargeting.Map(_testParameters, _retargetLevels, _evalSeed, (x, y) => Clamped(x, y, name + " + clamp")), withReachable: true);
+                    AddMap(name, "clamp", Retargeting.Map(_testParameters, _retargetLevels, _evalSeed, (x, y) => Clamped(x, y, name + " + clamp")), withCeiling: false);
                 }
             }
         }
@@ -421,18 +421,22 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
                 _summaries.Add(train with { Agent = name });
             }
             EvaluationReport.AddTo(_results, measured.Test.Summary, prefix);
-            _results.Add($"{prefix}/maze/test/{MazeShiftAnalysis.ProxyRegionResult}", measured.ProxyRegion);
+            if (measured.Test.Summary.Goal == "cheese")
+            {
+                _results.Add($"{prefix}/maze/test/{MazeShiftAnalysis.ProxyRegionResult}", measured.ProxyRegion);
+            }
             _summaries.Add(measured.Test.Summary with { Agent = name });
         }
 
-        private void AddMap(string agent, string handle, IReadOnlyList<TargetCell> map, bool withReachable)
+        /// <summary>Adds a map's success per cell and, with <paramref name="withCeiling"/>, its ceiling (the same for every agent of a seed: the levels depend on the seed only).</summary>
+        private void AddMap(string agent, string handle, IReadOnlyList<TargetCell> map, bool withCeiling)
         {
             foreach (var cell in map.Where(c => c.Success.Of > 0))
             {
                 _results.Add(MazeShiftAnalysis.MapResult(agent, handle, cell.X, cell.Y), cell.Success);
-                if (withReachable)
+                if (withCeiling)
                 {
-                    _results.Add(MazeShiftAnalysis.MapResult(agent, handle + " reachable", cell.X, cell.Y), cell.Reachable);
+                    _results.Add(MazeShiftAnalysis.MapResult(MazeShiftAnalysis.CeilingAgent, MazeShiftAnalysis.CeilingHandle, cell.X, cell.Y), cell.Reachable);
                 }
             }
         }
