@@ -14,8 +14,7 @@ namespace Telos.Lab.Shift;
 /// The maze's objectives are arrival rewards r(s′). EPIC's canonicalization of an arrival reward subtracts a
 /// constant (C(R)(s, s′) = r(s′) − E r under independent coverage), so EPIC between two of them is the Pearson
 /// distance √((1 − ρ)/2) between their values over the coverage states; here the coverage is uniform over every
-/// open cell of the levels (each cell as at a level's start). A constant objective has no correlation with anything:
-/// its distance is taken as that of ρ = 0, √½.
+/// open cell of the levels (each cell as at a level's start), and the distance is <see cref="Epic.PearsonDistance"/>'s.
 /// </remarks>
 public static class ObjectiveAudits
 {
@@ -35,19 +34,12 @@ public static class ObjectiveAudits
         return [.. values];
     }
 
-    /// <summary>EPIC between two arrival rewards given by their values on the same states: the Pearson distance, √½ when either is constant.</summary>
+    /// <summary>EPIC between two arrival rewards given by their values on the same states: <see cref="Epic.PearsonDistance"/> (a constant one is uncorrelated with any other).</summary>
     public static double Distance(IReadOnlyList<double> a, IReadOnlyList<double> b)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        var x = a.ToArray();
-        var y = b.ToArray();
-        if (IsConstant(x) || IsConstant(y))
-        {
-            return Math.Sqrt(0.5);
-        }
-        var d = Epic.PearsonDistance(x, y);
-        return double.IsFinite(d) ? d : Math.Sqrt(0.5);
+        return Epic.PearsonDistance(a.ToArray(), b.ToArray());
     }
 
     /// <summary>
@@ -131,8 +123,6 @@ public static class ObjectiveAudits
         }
         return total > 0 ? unidentified / total : 0;
     }
-
-    private static bool IsConstant(double[] values) => values.Length == 0 || values.All(v => v == values[0]);
 
     private static double[] Standardize(double[] values)
     {
