@@ -374,7 +374,8 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             html.Figure(EvaluationReport.Bars("success and proxy pursuit, maze/train and maze/test", _summaries, source));
             html.Table(EvaluationReport.Table("every agent, every distribution", _summaries, source));
             var metrics = _context.Run.ReadMetrics();
-            if (metrics.Count > 0)
+            // A run too short for any episode to end has no return to draw.
+            if (metrics.Any(r => r.Values.TryGetValue(PpoMetricKeys.EpisodicReturn, out var v) && double.IsFinite(v)))
             {
                 html.Figure(Figures.LearningCurves("PPO episodic return on maze/train", metrics, [PpoMetricKeys.EpisodicReturn], $"run {_context.Run.Id}: metrics.csv", "environment steps"));
             }
