@@ -9,6 +9,7 @@ using Telos.Learning.Objectives;
 using Telos.Objectives;
 using Telos.Lab.Evaluation;
 using Telos.Lab.Reports;
+using Telos.Lab.Reinforcement;
 using Telos.Lab.Runs;
 using Telos.Lab.Shift;
 using Telos.Learning.Reinforcement;
@@ -201,13 +202,7 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
         {
             using (trainer)
             {
-                while (trainer.Iteration < settings.Ppo.NumIterations)
-                {
-                    context.CancellationToken.ThrowIfCancellationRequested();
-                    var metrics = trainer.Step();
-                    run.LogMetrics(metrics.GlobalStep, metrics.Scalars);
-                    progress.Report(new ProgressUpdate(Kind, 3, stages, string.Create(CultureInfo.InvariantCulture, $"PPO {metrics.GlobalStep}/{settings.Ppo.NumIterations * settings.Ppo.BatchSize} steps")));
-                }
+                PpoTrainingLoop.RunToEnd(trainer, settings.Ppo, run, progress, Kind, 3, stages, "PPO", context.CancellationToken);
             }
 
             var rows = new List<DemoRow>();

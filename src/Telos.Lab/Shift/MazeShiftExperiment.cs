@@ -316,13 +316,7 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             {
                 using (trainer)
                 {
-                    while (trainer.Iteration < ppo.NumIterations)
-                    {
-                        _context.CancellationToken.ThrowIfCancellationRequested();
-                        var metrics = trainer.Step();
-                        _context.Run.LogMetrics(metrics.GlobalStep, metrics.Scalars);
-                        _context.Progress.Report(new ProgressUpdate("maze-shift", 0, 8, string.Create(CultureInfo.InvariantCulture, $"{name} {metrics.GlobalStep}/{ppo.NumIterations * ppo.BatchSize} steps")));
-                    }
+                    PpoTrainingLoop.RunToEnd(trainer, ppo, _context.Run, _context.Progress, "maze-shift", 0, 8, name, _context.CancellationToken);
                 }
 
                 Stage($"{name} on maze/train and maze/test");
