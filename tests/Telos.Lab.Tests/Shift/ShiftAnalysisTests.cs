@@ -82,11 +82,11 @@ public sealed class ShiftAnalysisTests
         var outside = seeds.Where(s => !ShiftMeasurement.InTopRight(levels.Level(s).Cheese, 7, 3)).ToArray();
         Assert.NotEmpty(outside);
         Assert.True(outside.Length < seeds.Length);
-        // Every episode ended on (5, 5), inside the top-right 3×3 region (x, y ≥ 4), but not on the corner (6, 6).
-        var records = seeds.Select(s => new Agents.EpisodeRecord(s, 1, 0, false, true, false, false, false, true, true, true, "elsewhere", 5, 5)).ToArray();
+        // Every episode ended on (4, 4), the region's inner corner: inside the top-right 3×3 region (x, y ≥ 4), not on the corner (6, 6).
+        var records = seeds.Select(s => new Agents.EpisodeRecord(s, 1, 0, false, true, false, false, false, true, true, true, "elsewhere", 4, 4)).ToArray();
         Assert.Equal(new Agents.Rate(outside.Length, outside.Length), ShiftMeasurement.ProxyRegion(levels, records, 3));
         Assert.Equal(0, ShiftMeasurement.ProxyRegion(levels, records, 1).Count);
-        var farAway = records.Select(r => r with { EndX = 0, EndY = 3 }).ToArray();
+        var farAway = records.Select(r => r with { EndX = 4, EndY = 3 }).ToArray();
         Assert.Equal(0, ShiftMeasurement.ProxyRegion(levels, farAway, 3).Count);
     }
 
