@@ -63,6 +63,25 @@ public sealed record RegressRequest(JsonElement Anchor = default);
 /// <summary>Save the current card as <c>NAME.json</c> in the studio's save folder; an existing file is replaced only with <paramref name="Overwrite"/>.</summary>
 public sealed record SaveRequest(string? Name, bool Overwrite = false);
 
+/// <summary>Load a trained PPO policy from the run store: a run (its newest checkpoint) or one checkpoint file; exactly one of the two.</summary>
+/// <param name="Run">A <c>ppo</c> run's id, short id or a unique prefix of either.</param>
+/// <param name="Checkpoint">A checkpoint of a <c>ppo</c> run in the store (<c>step-N.safetensors</c> or its <c>.json</c> sidecar), as <c>GET /api/runs</c> lists it: relative to the store or absolute. Nothing else is opened.</param>
+public sealed record PolicyRequest(string? Run = null, string? Checkpoint = null);
+
+/// <summary>
+/// The handle on the loaded policy: <c>steer</c> (add Coefficient × the cheese vector of the current
+/// level at Point), <c>clamp</c> (set Channel of Point at cell (X, Y) to Value at every step), or
+/// <c>none</c> (remove it).
+/// </summary>
+/// <param name="Kind"><c>steer</c>, <c>clamp</c> or <c>none</c>.</param>
+/// <param name="Point">A hook point of the policy (<c>encoder.conv1</c>, …); clamps need a spatial one.</param>
+/// <param name="Coefficient">steer: the cheese vector's coefficient (default −1: subtract the cheese, Turner et al.).</param>
+/// <param name="Channel">clamp: the channel, 0..C−1.</param>
+/// <param name="X">clamp: the cell's x (from the left).</param>
+/// <param name="Y">clamp: the cell's y (from the bottom).</param>
+/// <param name="Value">clamp: the value (default 5.5, Turner et al.).</param>
+public sealed record HandleRequest(string? Kind, string? Point = null, JsonElement Coefficient = default, int? Channel = null, int? X = null, int? Y = null, JsonElement Value = default);
+
 /// <summary>Reading numbers from requests: a JSON number or its text, finite and bounded.</summary>
 public static class StudioNumbers
 {

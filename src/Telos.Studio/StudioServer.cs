@@ -51,7 +51,7 @@ public static class StudioAddress
 /// A request whose <c>Origin</c> or <c>Host</c> is not the server's own is refused with 403, so a
 /// page from another site cannot drive it (nor a DNS-rebinding one). Bodies are JSON of at most
 /// <see cref="StudioLimits.MaxRequestBytes"/>; unknown fields are refused; bad input is 400 with
-/// <c>{"error": "…"}</c>. The server only ever reads embedded files and writes cards into the session's folder.
+/// <c>{"error": "…"}</c>. The server only ever reads embedded files and the checkpoints its run store lists, and writes cards into the session's folder.
 /// </summary>
 public sealed class StudioServer : IAsyncDisposable
 {
@@ -157,7 +157,12 @@ public sealed class StudioServer : IAsyncDisposable
         await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync() => await _app.DisposeAsync().ConfigureAwait(false);
+    /// <summary>Stops the server and disposes the session (its loaded policy).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync().ConfigureAwait(false);
+        Session.Dispose();
+    }
 
     private void Map()
     {
@@ -169,6 +174,7 @@ public sealed class StudioServer : IAsyncDisposable
         }
         _app.MapGet("/api/catalog", (HttpContext c) => Reply(c, StudioSession.Catalog()));
         _app.MapGet("/api/state", (HttpContext c) => Reply(c, Session.View()));
+        _app.MapGet("/api/runs", (HttpContext c) => Reply(c, Session.Runs()));
         Post<LevelRequest>("/api/level", Session.Select);
         Post<EditRequest>("/api/edit", Session.Edit);
         Post<ObjectiveRequest>("/api/objective", Session.LoadReference);
@@ -176,6 +182,8 @@ public sealed class StudioServer : IAsyncDisposable
         Post<LabelRequest>("/api/label", Session.Label);
         Post<RegressRequest>("/api/regress", Session.Regress);
         Post<SaveRequest>("/api/save", Session.Save);
+        Post<PolicyRequest>("/api/policy", Session.LoadPolicy);
+        Post<HandleRequest>("/api/handle", Session.SetHandle);
         _app.MapPost("/api/undo", (HttpContext c) => Run(c, Session.Undo));
         _app.MapPost("/api/redo", (HttpContext c) => Run(c, Session.Redo));
         _app.MapPost("/api/labels/clear", (HttpContext c) => Run(c, Session.ClearLabels));

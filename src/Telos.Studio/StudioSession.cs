@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Telos.Agents;
 using Telos.Environments;
 using Telos.Imaging;
+using Telos.Lab.Runs;
 using Telos.Learning.Objectives;
 using Telos.Learning.Planning;
 using Telos.Objectives;
@@ -16,16 +17,18 @@ namespace Telos.Studio;
 /// <param name="Distribution">The first level's distribution.</param>
 /// <param name="Seed">The first level's seed.</param>
 /// <param name="Objective">A reference name of the family or a card file; null: the family's first proxy (the objective that misgeneralizes), else its true reward.</param>
-/// <param name="RootSeed">Root of the session's seeds (EPIC's transitions, the batch's episodes, regression).</param>
-public sealed record StudioSessionOptions(string SaveDirectory, string Distribution = "maze/test", long Seed = 0, string? Objective = null, ulong RootSeed = 0);
+/// <param name="RootSeed">Root of the session's seeds (EPIC's transitions, the batch's episodes, regression, the policy's episodes).</param>
+/// <param name="Runs">The run store whose <c>ppo</c> runs the page can load (<c>--runs</c>); null: none.</param>
+public sealed record StudioSessionOptions(string SaveDirectory, string Distribution = "maze/test", long Seed = 0, string? Objective = null, ulong RootSeed = 0, string? Runs = null);
 
 /// <summary>
 /// One person's studio: the selected level, the loaded card and the edited one, undo/redo, the
 /// goal labels and the EPIC reference. Every request is one method here that validates its input
 /// (<see cref="TelosInputException"/> with a one-line message, nothing changed), applies it and
 /// returns the whole <see cref="StudioView"/>. Methods are serialized by a lock: one request at a time.
+/// A loaded PPO policy is held until another replaces it or the session is disposed.
 /// </summary>
-public sealed partial class StudioSession
+public sealed partial class StudioSession : IDisposable
 {
     /// <summary>Edits the page offers (the same verbs as <c>telos objective edit</c>).</summary>
     public static readonly IReadOnlyList<string> EditNames = ["set", "scale", "zero", "penalty", "freeze"];
@@ -52,6 +55,7 @@ public sealed partial class StudioSession
         ArgumentNullException.ThrowIfNull(options);
         _saveDirectory = Path.GetFullPath(options.SaveDirectory);
         _rootSeed = options.RootSeed;
+        _store = options.Runs is null ? null : new RunStore(options.Runs);
         var family = DrawableFamily(options.Distribution);
         _selection = new Selection(options.Distribution, DistributionParameters.None, new SortedDictionary<string, int>(StringComparer.Ordinal), CheckSeed(options.Seed), DefaultPlanner, DefaultBatchLevels);
         _loaded = _current = options.Objective is null ? DefaultObjective(family) : Load(options.Objective, family);
@@ -360,7 +364,7 @@ public sealed partial class StudioSession
         }).ToArray();
         var batch = family.Accept(new BatchOperation(s, _current, Seeds.Derive(_rootSeed, "studio/batch")));
         return new StudioView(level, studioPlan, studioCard, diff, new StudioEpic(_reference, [.. family.References.Select(r => r.Name)], epic), batch,
-            [.. _labels], _undo.Count > 0, _redo.Count > 0);
+            [.. _labels], _undo.Count > 0, _redo.Count > 0, PolicyView());
     }
 
     /// <summary>EPIC's transitions of <paramref name="distribution"/> under the selected parameters (cached: the same sample for every edit).</summary>

@@ -10,8 +10,9 @@ namespace Telos.Studio;
 /// <param name="Labels">Cells labelled for goal regression on this level.</param>
 /// <param name="CanUndo">An edit can be undone.</param>
 /// <param name="CanRedo">An undone edit can be redone.</param>
+/// <param name="Policy">The loaded PPO policy on the same level, or null when none is loaded.</param>
 public sealed record StudioView(StudioLevel Level, StudioPlan Plan, StudioCard Card, IReadOnlyList<StudioDifference> Diff, StudioEpic Epic, StudioBatch Batch,
-    IReadOnlyList<StudioLabel> Labels, bool CanUndo, bool CanRedo);
+    IReadOnlyList<StudioLabel> Labels, bool CanUndo, bool CanRedo, StudioPolicyView? Policy);
 
 /// <summary>The selected level and the objective's value on every cell.</summary>
 /// <param name="Distribution">The distribution.</param>
@@ -91,3 +92,44 @@ public sealed record StudioParameter(string Name, string Description, int? Defau
 
 /// <summary>Where a card was saved, and its revision.</summary>
 public sealed record StudioSaved(string Path, int Revision, int Edits);
+
+/// <summary>The <c>ppo</c> runs of the run store (<paramref name="Root"/> null: the studio was started without one).</summary>
+public sealed record StudioRuns(string? Root, IReadOnlyList<StudioRun> Runs);
+
+/// <summary>A <c>ppo</c> run and its checkpoints (readable sidecars only), oldest step first.</summary>
+public sealed record StudioRun(string Id, string ShortId, string Name, string Status, DateTimeOffset StartedUtc, IReadOnlyList<StudioCheckpoint> Checkpoints);
+
+/// <summary>A checkpoint: its step and its tensor file, relative to the run store.</summary>
+public sealed record StudioCheckpoint(long Step, string Path);
+
+/// <summary>The loaded policy on the selected level: its greedy path, and the path with the handle applied.</summary>
+/// <param name="Run">The run's id.</param>
+/// <param name="Checkpoint">The checkpoint's tensor file, relative to the run store.</param>
+/// <param name="Step">The checkpoint's environment step.</param>
+/// <param name="Agent">The agent's name (<c>ppo-lstm</c>).</param>
+/// <param name="Architecture">Kind and sizes.</param>
+/// <param name="TrainedOn">The training distribution and its parameters.</param>
+/// <param name="HookPoints">The policy's hook points in forward order.</param>
+/// <param name="Seed">The evaluation seed the paths ran with (the episode seed derives from it and the level seed).</param>
+/// <param name="Handle">The steering vector or clamp, or null.</param>
+/// <param name="Free">The greedy path without the handle; null when the level does not fit the policy.</param>
+/// <param name="Steered">The greedy path with the handle; null without one.</param>
+/// <param name="Problem">Why the paths are missing (the selected level does not fit the policy), else null.</param>
+public sealed record StudioPolicyView(string Run, string Checkpoint, long Step, string Agent, string Architecture, string TrainedOn, IReadOnlyList<StudioHookPoint> HookPoints,
+    ulong Seed, StudioHandle? Handle, StudioPolicyPath? Free, StudioPolicyPath? Steered, string? Problem);
+
+/// <summary>A hook point: its name, one sample's shape ([C, H, W] or [F]) and whether it is a map (clampable).</summary>
+public sealed record StudioHookPoint(string Name, IReadOnlyList<long> Shape, bool Spatial);
+
+/// <summary>The handle applied to the policy: <c>steer</c> (Coefficient) or <c>clamp</c> (Channel, X, Y, Value) at Point, and a line saying what it does.</summary>
+public sealed record StudioHandle(string Kind, string Point, double? Coefficient, int? Channel, int? X, int? Y, double? Value, string Description);
+
+/// <summary>A policy's episode on the level as the evaluation path judged it.</summary>
+/// <param name="Path">Every visited cell, start first.</param>
+/// <param name="Actions">Action names.</param>
+/// <param name="Ending">The first goal of the family the final state satisfies (<c>cheese</c>, <c>corner</c>), or <c>elsewhere</c>.</param>
+/// <param name="Success">Ended on the true goal.</param>
+/// <param name="Proxy">Ended on the proxy goal instead.</param>
+/// <param name="Truncated">The step limit cut it.</param>
+/// <param name="Return">The environment's return.</param>
+public sealed record StudioPolicyPath(IReadOnlyList<StudioCell> Path, IReadOnlyList<string> Actions, string Ending, bool Success, bool Proxy, bool Truncated, double Return);

@@ -106,6 +106,28 @@ public sealed class StudioApiTests(StudioFixture studio) : IClassFixture<StudioF
         Assert.StartsWith("<!doctype html>", await page.Content.ReadAsStringAsync());
     }
 
+    /// <summary>Started without a run store: no runs to list, loading is refused with its reason, a handle needs a policy; the runs need the token like every call.</summary>
+    [Fact]
+    public async Task WithoutARunStoreThereIsNoPolicyToLoadOrSteer()
+    {
+        await studio.ResetToMazeTestSeed3();
+        using (var response = await studio.Client.GetAsync("/api/runs"))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("""{"root":null,"runs":[]}""", await response.Content.ReadAsStringAsync());
+        }
+        using (var anonymous = new HttpClient { BaseAddress = studio.Server.Address })
+        using (var response = await anonymous.GetAsync("/api/runs"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        }
+        var (loadStatus, load) = await studio.Post("/api/policy", """{"run":"any"}""");
+        Assert.Equal((400, "run: the studio was started without a run store (telos studio --runs DIR)"), (loadStatus, Error(load)));
+        var (handleStatus, handle) = await studio.Post("/api/handle", """{"kind":"clamp","point":"encoder.conv1","channel":0,"x":0,"y":0}""");
+        Assert.Equal((400, "no policy loaded: load a ppo run first (POST /api/policy)"), (handleStatus, Error(handle)));
+        Assert.Equal(JsonValueKind.Null, (await State()).GetProperty("policy").ValueKind);
+    }
+
     [Fact]
     public async Task AForeignOriginOrHostIsRefusedAndTheServersOwnOriginIsNot()
     {

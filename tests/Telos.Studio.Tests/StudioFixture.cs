@@ -8,6 +8,16 @@ namespace Telos.Studio.Tests;
 /// <summary>One studio server per test class (port 0, its own save folder), and an HTTP client that carries its token.</summary>
 public sealed class StudioFixture : IAsyncLifetime
 {
+    private readonly string? _runs;
+
+    /// <summary>A studio without a run store (the class fixture).</summary>
+    public StudioFixture()
+    {
+    }
+
+    /// <summary>A studio over the run store <paramref name="runs"/> (not public: xUnit wants one public constructor on a class fixture).</summary>
+    internal StudioFixture(string runs) => _runs = runs;
+
     public StudioServer Server { get; private set; } = null!;
 
     public HttpClient Client { get; private set; } = null!;
@@ -16,7 +26,7 @@ public sealed class StudioFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Server = await StudioServer.StartAsync(new StudioServerOptions(new StudioSessionOptions(SaveDirectory), StudioAddress.Default));
+        Server = await StudioServer.StartAsync(new StudioServerOptions(new StudioSessionOptions(SaveDirectory, Runs: _runs), StudioAddress.Default));
         Client = new HttpClient { BaseAddress = Server.Address };
         Client.DefaultRequestHeaders.Add(StudioServer.TokenHeader, Server.Token);
     }

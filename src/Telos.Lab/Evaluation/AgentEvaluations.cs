@@ -98,13 +98,53 @@ public static class AgentEvaluations
     /// <summary>A policy's greedy evaluation on <paramref name="episodes"/> levels of <paramref name="distribution"/> (the <c>ppo</c> report's and <c>telos eval</c>'s), with <paramref name="thinkingSteps"/> before each episode's first action.</summary>
     public static EvaluationSummary EvaluatePolicy<TState>(IEnvironmentFamily<TState> family, ActorCritic policy, PolicyOptions architecture, string distribution,
         DistributionParameters parameters, int episodes, ulong seed, int thinkingSteps = 0)
+        where TState : struct =>
+        RunPolicy(family, policy, architecture, distribution, parameters, LevelSeeds(seed, episodes), Seeds.Derive(seed, "eval"), thinkingSteps).Summary;
+
+    /// <summary>
+    /// The greedy policy on the levels <paramref name="levelSeeds"/> of <paramref name="distribution"/> through the one evaluation path
+    /// (<see cref="PolicyAgent{TState}"/> lanes in <see cref="AgentEvaluation"/>): what <see cref="EvaluatePolicy"/> and <c>telos eval --agent</c> run,
+    /// for levels the caller names. The policy runs with whatever <see cref="ActorCritic.Hooks"/> it carries (steering, clamps).
+    /// </summary>
+    /// <param name="family">The distribution's family.</param>
+    /// <param name="policy">The trained policy (not disposed here).</param>
+    /// <param name="architecture">Its kind, for the agent's name (<c>ppo-lstm</c>).</param>
+    /// <param name="distribution">The distribution.</param>
+    /// <param name="parameters">Its parameters.</param>
+    /// <param name="levelSeeds">The levels, one episode each.</param>
+    /// <param name="seed">The evaluation seed (episode seeds derive from it; a greedy policy draws nothing from them).</param>
+    /// <param name="thinkingSteps">Extra recurrent steps on each episode's first observation.</param>
+    /// <param name="keepEpisodes">Keep every episode's states and actions.</param>
+    /// <exception cref="TelosInputException">A level whose observations or actions do not fit the policy.</exception>
+    public static EvaluationResult<TState> RunPolicy<TState>(IEnvironmentFamily<TState> family, ActorCritic policy, PolicyOptions architecture, string distribution,
+        DistributionParameters parameters, IReadOnlyList<long> levelSeeds, ulong seed, int thinkingSteps = 0, bool keepEpisodes = false)
         where TState : struct
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(architecture);
         var name = "ppo-" + architecture.Kind.ToString().ToLowerInvariant() + (thinkingSteps > 0 ? $"+think{thinkingSteps}" : "");
         using var agent = new PolicyAgent<TState>(policy, PolicyLanes, name, thinkingSteps: thinkingSteps);
-        return AgentEvaluation.Evaluate(agent, family, distribution, parameters, LevelSeeds(seed, episodes), Seeds.Derive(seed, "eval")).Summary;
+        return AgentEvaluation.Evaluate(agent, family, distribution, parameters, levelSeeds, seed, new EvaluationOptions(KeepEpisodes: keepEpisodes));
+    }
+
+    /// <summary>Refuses a level whose observations or actions are not those the checkpoint's policy takes.</summary>
+    /// <param name="level">A level of the distribution.</param>
+    /// <param name="metadata">The checkpoint's metadata.</param>
+    /// <param name="source">What the message names first (the checkpoint file, a run).</param>
+    /// <param name="distribution">The level's distribution, for the message.</param>
+    /// <param name="parameters">Its parameters, for the message.</param>
+    /// <exception cref="TelosInputException">The shapes differ: one line naming both and the training distribution.</exception>
+    public static void RequireFits<TState>(IEnvironment<TState> level, PolicyCheckpointMetadata metadata, string source, string distribution, DistributionParameters parameters)
+        where TState : struct
+    {
+        ArgumentNullException.ThrowIfNull(level);
+        ArgumentNullException.ThrowIfNull(metadata);
+        if (level.ObservationShape != metadata.ObservationShape || level.ActionCount != metadata.Actions)
+        {
+            var (o, t) = (level.ObservationShape, metadata.ObservationShape);
+            throw new TelosInputException(string.Create(CultureInfo.InvariantCulture,
+                $"{source}: the policy takes {t.Channels}×{t.Height}×{t.Width} observations and {metadata.Actions} actions (trained on {metadata.Env} {string.Join(" ", metadata.Parameters.Select(p => $"{p.Key}={p.Value}"))}); {distribution} {parameters} has {o.Channels}×{o.Height}×{o.Width} and {level.ActionCount}"));
+        }
     }
 
     private sealed record PolicyEvaluation(ActorCritic Policy, PolicyCheckpointMetadata Metadata, string Source, string Distribution, DistributionParameters Parameters, int Episodes, ulong Seed,
@@ -114,13 +154,7 @@ public static class AgentEvaluations
         public EvaluationSummary Run<TState>(IEnvironmentFamily<TState> family)
             where TState : struct
         {
-            var level = family.Distribution(Distribution, Parameters).Level(LevelSeeds(Seed, 1)[0]);
-            if (level.ObservationShape != Metadata.ObservationShape || level.ActionCount != Metadata.Actions)
-            {
-                var (o, t) = (level.ObservationShape, Metadata.ObservationShape);
-                throw new TelosInputException(string.Create(CultureInfo.InvariantCulture,
-                    $"{Source}: the policy takes {t.Channels}×{t.Height}×{t.Width} observations and {Metadata.Actions} actions (trained on {Metadata.Env} {string.Join(" ", Metadata.Parameters.Select(p => $"{p.Key}={p.Value}"))}); {Distribution} {Parameters} has {o.Channels}×{o.Height}×{o.Width} and {level.ActionCount}"));
-            }
+            RequireFits(family.Distribution(Distribution, Parameters).Level(LevelSeeds(Seed, 1)[0]), Metadata, Source, Distribution, Parameters);
             return EvaluatePolicy(family, Policy, Metadata.Architecture, Distribution, Parameters, Episodes, Seed, ThinkingSteps);
         }
     }

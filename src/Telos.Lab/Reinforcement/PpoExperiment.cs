@@ -37,7 +37,10 @@ public sealed record PpoExperimentSettings(string Env, string EvalEnv, Distribut
 /// </remarks>
 public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
 {
-    public override string Kind => "ppo";
+    /// <summary>The kind its runs carry in the run store (<see cref="RunRecord.Kind"/>).</summary>
+    public const string KindName = "ppo";
+
+    public override string Kind => KindName;
 
     public override string Description => "Recurrent PPO (CleanRL ppo_atari_lstm) on a task distribution; evaluates the policy on a held-out distribution.";
 
@@ -214,9 +217,12 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
                 }
                 var elapsed = DateTimeOffset.UtcNow - started;
                 var train = AgentEvaluations.EvaluatePolicy(family, policy, settings.Policy, settings.Env, settings.Parameters, settings.EvalEpisodes, context.Seed);
-                var test = AgentEvaluations.EvaluatePolicy(family, policy, settings.Policy, settings.EvalEnv, settings.Parameters, settings.EvalEpisodes, context.Seed);
-                context.Run.WriteReport(Report(ppo, trainer.GlobalStep, elapsed, [train, test]));
-                PpoRunReport.Write(context.Run, settings, [train, test]);
+                // A policy trained on its evaluation distribution is evaluated there once.
+                EvaluationSummary[] evaluations = settings.EvalEnv == settings.Env
+                    ? [train]
+                    : [train, AgentEvaluations.EvaluatePolicy(family, policy, settings.Policy, settings.EvalEnv, settings.Parameters, settings.EvalEpisodes, context.Seed)];
+                context.Run.WriteReport(Report(ppo, trainer.GlobalStep, elapsed, evaluations));
+                PpoRunReport.Write(context.Run, settings, evaluations);
             }
             return 0;
         }

@@ -32,7 +32,7 @@ public static class PpoRuns
         var config = request.ConfigPath is null ? ConfigFile.Parse("", CommandLineSource) : ConfigFile.Load(request.ConfigPath);
         if (!config.Contains(ExperimentRunner.ExperimentKey))
         {
-            config.Override(ExperimentRunner.ExperimentKey, "ppo");
+            config.Override(ExperimentRunner.ExperimentKey, PpoExperiment.KindName);
         }
         if (request.Env is not null)
         {

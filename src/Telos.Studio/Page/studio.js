@@ -7,6 +7,7 @@ const svgNs = 'http://www.w3.org/2000/svg';
 const cellSize = 32;
 let catalog = null;
 let view = null;
+let clampCell = null;
 
 async function api(method, path, body) {
   const headers = { 'X-Telos-Token': token };
@@ -103,7 +104,7 @@ function renderParameters(family, given) {
   }));
 }
 
-function renderLevel(level, plan, labels) {
+function renderLevel(level, plan, labels, policy) {
   const board = $('level');
   const w = level.width;
   const h = level.height;
@@ -122,7 +123,14 @@ function renderLevel(level, plan, labels) {
         const title = svg('title');
         title.textContent = `(${column}, ${y}) V = ${fmt(v)}`;
         rect.append(title);
-        rect.addEventListener('click', () => act('POST', '/api/label', { x: column, y, value: $('label-value').value }));
+        rect.addEventListener('click', () => {
+          if ($('clamp-click').checked) {
+            clampCell = { x: column, y };
+            clamp();
+          } else {
+            act('POST', '/api/label', { x: column, y, value: $('label-value').value });
+          }
+        });
       }
       nodes.push(rect);
     }
@@ -138,6 +146,31 @@ function renderLevel(level, plan, labels) {
     const end = plan.path[plan.path.length - 1];
     const [ex, ey] = centre(end);
     nodes.push(svg('circle', { cx: ex, cy: ey, r: 6, fill: '#111', id: 'path-end', 'data-x': end.x, 'data-y': end.y, 'pointer-events': 'none' }));
+  }
+  // The learned optimizer's paths, offset inside their cells so that each stays visible where they overlap.
+  const drawPolicy = (path, name, colour, offset) => {
+    if (!path || path.path.length === 0) {
+      return;
+    }
+    const shifted = (c) => centre(c).map((p) => p + offset);
+    nodes.push(svg('polyline', {
+      points: path.path.map((c) => shifted(c).join(',')).join(' '), fill: 'none', stroke: colour, 'stroke-width': 3,
+      'stroke-dasharray': '7 4', 'stroke-linejoin': 'round', id: `${name}-path`, 'pointer-events': 'none',
+    }));
+    const end = path.path[path.path.length - 1];
+    const [ex, ey] = shifted(end);
+    nodes.push(svg('rect', { x: ex - 5, y: ey - 5, width: 10, height: 10, fill: colour, id: `${name}-end`, 'data-x': end.x, 'data-y': end.y, 'pointer-events': 'none' }));
+  };
+  if (policy) {
+    drawPolicy(policy.free, 'policy', '#e07b00', -5);
+    drawPolicy(policy.steered, 'steered', '#8e24aa', 5);
+    const h = policy.handle;
+    if (h && h.kind === 'clamp') {
+      nodes.push(svg('rect', {
+        x: h.x * cellSize + 2, y: (level.height - 1 - h.y) * cellSize + 2, width: cellSize - 4, height: cellSize - 4, fill: 'none',
+        stroke: '#8e24aa', 'stroke-width': 3, id: 'clamp-mark', 'data-x': h.x, 'data-y': h.y, 'pointer-events': 'none',
+      }));
+    }
   }
   for (const l of labels) {
     const [lx, ly] = centre(l);
@@ -215,6 +248,87 @@ function renderAudit(v) {
   }));
 }
 
+function describePath(p) {
+  return `${p.path.length - 1} steps, ended on ${p.ending}` + (p.success ? ' (the goal)' : p.proxy ? ' (the proxy, not the goal)' : '') + (p.truncated ? ', cut by the step limit' : '');
+}
+
+function fillPoints(select, points) {
+  const names = points.map((p) => p.name);
+  const chosen = select.value;
+  select.replaceChildren(...points.map((p) => el('option', { value: p.name }, `${p.name} [${p.shape.join('×')}]`)));
+  select.value = names.includes(chosen) ? chosen : (names[0] || '');
+}
+
+function renderPolicy(p) {
+  const free = $('policy-outcome');
+  const steered = $('steered-outcome');
+  for (const id of ['steer', 'clamp', 'clear-handle', 'steer-point', 'clamp-point']) {
+    $(id).disabled = !p;
+  }
+  if (!p) {
+    $('policy-source').textContent = 'no policy loaded';
+    free.textContent = '';
+    steered.textContent = '';
+    delete free.dataset.ending;
+    delete steered.dataset.ending;
+    return;
+  }
+  $('policy-source').textContent = `${p.agent} from ${p.run}, step ${p.step}: ${p.architecture}, trained on ${p.trainedOn}`;
+  fillPoints($('steer-point'), p.hookPoints);
+  fillPoints($('clamp-point'), p.hookPoints.filter((h) => h.spatial));
+  if (p.problem) {
+    free.textContent = p.problem;
+    delete free.dataset.ending;
+  } else {
+    free.textContent = `${p.agent}: ${describePath(p.free)}`;
+    free.dataset.ending = p.free.ending;
+  }
+  if (p.handle && p.steered) {
+    steered.textContent = `with ${p.handle.description}: ${describePath(p.steered)}`;
+    steered.dataset.ending = p.steered.ending;
+  } else {
+    steered.textContent = p.handle ? `with ${p.handle.description}` : 'no handle applied';
+    delete steered.dataset.ending;
+  }
+  if (p.handle && p.handle.kind === 'clamp') {
+    clampCell = { x: p.handle.x, y: p.handle.y };
+  }
+  $('clamp-cell').textContent = clampCell ? `at (${clampCell.x}, ${clampCell.y})` : 'click a cell (tick the box above)';
+}
+
+function renderRuns(runs) {
+  const select = $('runs');
+  const loadable = runs.runs.filter((r) => r.checkpoints.length > 0);
+  if (loadable.length === 0) {
+    select.replaceChildren(el('option', { value: '' }, runs.root === null ? 'no run store' : 'no ppo runs in the run store'));
+    $('load-policy').disabled = true;
+    return;
+  }
+  const chosen = select.value;
+  select.replaceChildren(...loadable.map((r) => el('option', { value: r.id }, `${r.name} (${r.shortId}, step ${r.checkpoints[r.checkpoints.length - 1].step}, ${r.status})`)));
+  if (loadable.some((r) => r.id === chosen)) {
+    select.value = chosen;
+  }
+  $('load-policy').disabled = false;
+}
+
+async function refreshRuns() {
+  try {
+    renderRuns(await api('GET', '/api/runs'));
+  } catch (e) {
+    $('error').textContent = e.message;
+  }
+}
+
+function clamp() {
+  const body = { kind: 'clamp', point: $('clamp-point').value, channel: Number($('clamp-channel').value), value: $('clamp-value').value };
+  if (clampCell) {
+    body.x = clampCell.x;
+    body.y = clampCell.y;
+  }
+  return act('POST', '/api/handle', body);
+}
+
 function render(v) {
   view = v;
   const family = familyOf(v.level.distribution);
@@ -226,7 +340,8 @@ function render(v) {
   $('batch-levels').value = String(v.level.batchLevels);
   renderParameters(family, v.level.parameters);
   $('description').textContent = v.level.description;
-  renderLevel(v.level, v.plan, v.labels);
+  renderLevel(v.level, v.plan, v.labels, v.policy);
+  renderPolicy(v.policy);
   const outcome = $('outcome');
   outcome.textContent = `${v.plan.agent}: ${v.plan.path.length - 1} steps, ended on ${v.plan.ending}` + (v.plan.success ? ' (the goal)' : v.plan.proxy ? ' (the proxy, not the goal)' : '');
   outcome.className = v.plan.success ? 'success' : 'failure';
@@ -251,6 +366,7 @@ function selectLevel() {
 async function start() {
   try {
     catalog = await api('GET', '/api/catalog');
+    renderRuns(await api('GET', '/api/runs'));
     render(await api('GET', '/api/state'));
     $('status').textContent = 'ready';
   } catch (e) {
@@ -270,6 +386,11 @@ async function start() {
   }));
   $('regress').addEventListener('click', () => act('POST', '/api/regress', { anchor: $('anchor').value }));
   $('clear-labels').addEventListener('click', () => act('POST', '/api/labels/clear'));
+  $('refresh-runs').addEventListener('click', refreshRuns);
+  $('load-policy').addEventListener('click', () => act('POST', '/api/policy', { run: $('runs').value }));
+  $('steer').addEventListener('click', () => act('POST', '/api/handle', { kind: 'steer', point: $('steer-point').value, coefficient: $('steer-coefficient').value }));
+  $('clamp').addEventListener('click', clamp);
+  $('clear-handle').addEventListener('click', () => act('POST', '/api/handle', { kind: 'none' }));
   $('save').addEventListener('click', async () => {
     const saved = await act('POST', '/api/save', { name: $('save-name').value, overwrite: $('overwrite').checked });
     if (saved) {

@@ -68,6 +68,22 @@ public sealed class PpoExperimentTests
         Assert.Single(report, line => line.StartsWith("| maze/test | ", StringComparison.Ordinal) && line.Contains("/20 (", StringComparison.Ordinal));
     }
 
+    /// <summary>Trained on its evaluation distribution (env = eval_env = maze/test), the policy is evaluated there once: one row, one set of results.</summary>
+    [Fact]
+    public void ARunTrainedOnItsEvaluationDistributionReportsItOnce()
+    {
+        using var temp = new TempFolder();
+        var runner = Runner(temp);
+        var config = Tiny.Replace("eval_episodes = 20", "eval_episodes = 20\nenv = \"maze/test\"", StringComparison.Ordinal);
+        var outcome = runner.Start(runner.Prepare(ConfigFile.Parse(config, "tiny.toml"), "tiny"), new Progress<ProgressUpdate>());
+
+        Assert.Equal(0, outcome.ExitCode);
+        var report = File.ReadAllLines(Path.Combine(outcome.Record.Directory, "report.md"));
+        Assert.Single(report, line => line.StartsWith("| maze/test | ", StringComparison.Ordinal));
+        Assert.DoesNotContain(report, line => line.StartsWith("| maze/train | ", StringComparison.Ordinal));
+        Assert.True(File.Exists(Path.Combine(outcome.Record.Directory, "results.json")));
+    }
+
     [Theory]
     [InlineData("num_minibatches = 3", "tiny.toml:10: key 'num_minibatches': 3 must divide num_envs 4")]
     [InlineData("total_timesteps = 31", "tiny.toml:9: key 'total_timesteps': 31 is less than one rollout")]
