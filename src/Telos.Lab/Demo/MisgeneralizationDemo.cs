@@ -9,12 +9,13 @@ using Telos.Learning.Objectives;
 using Telos.Objectives;
 using Telos.Lab.Evaluation;
 using Telos.Lab.Reports;
+using Telos.Lab.Reinforcement;
 using Telos.Lab.Runs;
+using Telos.Lab.Shift;
 using Telos.Learning.Reinforcement;
 using Telos.Learning.Reinforcement.Inspection;
 using Telos.Learning.Reinforcement.Policies;
 using Telos.Planning;
-using Telos.Randomness;
 using static TorchSharp.torch;
 
 namespace Telos.Lab.Demo;
@@ -164,7 +165,7 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
         var test = family.Typed("maze/test", parameters);
         var trueReward = ObjectiveCard.Linear([new("at_cheese", 10.0)], provenance: Provenance.Manual);
         // Every level set is drawn from the seed: a new seed resamples the test levels, the labels and EPIC's levels.
-        long FirstSeed(string name) => Seeds.DeriveLong((ulong)context.Seed, "demo/levels/" + name) % 1_000_000_000_000L;
+        long FirstSeed(string name) => ShiftMeasurement.FirstLevel(context.Seed, "demo", name);
         var trainSeeds = Enumerable.Range(0, settings.TestLevels).Select(i => FirstSeed("train") + i).ToArray();
         var testSeeds = Enumerable.Range(0, settings.TestLevels).Select(i => FirstSeed("test") + i).ToArray();
         var evalSeed = (ulong)context.DeriveSeed("evaluation");
@@ -201,13 +202,7 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
         {
             using (trainer)
             {
-                while (trainer.Iteration < settings.Ppo.NumIterations)
-                {
-                    context.CancellationToken.ThrowIfCancellationRequested();
-                    var metrics = trainer.Step();
-                    run.LogMetrics(metrics.GlobalStep, metrics.Scalars);
-                    progress.Report(new ProgressUpdate(Kind, 3, stages, string.Create(CultureInfo.InvariantCulture, $"PPO {metrics.GlobalStep}/{settings.Ppo.NumIterations * settings.Ppo.BatchSize} steps")));
-                }
+                PpoTrainingLoop.RunToEnd(trainer, settings.Ppo, run, progress, Kind, 3, stages, "PPO", context.CancellationToken);
             }
 
             var rows = new List<DemoRow>();
@@ -216,13 +211,11 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
             var budget = PlanBudget.Default with { TieTolerance = settings.TieTolerance };
             static AgentObjective<MazeState> Readable(ObjectiveCard card) => AgentObjective<MazeState>.FromCard(card);
             void Add(string name, string kind, IAgent<MazeState> agent, string goal, (double, double)? epic, bool control = true) =>
-                rows.Add(Measure(name, kind, goal, control ? trainSeeds : null, testSeeds, parameters, epic, examples, summaries,
-                    (distribution, seeds, keep) => AgentEvaluation.Evaluate(agent, family, distribution, parameters, seeds, evalSeed, new EvaluationOptions(Goal: goal, KeepEpisodes: keep))));
+                rows.Add(Measure(name, kind, goal, control ? trainSeeds : null, testSeeds, parameters, epic, examples, summaries, AgentActions.Lanes(agent, 1), evalSeed));
             void AddPolicy(string name, string goal, bool control = true)
             {
                 using var lanes = new PolicyAgent<MazeState>(policy, AgentEvaluations.PolicyLanes, name);
-                rows.Add(Measure(name, LearnedKind, goal, control ? trainSeeds : null, testSeeds, parameters, null, examples, summaries,
-                    (distribution, seeds, keep) => AgentEvaluation.Evaluate(lanes, family, distribution, parameters, seeds, evalSeed, new EvaluationOptions(Goal: goal, KeepEpisodes: keep))));
+                rows.Add(Measure(name, LearnedKind, goal, control ? trainSeeds : null, testSeeds, parameters, null, examples, summaries, lanes, evalSeed));
             }
             IAgent<MazeState> Planner(AgentObjective<MazeState> objective) => new PlanningAgent<MazeState>(Planners.Create(settings.Planner, family), objective, budget);
 
@@ -278,7 +271,7 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
                 {
                     policy.Hooks = null;
                 }
-                clampChannel = CheeseChannel(policy, steerLevels);
+                clampChannel = Retargeting.CheeseChannel(policy, steerLevels);
             }
 
             Stage(6, "retargeting to the bottom-right corner, no training: swap the card; clamp the policy's cheese channel there");
@@ -317,24 +310,6 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
     private const string ReadableKind = "readable";
     private const string NeuralKind = "neural";
     private const string LearnedKind = "learned";
-
-    /// <summary>The <c>encoder.conv1</c> channel whose cheese-vector entry at the cheese's own cell, summed over <paramref name="levels"/>, is largest (Turner et al.'s cheese-tracking channel).</summary>
-    private static int CheeseChannel(ActorCritic policy, IReadOnlyList<Maze> levels)
-    {
-        var channels = (int)policy.HookPoints.First(h => h.Name == GridEncoder.Conv1Point).Shape[0];
-        var response = new double[channels];
-        foreach (var maze in levels)
-        {
-            using var scope = NewDisposeScope();
-            var (with, without) = GoalVector.CheesePairs([maze]);
-            var cheese = GoalVector.MeanDifference(policy, GridEncoder.Conv1Point, with, without);
-            for (var c = 0; c < channels; c++)
-            {
-                response[c] += cheese[c, maze.Cheese / maze.Size, maze.Cheese % maze.Size].item<float>();
-            }
-        }
-        return Array.IndexOf(response, response.Max());
-    }
 
     /// <summary>Renders the results as the table the CLI prints and the report holds.</summary>
     public static string Table(IReadOnlyList<DemoRow> rows)
@@ -387,13 +362,14 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
 
     /// <summary>
     /// One row: an agent on <paramref name="testSeeds"/> of maze/test (and, as the in-distribution control, on
-    /// <paramref name="trainSeeds"/> of maze/train), measured through the one evaluation path and judged by <paramref name="goal"/>.
+    /// <paramref name="trainSeeds"/> of maze/train), measured as the lab measures every agent (<see cref="ShiftMeasurement.Measure"/>) and judged by <paramref name="goal"/>.
     /// </summary>
     private static DemoRow Measure(string name, string kind, string goal, long[]? trainSeeds, long[] testSeeds, DistributionParameters parameters, (double Train, double Test)? epic,
-        ExamplePictures examples, List<EvaluationSummary> summaries, Func<string, long[], bool, EvaluationResult<MazeState>> evaluate)
+        ExamplePictures examples, List<EvaluationSummary> summaries, IBatchedAgent<MazeState> agent, ulong evalSeed)
     {
         var family = MazeFamily.Instance;
-        var result = evaluate("maze/test", testSeeds, true);
+        var measured = ShiftMeasurement.Measure(agent, parameters, parameters, trainSeeds, testSeeds, evalSeed, goal, proxyRegion: 1, keepEpisodes: true);
+        var result = measured.Test;
         var levels = family.Distribution("maze/test", parameters);
         for (var i = 0; i < Math.Min(testSeeds.Length, ExamplePictures.Levels); i++)
         {
@@ -405,9 +381,9 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
         var summary = result.Summary with { Agent = name };
         summaries.Add(summary);
         double? trainSuccess = null;
-        if (trainSeeds is not null)
+        if (measured.Train is { } train)
         {
-            var control = evaluate("maze/train", trainSeeds, false).Summary with { Agent = name };
+            var control = train with { Agent = name };
             summaries.Add(control);
             trainSuccess = control.Success.Value;
         }

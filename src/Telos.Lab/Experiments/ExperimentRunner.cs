@@ -267,7 +267,7 @@ public sealed class ExperimentRunner
             {
                 if (prepared.Sweep is { } plan)
                 {
-                    var failed = SweepRunner.Run(run, plan, sweep.Launcher, sweep.Jobs, progress, cancellationToken);
+                    var failed = SweepRunner.Run(run, plan, sweep.Launcher, sweep.Jobs, progress, cancellationToken, prepared.Experiment as ISweepAnalysis);
                     if (failed == 0)
                     {
                         run.MarkCompleted();

@@ -65,9 +65,29 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
                 parameters.Add((declared.Name, table.GetInt(declared.Name, declared.Default ?? declared.Min, declared.Min, declared.Max)));
             }
         }
-        var kind = Enum.Parse<PolicyKind>(config.GetString("policy", "lstm", PolicyNames), ignoreCase: true);
+        var (policy, ppo) = ReadTraining(config);
+        var evalEpisodes = config.GetInt("eval_episodes", 200, 1, 100_000);
+        var checkpointEvery = config.GetInt("checkpoint_every", 10, 1, 10_000_000);
+        var resolved = DistributionParameters.Of([.. parameters]);
+        // Refuse parameters the distributions reject now, before any run directory exists.
+        EnvironmentFamilies.Of(env).Accept(new DistributionCheck(env, evalEnv, resolved));
+        return new PpoExperimentSettings(env, evalEnv, resolved, evalEpisodes, checkpointEvery, policy, ppo);
+    }
+
+    /// <summary>
+    /// The policy and PPO keys of a <c>ppo</c> config (<c>policy</c>, <c>conv_channels</c>, <c>features</c>, <c>lstm_size</c>,
+    /// <c>drc_*</c>, CleanRL's PPO names), read from <paramref name="config"/> or any table of that shape (the
+    /// <c>maze-shift</c> experiment's <c>[ppo-lstm]</c>, <c>[ppo-drc]</c>, …) with the <c>ppo</c> experiment's defaults.
+    /// </summary>
+    /// <param name="config">The table to read.</param>
+    /// <param name="policy">The policy kind when the table does not choose it (null: its <c>policy</c> key, default <c>lstm</c>).</param>
+    /// <exception cref="TelosInputException">A key out of range, or minibatches that do not divide the environments, or fewer steps than one rollout.</exception>
+    public static (PolicyOptions Policy, PpoSettings Ppo) ReadTraining(ConfigTable config, PolicyKind? policy = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var kind = policy ?? Enum.Parse<PolicyKind>(config.GetString("policy", "lstm", PolicyNames), ignoreCase: true);
         var policyDefaults = new PolicyOptions();
-        var policy = new PolicyOptions(kind, config.GetInt("conv_channels", 16, 1, 256), config.GetInt("features", 128, 1, 4096), config.GetInt("lstm_size", 128, 1, 4096),
+        var options = new PolicyOptions(kind, config.GetInt("conv_channels", 16, 1, 256), config.GetInt("features", 128, 1, 4096), config.GetInt("lstm_size", 128, 1, 4096),
             config.GetInt("drc_layers", policyDefaults.DrcLayers, 1, 16), config.GetInt("drc_ticks", policyDefaults.DrcTicks, 1, 16), config.GetInt("drc_channels", policyDefaults.DrcChannels, 1, 256));
         var defaults = new PpoSettings();
         var targetKl = config.GetDouble("target_kl", 0, 0, 10);
@@ -91,8 +111,6 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
             MaxGradNorm = config.GetDouble("max_grad_norm", defaults.MaxGradNorm, 1e-6, 1e6),
             TargetKl = targetKl > 0 ? targetKl : null,
         };
-        var evalEpisodes = config.GetInt("eval_episodes", 200, 1, 100_000);
-        var checkpointEvery = config.GetInt("checkpoint_every", 10, 1, 10_000_000);
         // The getters check ranges; these are the settings that constrain each other.
         if (ppo.NumEnvs % ppo.NumMinibatches != 0)
         {
@@ -102,10 +120,7 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
         {
             throw config.Error("total_timesteps", $"{ppo.TotalTimesteps} is less than one rollout, num_envs·num_steps = {ppo.BatchSize}");
         }
-        var resolved = DistributionParameters.Of([.. parameters]);
-        // Refuse parameters the distributions reject now, before any run directory exists.
-        EnvironmentFamilies.Of(env).Accept(new DistributionCheck(env, evalEnv, resolved));
-        return new PpoExperimentSettings(env, evalEnv, resolved, evalEpisodes, checkpointEvery, policy, ppo);
+        return (options, ppo);
     }
 
     /// <summary>Test seam: called after each iteration (after its checkpoint) with the policy and the iteration, e.g. to inject a bad weight.</summary>

@@ -88,11 +88,13 @@ public static class SweepRunner
     }
 
     /// <summary>
-    /// Runs every cell not yet done, then writes <c>tables.md</c>, <c>tables.csv</c>, <c>report.md</c> and <c>report.html</c>.
+    /// Runs every cell not yet done, then writes <c>tables.md</c>, <c>tables.csv</c>, <c>report.md</c> and <c>report.html</c>
+    /// (with <paramref name="analysis"/>'s sections, when the experiment computes something across cells).
     /// </summary>
     /// <returns>The number of cells that failed (0: the sweep completed).</returns>
     /// <exception cref="OperationCanceledException">Cancelled: running cells were asked to stop; the tables are not written.</exception>
-    public static int Run(RunDirectory sweep, SweepPlan plan, ICellLauncher launcher, int jobs, IProgress<ProgressUpdate> progress, CancellationToken cancellationToken)
+    public static int Run(RunDirectory sweep, SweepPlan plan, ICellLauncher launcher, int jobs, IProgress<ProgressUpdate> progress, CancellationToken cancellationToken,
+        ISweepAnalysis? analysis = null)
     {
         ArgumentNullException.ThrowIfNull(sweep);
         ArgumentNullException.ThrowIfNull(plan);
@@ -178,10 +180,11 @@ public static class SweepRunner
         cancellationToken.ThrowIfCancellationRequested();
 
         var tables = SweepTables.Merge(sweep.Id, sweep.Path, plan);
-        sweep.WriteArtifact("tables.md", tables.ToMarkdown());
+        var extra = analysis is null ? "" : analysis.Markdown(tables);
+        sweep.WriteArtifact("tables.md", tables.ToMarkdown() + extra);
         sweep.WriteArtifact("tables.csv", tables.ToCsv());
-        sweep.WriteReport(tables.ToReportMarkdown());
-        sweep.WriteHtmlReport(tables.ToHtmlReport());
+        sweep.WriteReport(tables.ToReportMarkdown() + extra);
+        sweep.WriteHtmlReport(tables.ToHtmlReport(analysis));
         var failed = tables.Failures.Count;
         Log($"merged {plan.Cells.Count - failed} cells into tables.md ({failed} failed)");
         return failed;

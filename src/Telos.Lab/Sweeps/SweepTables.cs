@@ -177,11 +177,24 @@ public sealed class SweepTables
     /// <summary>The sweep's <c>report.md</c>: what was swept and the tables.</summary>
     public string ToReportMarkdown() => $"# sweep {SweepId}\n\n" + Description() + "\n\n" + ToMarkdown();
 
-    /// <summary>The sweep's <c>report.html</c>: a bar chart per result (mean over seeds with its t interval, each seed's value as a point) and the tables.</summary>
-    public HtmlReport ToHtmlReport()
+    /// <summary>
+    /// The sweep's <c>report.html</c>: a bar chart per result (mean over seeds with its t interval, each seed's value as a point)
+    /// and the tables; for an experiment with its own cross-cell analysis, that analysis's sections instead (the tables stay in
+    /// <c>tables.md</c> and <c>tables.csv</c>).
+    /// </summary>
+    public HtmlReport ToHtmlReport(ISweepAnalysis? analysis = null)
     {
         var report = new HtmlReport($"sweep {SweepId}");
         report.Paragraph(Description());
+        if (analysis is not null)
+        {
+            // The experiment's own sections stand for its thousands of results; every one is in tables.md and tables.csv.
+            analysis.AddTo(report, this);
+            report.Heading("Every result");
+            report.Paragraph($"Every result of every cell, merged over seeds with its t interval, is in `tables.md` and `tables.csv` beside this page ({Results.Count} rows).");
+            AddFailures(report);
+            return report;
+        }
         report.Paragraph("Bars: mean over seeds with the 95 % Student-t interval over seeds. Points: each seed's own value; for rates, the thin bars are that run's 95 % Wilson interval over levels.");
         foreach (var name in Names)
         {
@@ -203,12 +216,17 @@ public sealed class SweepTables
             }).ToList();
             report.Table(new ReportTable(name, headers, rows, $"sweep {SweepId}: cells/*/{RunResults.FileName}"));
         }
+        AddFailures(report);
+        return report;
+    }
+
+    private void AddFailures(HtmlReport report)
+    {
         if (Failures.Count > 0)
         {
             report.Table(new ReportTable("cells without results", ["cell", "configuration, seed", "error"],
                 Failures.Select(f => (IReadOnlyList<string>)[f.Cell.DirectoryName, Plan.CellLabel(f.Cell), f.Message]).ToList(), $"sweep {SweepId}: cells/*/{RunRecordFile.FileName}"));
         }
-        return report;
     }
 
     private string Description()

@@ -79,7 +79,7 @@ public readonly record struct GoalLabel(long LevelSeed, int X, int Y, double Val
 /// <param name="Form">The declared form.</param>
 /// <param name="On">The distribution the data comes from.</param>
 /// <param name="Parameters">Its parameters.</param>
-/// <param name="Levels">Levels drawn (seeds 0..Levels−1).</param>
+/// <param name="Levels">Levels drawn (seeds FirstLevel..FirstLevel+Levels−1).</param>
 /// <param name="SamplesPerLevel">Transitions per level (random walks from uniformly drawn states).</param>
 /// <param name="Seed">Root seed: data, initialization, labels, demonstrations.</param>
 /// <param name="Steps">Optimizer steps (IRL: gradient steps on θ).</param>
@@ -94,11 +94,12 @@ public readonly record struct GoalLabel(long LevelSeed, int X, int Y, double Val
 /// <param name="From">Goal: the card to regress.</param>
 /// <param name="Labels">Goal: the labelled states.</param>
 /// <param name="Anchor">Goal: λ of the anchor keeping other states' values.</param>
+/// <param name="FirstLevel">The first level's seed: the data (and the demonstrations) come from levels FirstLevel..FirstLevel+Levels−1.</param>
 public sealed record ObjectiveTrainingRequest(
     ObjectiveSignal Signal, ObjectiveForm Form, string On, DistributionParameters Parameters,
     int Levels = 20, int SamplesPerLevel = 200, long Seed = 0, int Steps = 500, double? LearningRate = null, FormOptions? FormOptions = null,
     double Lambda = 0.9, string? Reference = null, int Pairs = 500, int Segment = 4, int DemonstrationsPerLevel = 10,
-    Demonstrator Demonstrator = Demonstrator.Soft, string? From = null, IReadOnlyList<GoalLabel>? Labels = null, double Anchor = 1.0);
+    Demonstrator Demonstrator = Demonstrator.Soft, string? From = null, IReadOnlyList<GoalLabel>? Labels = null, double Anchor = 1.0, long FirstLevel = 0);
 
 /// <summary>
 /// The library behind <c>telos objective train</c>: data from a registered distribution, the
@@ -154,7 +155,7 @@ public static class ObjectiveTraining
         var formOptions = request.FormOptions ?? new FormOptions();
         var neural = request.Form == ObjectiveForm.Net;
         TransitionSample Sample(bool observations) =>
-            ObjectiveData.Sample(request.On, request.Parameters, request.Levels, request.SamplesPerLevel, (ulong)request.Seed, 0, observations);
+            ObjectiveData.Sample(request.On, request.Parameters, request.Levels, request.SamplesPerLevel, (ulong)request.Seed, request.FirstLevel, observations);
         switch (request.Signal)
         {
             case ObjectiveSignal.Reward:
@@ -175,7 +176,7 @@ public static class ObjectiveTraining
                 }
                 var reference = ReferenceOf(request.Reference, family);
                 var card = Demonstrations.FitMaxEntIrl(request.On, request.Parameters, request.Levels, reference, request.DemonstrationsPerLevel, request.Demonstrator,
-                    formOptions.Gamma, request.Steps, learningRate, request.Seed);
+                    formOptions.Gamma, request.Steps, learningRate, request.Seed, request.FirstLevel);
                 return (card, null);
             }
             case ObjectiveSignal.Goal:
@@ -276,7 +277,7 @@ public static class ObjectiveData
 public static class Demonstrations
 {
     /// <summary>
-    /// MaxEnt IRL against demonstrations of <paramref name="reference"/> on levels 0..<paramref name="levels"/>−1 of
+    /// MaxEnt IRL against demonstrations of <paramref name="reference"/> on levels <paramref name="firstLevel"/>..<paramref name="firstLevel"/>+<paramref name="levels"/>−1 of
     /// <paramref name="on"/>: soft (Boltzmann-rational, τ = 1, <paramref name="perLevel"/> from each level's start) or
     /// optimal (exact finite-horizon Q* with the fit's γ and horizon, ties broken by the seed, one from every state that
     /// is not absorbing). The horizon is min(step limit, 4·√S + 8), at least 4.
@@ -291,16 +292,17 @@ public static class Demonstrations
     /// <param name="iterations">Gradient steps on θ.</param>
     /// <param name="learningRate">The IRL step size, used as given.</param>
     /// <param name="seed">Seeds the demonstrations.</param>
+    /// <param name="firstLevel">The first level's seed (levels firstLevel..firstLevel+levels−1).</param>
     /// <exception cref="TelosInputException">Unknown distribution or bad parameters.</exception>
     public static ObjectiveCard FitMaxEntIrl(string on, DistributionParameters parameters, int levels, LoadedObjective reference, int perLevel, Demonstrator demonstrator,
-        double gamma, int iterations, double learningRate, long seed)
+        double gamma, int iterations, double learningRate, long seed, long firstLevel = 0)
     {
         ArgumentNullException.ThrowIfNull(reference);
         if (levels < 1 || perLevel < 1)
         {
             throw new TelosInputException($"demonstrations need levels ≥ 1 and demonstrations per level ≥ 1 (got {levels} and {perLevel})");
         }
-        return EnvironmentFamilies.Run(on, new Irl(on, parameters, levels, reference, perLevel, demonstrator, gamma, iterations, learningRate, seed));
+        return EnvironmentFamilies.Run(on, new Irl(on, parameters, levels, reference, perLevel, demonstrator, gamma, iterations, learningRate, seed, firstLevel));
     }
 
     /// <summary>Whether every legal action of <paramref name="state"/> ends the episode where it is (the maze's cheese): nothing to demonstrate.</summary>
@@ -373,13 +375,13 @@ public static class Demonstrations
     }
 
     private sealed record Irl(string On, DistributionParameters Parameters, int Levels, LoadedObjective Reference, int PerLevel, Demonstrator Demonstrator,
-        double Gamma, int Iterations, double LearningRate, long Seed) : IFamilyOperation<ObjectiveCard>
+        double Gamma, int Iterations, double LearningRate, long Seed, long FirstLevel) : IFamilyOperation<ObjectiveCard>
     {
         public ObjectiveCard Run<TState>(IEnvironmentFamily<TState> family)
             where TState : struct
         {
             var distribution = family.Distribution(On, Parameters);
-            var levels = Enumerable.Range(0, Levels).Select(l => distribution.Level(l)).ToArray();
+            var levels = Enumerable.Range(0, Levels).Select(l => distribution.Level(FirstLevel + l)).ToArray();
             var horizon = Horizon(levels[0]);
             var demos = Generate(levels, Reference, Demonstrator, PerLevel, Gamma, horizon, Seed);
             var options = new MaxEntIrlOptions(Gamma, 1.0, horizon, Iterations, LearningRate);

@@ -1,0 +1,60 @@
+using Telos.Agents;
+using Telos.Environments;
+using Telos.Lab.Experiments;
+using Telos.Lab.Runs;
+using Telos.Learning.Objectives;
+using Telos.Learning.Reinforcement.Policies;
+using Telos.Objectives;
+
+namespace Telos.Lab.Shift;
+
+/// <summary>One agent of a <c>maze-shift</c> cell, as an analysis sees it after the cell has measured it.</summary>
+/// <param name="Name">Its name in the results (<c>bfs + reward-linear</c>, <c>ppo-lstm</c>).</param>
+/// <param name="Kind">Readable objective, neural objective or learned optimizer.</param>
+/// <param name="Objective">The hard-coded agent's objective (card and, for network forms, module); null for a policy.</param>
+/// <param name="Planner">The hard-coded agent's planner name; null for a policy.</param>
+/// <param name="Policy">The policy network (no hooks installed); null for a hard-coded agent.</param>
+/// <param name="Architecture">The policy's architecture; null for a hard-coded agent.</param>
+/// <param name="Lanes">The agent as the evaluation path runs it.</param>
+public sealed record ShiftAgent(string Name, AgentKind Kind, LoadedObjective? Objective, string? Planner, ActorCritic? Policy, PolicyOptions? Architecture, IBatchedAgent<MazeState> Lanes);
+
+/// <summary>What a cell gives its analyses besides the agent.</summary>
+/// <param name="Run">The cell's run: its directory (artifacts), seed derivation, progress and cancellation.</param>
+/// <param name="Settings">The cell's settings.</param>
+/// <param name="TrainParameters">maze/train's parameters (size, step limit, training region).</param>
+/// <param name="TestParameters">maze/test's parameters.</param>
+/// <param name="TrainLevels">The maze/train level seeds every agent was measured on.</param>
+/// <param name="TestLevels">The maze/test level seeds every agent was measured on.</param>
+/// <param name="Data">The objectives' training transitions over named features (null in a policy cell).</param>
+/// <param name="Results">The cell's results: an analysis adds its numbers here, named <c>analysis/NAME/AGENT/…</c>.</param>
+public sealed record ShiftAnalysisContext(ExperimentContext Run, MazeShiftSettings Settings, DistributionParameters TrainParameters, DistributionParameters TestParameters,
+    long[] TrainLevels, long[] TestLevels, TransitionSample? Data, RunResults Results);
+
+/// <summary>
+/// A per-agent analysis that a <c>maze-shift</c> cell runs after measuring each agent (goal-regression k-curves,
+/// revealed objectives, probes, thinking-time curves, …). Register an implementation in <see cref="ShiftAnalyses.All"/>;
+/// a config picks them by name with <c>analyses = [...]</c> (default: all). Results must be deterministic given the
+/// cell's seed (derive every seed with <see cref="ExperimentContext.DeriveSeed"/>) and named
+/// <c>analysis/NAME/AGENT/…</c>, so the sweep merges them over seeds like every other result.
+/// </summary>
+public interface IShiftAnalysis
+{
+    /// <summary>The name configs use and results start with (lower-case, dashes).</summary>
+    string Name { get; }
+
+    /// <summary>Whether it applies to <paramref name="agent"/> (e.g. only to policies).</summary>
+    bool AppliesTo(ShiftAgent agent);
+
+    /// <summary>Runs on one agent, adding results to <see cref="ShiftAnalysisContext.Results"/>.</summary>
+    void Run(ShiftAnalysisContext context, ShiftAgent agent);
+}
+
+/// <summary>The per-agent analyses a <c>maze-shift</c> cell can run, in the order it runs them.</summary>
+public static class ShiftAnalyses
+{
+    /// <summary>Every registered analysis. Add a new one here.</summary>
+    public static IReadOnlyList<IShiftAnalysis> All { get; } = [];
+
+    /// <summary>Their names.</summary>
+    public static IReadOnlyList<string> Names => [.. All.Select(a => a.Name)];
+}

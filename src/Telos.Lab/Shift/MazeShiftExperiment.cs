@@ -1,0 +1,458 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text;
+using Telos.Agents;
+using Telos.Environments;
+using Telos.Lab.Configuration;
+using Telos.Lab.Evaluation;
+using Telos.Lab.Experiments;
+using Telos.Lab.Reinforcement;
+using Telos.Lab.Reports;
+using Telos.Lab.Runs;
+using Telos.Lab.Sweeps;
+using Telos.Learning.Native;
+using Telos.Learning.Objectives;
+using Telos.Learning.Reinforcement;
+using Telos.Learning.Reinforcement.Inspection;
+using Telos.Learning.Reinforcement.Policies;
+using Telos.Objectives;
+using Telos.Planning;
+using static TorchSharp.torch;
+
+namespace Telos.Lab.Shift;
+
+/// <summary>One learned objective of the objectives group: a signal and a form the library can train together.</summary>
+/// <param name="Signal">Reward regression, preferences or demonstrations (MaxEnt IRL).</param>
+/// <param name="Form">Linear, sparse, monotone or net.</param>
+public sealed record ShiftObjective(ObjectiveSignal Signal, ObjectiveForm Form)
+{
+    /// <summary>Every pair the library trains: reward and preferences in each form; demonstrations in the linear form only (MaxEnt IRL fits a linear card).</summary>
+    public static IReadOnlyList<ShiftObjective> All { get; } =
+    [
+        new(ObjectiveSignal.Reward, ObjectiveForm.Linear), new(ObjectiveSignal.Reward, ObjectiveForm.Sparse),
+        new(ObjectiveSignal.Reward, ObjectiveForm.Monotone), new(ObjectiveSignal.Reward, ObjectiveForm.Net),
+        new(ObjectiveSignal.Preferences, ObjectiveForm.Linear), new(ObjectiveSignal.Preferences, ObjectiveForm.Sparse),
+        new(ObjectiveSignal.Preferences, ObjectiveForm.Monotone), new(ObjectiveSignal.Preferences, ObjectiveForm.Net),
+        new(ObjectiveSignal.Demonstrations, ObjectiveForm.Linear),
+    ];
+
+    /// <summary>The name configs and results use: <c>reward-linear</c>, <c>prefs-net</c>, <c>demos-linear</c>.</summary>
+    public string Id => ObjectiveTraining.SignalNames[(int)Signal] + "-" + ObjectiveCard.FormName(Form);
+}
+
+/// <summary>Settings of <see cref="MazeShiftExperiment"/> (the config keys are documented in experiments/maze-shift.toml and docs/maze-shift.md).</summary>
+/// <param name="Agents">The cell's agent group: <c>objectives</c> (every learned objective under every planner, and the true reward) or <c>ppo-lstm</c>, <c>ppo-cnn</c>, <c>ppo-drc</c>.</param>
+/// <param name="Size">Maze side (odd).</param>
+/// <param name="StepLimit">Every agent's episodes are truncated here.</param>
+/// <param name="Region">maze/train's cheese region (1: the corner; 5: Turner et al.).</param>
+/// <param name="ProxyRegion">Side of the top-right region whose pursuit the proxy-region rate counts.</param>
+/// <param name="Levels">maze/train and maze/test levels every agent is measured on.</param>
+/// <param name="TrainLevels">maze/train levels the feature objectives learn from.</param>
+/// <param name="StepsPerLevel">Random-walk transitions per training level.</param>
+/// <param name="NetLevels">maze/train levels the network objectives learn from (the first of the same levels).</param>
+/// <param name="FitSteps">Optimizer steps of reward regression and preferences.</param>
+/// <param name="Pairs">Labelled segment pairs for preferences.</param>
+/// <param name="DemoLevels">maze/train levels the demonstrations come from (the first of the same levels).</param>
+/// <param name="IrlSteps">MaxEnt IRL's gradient steps.</param>
+/// <param name="Objectives">The objectives fitted (<see cref="ShiftObjective.Id"/>).</param>
+/// <param name="Planners">The hard-coded optimizers.</param>
+/// <param name="MctsSimulations">Simulations per decision of the Monte-Carlo planners.</param>
+/// <param name="TieTolerance">Destinations within this fraction of the best value tie, and ties are drawn at random.</param>
+/// <param name="AuditLevels">Levels per distribution whose states the audits read.</param>
+/// <param name="FailureMargin">An objective fails under a planner when its maze/test success is more than this below the true reward's under the same planner on the same levels.</param>
+/// <param name="RetargetLevels">maze/test levels of each target cell of the retargeting maps.</param>
+/// <param name="SteerLevels">maze/test levels the policy's goal vectors and cheese channel are computed on.</param>
+/// <param name="SteerScale">Multiple of the goal vector added when steering.</param>
+/// <param name="ClampValue">Value the cheese channel is clamped to at the target.</param>
+/// <param name="Ppo">Per policy kind, its network and PPO settings (<c>[ppo-lstm]</c>, <c>[ppo-cnn]</c>, <c>[ppo-drc]</c>).</param>
+/// <param name="Analyses">The per-agent analyses to run (<see cref="ShiftAnalyses"/>).</param>
+public sealed record MazeShiftSettings(string Agents, int Size, int StepLimit, int Region, int ProxyRegion, int Levels, int TrainLevels, int StepsPerLevel, int NetLevels,
+    int FitSteps, int Pairs, int DemoLevels, int IrlSteps, IReadOnlyList<ShiftObjective> Objectives, IReadOnlyList<string> Planners, int MctsSimulations, double TieTolerance,
+    int AuditLevels, double FailureMargin, int RetargetLevels, int SteerLevels, double SteerScale, float ClampValue,
+    IReadOnlyDictionary<PolicyKind, (PolicyOptions Policy, PpoSettings Ppo)> Ppo, IReadOnlyList<string> Analyses);
+
+/// <summary>
+/// The lab's main experiment: hard-coded optimizers over learned objectives and learned optimizers (PPO policies), all
+/// trained on maze/train (cheese in the top-right region) and measured on maze/train and maze/test (cheese anywhere)
+/// through the one evaluation path. A cell is one agent group and one seed (the seed draws every level, the data and the
+/// training): the objectives group fits every (signal, form) pair on the same seed-drawn data, audits each before any
+/// rollout (identifiability, disagreement with the others, oracle EPIC), runs each under every planner, and retargets the
+/// planner to every cell by swapping its objective; a policy group trains PPO and retargets it by steering and clamping.
+/// Across the sweep's cells it computes how well each audit predicts failure (AUC with a bootstrap interval), the
+/// success/proxy bars and the retargeting maps (<see cref="MazeShiftAnalysis"/>).
+/// </summary>
+public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepAnalysis
+{
+    /// <summary>The agent groups a cell can be.</summary>
+    public static IReadOnlyList<string> AgentGroups { get; } = ["objectives", "ppo-lstm", "ppo-cnn", "ppo-drc"];
+
+    private const string Scope = "shift";
+
+    public override string Kind => "maze-shift";
+
+    public override string Description => "Learned objectives under planners vs PPO policies on maze/train → maze/test: misgeneralization, zero-rollout audits and their AUC, retargeting maps.";
+
+    public override MazeShiftSettings Configure(ConfigTable config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var agents = config.GetString("agents", "objectives", AgentGroups.ToArray());
+        var size = config.GetInt("size", 7, 5, 25);
+        if (size % 2 == 0)
+        {
+            throw config.Error("size", $"must be odd, got {size}");
+        }
+        var objectiveNames = ShiftObjective.All.Select(o => o.Id).ToArray();
+        var objectives = config.GetStringList("objectives", objectiveNames, objectiveNames, minCount: 2);
+        if (objectives.Distinct().Count() != objectives.Count)
+        {
+            throw config.Error("objectives", "an objective is listed twice");
+        }
+        var planners = config.GetStringList("planners", ["bfs", "vi"], Planners.Names.ToArray(), minCount: 1);
+        if (planners.Distinct().Count() != planners.Count)
+        {
+            throw config.Error("planners", "a planner is listed twice");
+        }
+        var ppo = new Dictionary<PolicyKind, (PolicyOptions, PpoSettings)>
+        {
+            [PolicyKind.Lstm] = PpoExperiment.ReadTraining(config.Table("ppo-lstm"), PolicyKind.Lstm),
+            [PolicyKind.Cnn] = PpoExperiment.ReadTraining(config.Table("ppo-cnn"), PolicyKind.Cnn),
+            [PolicyKind.Drc] = PpoExperiment.ReadTraining(config.Table("ppo-drc"), PolicyKind.Drc),
+        };
+        var analyses = config.GetStringList("analyses", ShiftAnalyses.Names, ShiftAnalyses.Names.ToArray());
+        return new MazeShiftSettings(
+            agents, size,
+            config.GetInt("step_limit", 60, 1, 100_000),
+            config.GetInt("region", 1, 1, size),
+            config.GetInt("proxy_region", 3, 1, size),
+            config.GetInt("levels", 200, 1, 100_000),
+            config.GetInt("train_levels", 100, 1, 100_000),
+            config.GetInt("steps_per_level", 200, 1, 100_000),
+            config.GetInt("net_levels", 30, 1, 100_000),
+            config.GetInt("fit_steps", 400, 1, 1_000_000),
+            config.GetInt("pairs", 500, 1, 1_000_000),
+            config.GetInt("demo_levels", 30, 1, 100_000),
+            config.GetInt("irl_steps", 150, 1, 1_000_000),
+            [.. objectives.Select(id => ShiftObjective.All.First(o => o.Id == id))],
+            planners,
+            config.GetInt("mcts_simulations", 64, 1, 100_000),
+            config.GetDouble("tie_tolerance", 0.01, 0, 0.5),
+            config.GetInt("audit_levels", 20, 1, 10_000),
+            config.GetDouble("failure_margin", 0.2, 0, 1),
+            config.GetInt("retarget_levels", 50, 1, 10_000),
+            config.GetInt("steer_levels", 10, 1, 10_000),
+            config.GetDouble("steer_scale", 3.0, -100, 100),
+            (float)config.GetDouble("clamp_value", 5.5, -1000, 1000),
+            ppo,
+            analyses);
+    }
+
+    public override int Run(ExperimentContext context, MazeShiftSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(settings);
+        TorchRuntime.EnsureInitialized();
+        var cell = new Cell(context, settings);
+        if (settings.Agents == "objectives")
+        {
+            cell.RunObjectives();
+        }
+        else
+        {
+            cell.RunPolicy(Enum.Parse<PolicyKind>(settings.Agents["ppo-".Length..], ignoreCase: true));
+        }
+        cell.Finish();
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public string Markdown(SweepTables tables) => new MazeShiftAnalysis(tables).Markdown();
+
+    /// <inheritdoc/>
+    public void AddTo(HtmlReport report, SweepTables tables) => new MazeShiftAnalysis(tables).AddTo(report);
+
+    /// <summary>One cell's work and what it has measured so far.</summary>
+    private sealed class Cell
+    {
+        private readonly ExperimentContext _context;
+        private readonly MazeShiftSettings _settings;
+        private readonly RunResults _results = new();
+        private readonly List<EvaluationSummary> _summaries = [];
+        private readonly StringBuilder _report = new();
+        private readonly DistributionParameters _trainParameters;
+        private readonly DistributionParameters _testParameters;
+        private readonly long[] _trainLevels;
+        private readonly long[] _testLevels;
+        private readonly long[] _retargetLevels;
+        private readonly ulong _evalSeed;
+        private readonly ShiftAnalysisContext _analysisContext;
+        private TransitionSample? _data;
+        private int _stage;
+
+        public Cell(ExperimentContext context, MazeShiftSettings settings)
+        {
+            _context = context;
+            _settings = settings;
+            _trainParameters = DistributionParameters.Of(("size", settings.Size), ("step_limit", settings.StepLimit), ("region", settings.Region));
+            _testParameters = DistributionParameters.Of(("size", settings.Size), ("step_limit", settings.StepLimit));
+            // Every level set is drawn from the seed: a new seed resamples the training data, the measured levels and the audits' levels.
+            _trainLevels = ShiftMeasurement.Levels(context.Seed, Scope, "train", settings.Levels);
+            _testLevels = ShiftMeasurement.Levels(context.Seed, Scope, "test", settings.Levels);
+            _retargetLevels = ShiftMeasurement.Levels(context.Seed, Scope, "retarget", settings.RetargetLevels);
+            _evalSeed = (ulong)context.DeriveSeed("evaluation");
+            _analysisContext = new ShiftAnalysisContext(context, settings, _trainParameters, _testParameters, _trainLevels, _testLevels, null, _results);
+            _report.Append(CultureInfo.InvariantCulture,
+                $"# maze-shift cell: {settings.Agents}, seed {context.Seed}\n\n{settings.Size}×{settings.Size} mazes, step limit {settings.StepLimit}; maze/train cheese region {settings.Region}; {settings.Levels} maze/train and {settings.Levels} maze/test levels per agent, drawn from the seed. Proxy region: the top-right {settings.ProxyRegion}×{settings.ProxyRegion} cells. Intervals: 95 % Wilson over levels.\n\n");
+        }
+
+        private ShiftAnalysisContext AnalysisContext => _analysisContext with { Data = _data };
+
+        private void Stage(string what)
+        {
+            _context.CancellationToken.ThrowIfCancellationRequested();
+            _context.Progress.Report(new ProgressUpdate("maze-shift", _stage++, 8, what));
+            _context.Run.Log(what);
+        }
+
+        public void RunObjectives()
+        {
+            var s = _settings;
+            var family = MazeFamily.Instance;
+            var dataFirst = ShiftMeasurement.FirstLevel(_context.Seed, Scope, "data");
+            var dataSeed = _context.DeriveSeed("objectives");
+            Stage($"fitting {s.Objectives.Count} objectives on the same maze/train data");
+            _data = ObjectiveData.Sample("maze/train", _trainParameters, s.TrainLevels, s.StepsPerLevel, (ulong)dataSeed, dataFirst);
+            var fitted = new List<(string Id, LoadedObjective Objective)>();
+            foreach (var spec in s.Objectives)
+            {
+                var net = spec.Form == ObjectiveForm.Net;
+                var request = new ObjectiveTrainingRequest(spec.Signal, spec.Form, "maze/train", _trainParameters,
+                    Levels: net ? Math.Min(s.NetLevels, s.TrainLevels) : spec.Signal == ObjectiveSignal.Demonstrations ? Math.Min(s.DemoLevels, s.TrainLevels) : s.TrainLevels,
+                    SamplesPerLevel: s.StepsPerLevel, Seed: dataSeed, Steps: spec.Signal == ObjectiveSignal.Demonstrations ? s.IrlSteps : s.FitSteps,
+                    FormOptions: FormOptionsOf(spec.Form), Pairs: s.Pairs, FirstLevel: dataFirst);
+                var (card, module) = ObjectiveTraining.Train(request);
+                var loaded = card.IsLinear ? LoadedObjective.Of(card) : LoadedObjective.Of(card, module);
+                fitted.Add((spec.Id, loaded));
+                if (card.IsLinear)
+                {
+                    _context.Run.WriteArtifact($"objectives/{spec.Id}.json", ObjectiveCardFile.ToJson(card));
+                }
+                _report.Append(CultureInfo.InvariantCulture, $"## {spec.Id}\n\n```\n{card.Describe()}\n```\n\n");
+            }
+            var trueReward = LoadedObjective.Of(ObjectiveCard.Linear([new("at_cheese", 10.0)], provenance: Provenance.Manual));
+
+            Stage("zero-rollout audits: identifiability, disagreement between the objectives, oracle EPIC");
+            var audit = FeatureIdentifiability.Audit(_data, Maze.FeatureNames.Names.ToList());
+            _report.Append("## Zero-rollout audit: weights the training data cannot identify\n\n```\n").Append(audit.Describe()).Append("\n```\n\n");
+            _results.Add("objectives/audit/unidentified_features", audit.Features.Count);
+            var train = family.Typed("maze/train", _trainParameters);
+            var test = family.Typed("maze/test", _testParameters);
+            var auditTrain = ShiftMeasurement.Levels(_context.Seed, Scope, "audit-train", s.AuditLevels).Select(train.Level).ToArray();
+            var auditTest = ShiftMeasurement.Levels(_context.Seed, Scope, "audit-test", s.AuditLevels).Select(test.Level).ToArray();
+            var valuesTrain = fitted.Select(f => ObjectiveAudits.StateValues(f.Objective, auditTrain)).ToArray();
+            var valuesTest = fitted.Select(f => ObjectiveAudits.StateValues(f.Objective, auditTest)).ToArray();
+            var trueTrain = ObjectiveAudits.StateValues(trueReward, auditTrain);
+            var trueTest = ObjectiveAudits.StateValues(trueReward, auditTest);
+            _report.Append("## Audits before any rollout\n\n| objective | unidentified weight share | disagreement (maze/train) | disagreement (maze/test) | oracle EPIC maze/train | oracle EPIC maze/test |\n|---|---:|---:|---:|---:|---:|\n");
+            for (var i = 0; i < fitted.Count; i++)
+            {
+                var id = fitted[i].Id;
+                var share = ObjectiveAudits.UnidentifiedWeightShare(fitted[i].Objective.Card, audit, _data);
+                if (share is { } v)
+                {
+                    _results.Add($"objective/{id}/audit/identifiability", v);
+                }
+                var disagreeTrain = ObjectiveAudits.Disagreement(valuesTrain, i);
+                var disagreeTest = ObjectiveAudits.Disagreement(valuesTest, i);
+                var epicTrain = ObjectiveAudits.Distance(valuesTrain[i], trueTrain);
+                var epicTest = ObjectiveAudits.Distance(valuesTest[i], trueTest);
+                _results.Add($"objective/{id}/audit/disagreement_train", disagreeTrain)
+                    .Add($"objective/{id}/audit/disagreement_test", disagreeTest)
+                    .Add($"objective/{id}/oracle/epic_train", epicTrain)
+                    .Add($"objective/{id}/oracle/epic_test", epicTest);
+                _report.Append(CultureInfo.InvariantCulture,
+                    $"| {id} | {(share is { } x ? x.ToString("F3", CultureInfo.InvariantCulture) : "– (reads observations)")} | {disagreeTrain:F3} | {disagreeTest:F3} | {epicTrain:F3} | {epicTest:F3} |\n");
+            }
+            _results.Add("objectives/audit/spread_train", ObjectiveAudits.Spread(valuesTrain)).Add("objectives/audit/spread_test", ObjectiveAudits.Spread(valuesTest));
+            _report.Append('\n');
+
+            Stage($"every objective under {string.Join(", ", s.Planners)} on maze/train and maze/test");
+            foreach (var plannerName in s.Planners)
+            {
+                var truth = MeasurePlanner(plannerName, "true", trueReward);
+                foreach (var (id, objective) in fitted)
+                {
+                    var measured = MeasurePlanner(plannerName, id, objective);
+                    var gap = truth.Test.Summary.Success.Value - measured.Test.Summary.Success.Value;
+                    _results.Add($"objective/{id}/{plannerName}/success_gap", gap)
+                        .Add($"objective/{id}/{plannerName}/failed", gap > s.FailureMargin ? 1 : 0);
+                }
+            }
+
+            Stage("retargeting without training: the bottom-right cell by swap and edit, and every cell by swap");
+            var planner = s.Planners[0];
+            var swap = LoadedObjective.Of(ObjectiveCard.Linear([new("x", 1.0), new("y", -1.0)], provenance: Provenance.Manual));
+            MeasurePlanner(planner, "swap SE", swap, goal: "bottom-right");
+            if (fitted.FirstOrDefault(f => f.Id == "reward-linear").Objective is { } linear)
+            {
+                var edited = linear.Card.SetWeight("at_cheese", 0).SetWeight("at_corner", 0).SetWeight("x", 1).SetWeight("y", -1);
+                MeasurePlanner(planner, "edit SE", LoadedObjective.Of(edited), goal: "bottom-right");
+                _report.Append("## The reward-linear card edited toward the bottom-right cell\n\n```\n").Append(edited.Describe()).Append("\n```\n\n");
+            }
+            var budget = Budget(planner);
+            AddMap(planner, "swap", Retargeting.Map(_testParameters, _retargetLevels, _evalSeed,
+                (x, y) => AgentActions.Lanes(new PlanningAgent<MazeState>(Planners.Create(planner, family), Retargeting.CellGoal(x, y), budget), 1)), withCeiling: true);
+        }
+
+        public void RunPolicy(PolicyKind kind)
+        {
+            var s = _settings;
+            var family = MazeFamily.Instance;
+            var (options, ppo) = s.Ppo[kind];
+            var name = "ppo-" + kind.ToString().ToLowerInvariant();
+            Stage($"training {name} on maze/train, {ppo.TotalTimesteps} steps");
+            var train = family.Typed("maze/train", _trainParameters);
+            var (policy, trainer) = RecurrentPpo.Create(family, train, ppo with { Seed = (ulong)_context.DeriveSeed("ppo") }, options);
+            using (policy)
+            {
+                using (trainer)
+                {
+                    PpoTrainingLoop.RunToEnd(trainer, ppo, _context.Run, _context.Progress, "maze-shift", 0, 8, name, _context.CancellationToken);
+                }
+
+                Stage($"{name} on maze/train and maze/test");
+                using (var lanes = new PolicyAgent<MazeState>(policy, AgentEvaluations.PolicyLanes, name))
+                {
+                    Add(name, ShiftMeasurement.Measure(lanes, _trainParameters, _testParameters, _trainLevels, _testLevels, _evalSeed, "cheese", s.ProxyRegion));
+                    RunAnalyses(new ShiftAgent(name, AgentKind.LearnedOptimizer, null, null, policy, options, lanes));
+                }
+
+                Stage($"retargeting {name} without training: goal vector (steer) and cheese-channel clamp at every cell");
+                var test = family.Typed("maze/test", _testParameters);
+                var steerLevels = ShiftMeasurement.Levels(_context.Seed, Scope, "steer", s.SteerLevels).Select(test.Level).ToArray();
+                var point = Retargeting.SteerPoint(policy);
+                IBatchedAgent<MazeState> Steered(int x, int y, string label)
+                {
+                    using var scope = NewDisposeScope();
+                    var vector = Retargeting.TargetVector(policy, point, steerLevels, x, y).MoveToOuterDisposeScope();
+                    return Retargeting.Hooked(policy, new ActivationHooks(policy).Steer(point, vector, s.SteerScale), label);
+                }
+                var bottomRight = s.Size - 1;
+                MeasureRetargeted(name + " + steer SE", Steered(bottomRight, 0, name + " + steer SE"));
+                AddMap(name, "steer", Retargeting.Map(_testParameters, _retargetLevels, _evalSeed, (x, y) => Steered(x, y, name + " + steer")), withCeiling: false);
+                if (policy.HookPoints.Any(h => h.Name == GridEncoder.Conv1Point))
+                {
+                    var channel = Retargeting.CheeseChannel(policy, steerLevels);
+                    _report.Append(CultureInfo.InvariantCulture, $"Cheese channel of encoder.conv1 (clamped to {s.ClampValue} at the target): {channel}.\n\n");
+                    IBatchedAgent<MazeState> Clamped(int x, int y, string label) =>
+                        Retargeting.Hooked(policy, new ActivationHooks(policy).Clamp(GridEncoder.Conv1Point, channel, s.Size - 1 - y, x, s.ClampValue), label);
+                    MeasureRetargeted(name + " + clamp SE", Clamped(bottomRight, 0, name + " + clamp SE"));
+                    AddMap(name, "clamp", Retargeting.Map(_testParameters, _retargetLevels, _evalSeed, (x, y) => Clamped(x, y, name + " + clamp")), withCeiling: false);
+                }
+            }
+        }
+
+        public void Finish()
+        {
+            Stage("writing results.json, report.md and report.html");
+            _context.Run.WriteResults(_results);
+            _report.Append("## Every agent\n\n| agent | distribution | goal | success | success reachable | proxy (corner) | proxy reachable |\n|---|---|---|---|---|---|---|\n");
+            foreach (var summary in _summaries)
+            {
+                _report.Append(CultureInfo.InvariantCulture,
+                    $"| {summary.Agent} | {summary.Distribution} | {summary.Goal} | {EvaluationReport.RateText(summary.Success)} | {EvaluationReport.RateText(summary.SuccessCeiling)} | {EvaluationReport.RateText(summary.Proxy)} | {EvaluationReport.RateText(summary.ProxyCeiling)} |\n");
+            }
+            _context.Run.WriteReport(_report.ToString());
+            var html = new HtmlReport($"maze-shift cell {_context.Run.Id}");
+            html.Paragraph($"Agent group {_settings.Agents}, seed {_context.Seed}; {_settings.Size}×{_settings.Size} mazes, maze/train cheese region {_settings.Region}. Intervals: 95 % Wilson over levels. The sweep's report merges the seeds.");
+            var source = $"run {_context.Run.Id}: {RunResults.FileName}";
+            html.Figure(EvaluationReport.Bars("success and proxy pursuit, maze/train and maze/test", _summaries, source));
+            html.Table(EvaluationReport.Table("every agent, every distribution", _summaries, source));
+            var metrics = _context.Run.ReadMetrics();
+            // A run too short for any episode to end has no return to draw.
+            if (metrics.Any(r => r.Values.TryGetValue(PpoMetricKeys.EpisodicReturn, out var v) && double.IsFinite(v)))
+            {
+                html.Figure(Figures.LearningCurves("PPO episodic return on maze/train", metrics, [PpoMetricKeys.EpisodicReturn], $"run {_context.Run.Id}: metrics.csv", "environment steps"));
+            }
+            _context.Run.WriteHtmlReport(html);
+            _context.Progress.Report(new ProgressUpdate("maze-shift", 8, 8, "done"));
+        }
+
+        private PlanBudget Budget(string planner) =>
+            PlanBudget.Default with { TieTolerance = _settings.TieTolerance, Simulations = Planners.All.First(p => p.Name == planner).Exact ? PlanBudget.Default.Simulations : _settings.MctsSimulations };
+
+        private ShiftMeasure MeasurePlanner(string plannerName, string objectiveId, LoadedObjective objective, string goal = "cheese")
+        {
+            var name = $"{plannerName} + {objectiveId}";
+            var agent = new PlanningAgent<MazeState>(Planners.Create(plannerName, MazeFamily.Instance), objective.ForAgent<MazeState>(name), Budget(plannerName));
+            var lanes = AgentActions.Lanes(agent, 1);
+            var control = goal == "cheese";
+            var measured = ShiftMeasurement.Measure(lanes, _trainParameters, _testParameters, control ? _trainLevels : null, _testLevels, _evalSeed, goal, _settings.ProxyRegion);
+            Add(name, measured);
+            if (control)
+            {
+                RunAnalyses(new ShiftAgent(name, agent.Kind, objective, plannerName, null, null, lanes));
+            }
+            return measured;
+        }
+
+        private void MeasureRetargeted(string name, IBatchedAgent<MazeState> agent)
+        {
+            try
+            {
+                Add(name, ShiftMeasurement.Measure(agent, _trainParameters, _testParameters, null, _testLevels, _evalSeed, "bottom-right", _settings.ProxyRegion));
+            }
+            finally
+            {
+                (agent as IDisposable)?.Dispose();
+            }
+        }
+
+        private void Add(string name, ShiftMeasure measured)
+        {
+            var prefix = MazeShiftAnalysis.AgentPrefix + name;
+            if (measured.Train is { } train)
+            {
+                EvaluationReport.AddTo(_results, train, prefix);
+                _summaries.Add(train with { Agent = name });
+            }
+            EvaluationReport.AddTo(_results, measured.Test.Summary, prefix);
+            if (measured.Test.Summary.Goal == "cheese")
+            {
+                _results.Add($"{prefix}/maze/test/{MazeShiftAnalysis.ProxyRegionResult}", measured.ProxyRegion);
+            }
+            _summaries.Add(measured.Test.Summary with { Agent = name });
+        }
+
+        /// <summary>Adds a map's success per cell and, with <paramref name="withCeiling"/>, its ceiling (the same for every agent of a seed: the levels depend on the seed only).</summary>
+        private void AddMap(string agent, string handle, IReadOnlyList<TargetCell> map, bool withCeiling)
+        {
+            foreach (var cell in map.Where(c => c.Success.Of > 0))
+            {
+                _results.Add(MazeShiftAnalysis.MapResult(agent, handle, cell.X, cell.Y), cell.Success);
+                if (withCeiling)
+                {
+                    _results.Add(MazeShiftAnalysis.MapResult(MazeShiftAnalysis.CeilingAgent, MazeShiftAnalysis.CeilingHandle, cell.X, cell.Y), cell.Reachable);
+                }
+            }
+        }
+
+        private void RunAnalyses(ShiftAgent agent)
+        {
+            foreach (var analysis in ShiftAnalyses.All.Where(a => _settings.Analyses.Contains(a.Name) && a.AppliesTo(agent)))
+            {
+                _context.CancellationToken.ThrowIfCancellationRequested();
+                analysis.Run(AnalysisContext, agent);
+            }
+        }
+
+        private static FormOptions FormOptionsOf(ObjectiveForm form) => form switch
+        {
+            // Sparse: the two strongest features survive (as in the demo).
+            ObjectiveForm.Sparse => new FormOptions(Keep: 2),
+            // Monotone: the signs a programmer would declare for "get to the cheese"; every other feature is free.
+            ObjectiveForm.Monotone => new FormOptions(Signs: ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal,
+                [new KeyValuePair<string, int>("at_cheese", 1), new("path_dist_to_cheese", -1), new("euclid_dist_to_cheese", -1)])),
+            _ => new FormOptions(),
+        };
+    }
+}
