@@ -33,10 +33,11 @@ public sealed class EvalCommands : ICommandGroup
         var discount = new Option<double>("--discount") { Description = "γ for vi and MCTS, in [0, 1)", DefaultValueFactory = _ => 0.99 };
         var horizon = new Option<int>("--horizon") { Description = "BFS depth limit (0 = the level's step limit)", DefaultValueFactory = _ => 0 };
         var thinking = new Option<int>("--thinking-steps") { Description = "A trained policy's extra recurrent steps on each episode's first observation before its first action (Taufeeque et al. 2024)", DefaultValueFactory = _ => 0 };
+        var sample = new Option<bool>("--sample") { Description = "A trained policy samples its actions (each episode from its own seeded stream) instead of taking the argmax" };
         var parameters = new DistributionOptions();
 
         var eval = new Command("eval", "Evaluate an agent (a trained policy or a planner with an objective) on many levels: success, proxy pursuit, mean return and steps");
-        foreach (var option in new Option[] { agent, planner, objective, env, episodes, seed, thinking, sims, discount, horizon })
+        foreach (var option in new Option[] { agent, planner, objective, env, episodes, seed, thinking, sample, sims, discount, horizon })
         {
             eval.Options.Add(option);
         }
@@ -45,7 +46,7 @@ public sealed class EvalCommands : ICommandGroup
         {
             var request = new EvaluationRequest(result.GetValue(env)!, parameters.Read(result), result.GetValue(episodes), result.GetValue(seed),
                 result.GetValue(agent), result.GetValue(planner), result.GetValue(objective)!,
-                new PlanBudget(result.GetValue(sims), result.GetValue(horizon), result.GetValue(discount)), result.GetValue(thinking));
+                new PlanBudget(result.GetValue(sims), result.GetValue(horizon), result.GetValue(discount)), result.GetValue(thinking), result.GetValue(sample));
             var report = AgentEvaluations.Evaluate(request, new RunStore(context.RunsRoot));
             return Print(context, CliContext.Json(result), report);
         });
@@ -67,6 +68,7 @@ public sealed class EvalCommands : ICommandGroup
                 parameters = report.Parameters.ToString(),
                 episodes = s.Levels,
                 thinking_steps = report.ThinkingSteps,
+                sampled = report.Sampled,
                 success = Share(s.Success),
                 success_ci = Interval(s.Success),
                 successes = s.Success.Count,

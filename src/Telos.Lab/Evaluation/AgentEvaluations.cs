@@ -21,8 +21,9 @@ namespace Telos.Lab.Evaluation;
 /// <param name="Objective">The planner's objective: a card file or a reference objective of the family.</param>
 /// <param name="Budget">The planner's budget (its seed is replaced by the evaluation's).</param>
 /// <param name="ThinkingSteps">A trained policy's extra recurrent steps on each episode's first observation before its first action (0 to 1000; <see cref="PolicyAgent{TState}.ThinkingSteps"/>).</param>
+/// <param name="Sampled">A trained policy samples its actions (from each episode's own seeded stream) instead of taking the argmax.</param>
 public sealed record EvaluationRequest(string Distribution, DistributionParameters Parameters, int Episodes, ulong Seed, string? Checkpoint, string? Planner, string Objective = "true",
-    PlanBudget Budget = default, int ThinkingSteps = 0);
+    PlanBudget Budget = default, int ThinkingSteps = 0, bool Sampled = false);
 
 /// <summary>What an evaluation measured.</summary>
 /// <param name="Agent">The agent's name.</param>
@@ -30,7 +31,8 @@ public sealed record EvaluationRequest(string Distribution, DistributionParamete
 /// <param name="Parameters">The distribution parameters used.</param>
 /// <param name="Summary">Success, proxy and ceiling rates (95 % Wilson intervals), mean return and steps.</param>
 /// <param name="ThinkingSteps">The policy's thinking steps (0 for a planner).</param>
-public sealed record AgentEvaluationReport(string Agent, string Source, DistributionParameters Parameters, EvaluationSummary Summary, int ThinkingSteps = 0);
+/// <param name="Sampled">Whether the policy sampled its actions (false: greedy; always false for a planner).</param>
+public sealed record AgentEvaluationReport(string Agent, string Source, DistributionParameters Parameters, EvaluationSummary Summary, int ThinkingSteps = 0, bool Sampled = false);
 
 /// <summary>
 /// Evaluates a trained policy or a hard-coded planner the same way, through
@@ -76,6 +78,10 @@ public static class AgentEvaluations
             {
                 throw new TelosInputException("--thinking-steps applies to a trained policy (--agent), not to a planner");
             }
+            if (request.Sampled)
+            {
+                throw new TelosInputException("--sample applies to a trained policy (--agent), not to a planner");
+            }
             return family.Accept(new PlannerEvaluation(request));
         }
         var checkpoint = PolicyCheckpoints.Find(store, request.Checkpoint!);
@@ -90,19 +96,19 @@ public static class AgentEvaluations
                     .. metadata.Parameters.Where(p => request.Parameters[p.Key] is null).Select(p => (p.Key, (int?)p.Value)),
                     .. request.Parameters.Names.Select(n => (n, request.Parameters[n]))]);
             }
-            var summary = family.Accept(new PolicyEvaluation(policy, metadata, checkpoint.TensorPath, request.Distribution, parameters, request.Episodes, request.Seed, request.ThinkingSteps));
-            return new AgentEvaluationReport(summary.Agent, checkpoint.TensorPath, parameters, summary, request.ThinkingSteps);
+            var summary = family.Accept(new PolicyEvaluation(policy, metadata, checkpoint.TensorPath, request.Distribution, parameters, request.Episodes, request.Seed, request.ThinkingSteps, request.Sampled));
+            return new AgentEvaluationReport(summary.Agent, checkpoint.TensorPath, parameters, summary, request.ThinkingSteps, request.Sampled);
         }
     }
 
-    /// <summary>A policy's greedy evaluation on <paramref name="episodes"/> levels of <paramref name="distribution"/> (the <c>ppo</c> report's and <c>telos eval</c>'s), with <paramref name="thinkingSteps"/> before each episode's first action.</summary>
+    /// <summary>A policy's evaluation on <paramref name="episodes"/> levels of <paramref name="distribution"/> (the <c>ppo</c> report's and <c>telos eval</c>'s), with <paramref name="thinkingSteps"/> before each episode's first action; greedy unless <paramref name="sampled"/>.</summary>
     public static EvaluationSummary EvaluatePolicy<TState>(IEnvironmentFamily<TState> family, ActorCritic policy, PolicyOptions architecture, string distribution,
-        DistributionParameters parameters, int episodes, ulong seed, int thinkingSteps = 0)
+        DistributionParameters parameters, int episodes, ulong seed, int thinkingSteps = 0, bool sampled = false)
         where TState : struct =>
-        RunPolicy(family, policy, architecture, distribution, parameters, LevelSeeds(seed, episodes), Seeds.Derive(seed, "eval"), thinkingSteps).Summary;
+        RunPolicy(family, policy, architecture, distribution, parameters, LevelSeeds(seed, episodes), Seeds.Derive(seed, "eval"), thinkingSteps, sampled: sampled).Summary;
 
     /// <summary>
-    /// The greedy policy on the levels <paramref name="levelSeeds"/> of <paramref name="distribution"/> through the one evaluation path
+    /// The policy (greedy unless <paramref name="sampled"/>) on the levels <paramref name="levelSeeds"/> of <paramref name="distribution"/> through the one evaluation path
     /// (<see cref="PolicyAgent{TState}"/> lanes in <see cref="AgentEvaluation"/>): what <see cref="EvaluatePolicy"/> and <c>telos eval --agent</c> run,
     /// for levels the caller names. The policy runs with whatever <see cref="ActorCritic.Hooks"/> it carries (steering, clamps).
     /// </summary>
@@ -112,18 +118,19 @@ public static class AgentEvaluations
     /// <param name="distribution">The distribution.</param>
     /// <param name="parameters">Its parameters.</param>
     /// <param name="levelSeeds">The levels, one episode each.</param>
-    /// <param name="seed">The evaluation seed (episode seeds derive from it; a greedy policy draws nothing from them).</param>
+    /// <param name="seed">The evaluation seed (episode seeds derive from it; a greedy policy draws nothing from them, a sampled one draws its actions).</param>
     /// <param name="thinkingSteps">Extra recurrent steps on each episode's first observation.</param>
     /// <param name="keepEpisodes">Keep every episode's states and actions.</param>
+    /// <param name="sampled">Sample each action from the policy's distribution (each episode from its own seeded stream) instead of the argmax; the agent is named <c>…+sampled</c>.</param>
     /// <exception cref="TelosInputException">A level whose observations or actions do not fit the policy.</exception>
     public static EvaluationResult<TState> RunPolicy<TState>(IEnvironmentFamily<TState> family, ActorCritic policy, PolicyOptions architecture, string distribution,
-        DistributionParameters parameters, IReadOnlyList<long> levelSeeds, ulong seed, int thinkingSteps = 0, bool keepEpisodes = false)
+        DistributionParameters parameters, IReadOnlyList<long> levelSeeds, ulong seed, int thinkingSteps = 0, bool keepEpisodes = false, bool sampled = false)
         where TState : struct
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(architecture);
-        var name = "ppo-" + architecture.Kind.ToString().ToLowerInvariant() + (thinkingSteps > 0 ? $"+think{thinkingSteps}" : "");
-        using var agent = new PolicyAgent<TState>(policy, PolicyLanes, name, thinkingSteps: thinkingSteps);
+        var name = "ppo-" + architecture.Kind.ToString().ToLowerInvariant() + (thinkingSteps > 0 ? $"+think{thinkingSteps}" : "") + (sampled ? "+sampled" : "");
+        using var agent = new PolicyAgent<TState>(policy, PolicyLanes, name, greedy: !sampled, thinkingSteps: thinkingSteps);
         return AgentEvaluation.Evaluate(agent, family, distribution, parameters, levelSeeds, seed, new EvaluationOptions(KeepEpisodes: keepEpisodes));
     }
 
@@ -148,14 +155,14 @@ public static class AgentEvaluations
     }
 
     private sealed record PolicyEvaluation(ActorCritic Policy, PolicyCheckpointMetadata Metadata, string Source, string Distribution, DistributionParameters Parameters, int Episodes, ulong Seed,
-        int ThinkingSteps)
+        int ThinkingSteps, bool Sampled)
         : IFamilyOperation<EvaluationSummary>
     {
         public EvaluationSummary Run<TState>(IEnvironmentFamily<TState> family)
             where TState : struct
         {
             RequireFits(family.Distribution(Distribution, Parameters).Level(LevelSeeds(Seed, 1)[0]), Metadata, Source, Distribution, Parameters);
-            return EvaluatePolicy(family, Policy, Metadata.Architecture, Distribution, Parameters, Episodes, Seed, ThinkingSteps);
+            return EvaluatePolicy(family, Policy, Metadata.Architecture, Distribution, Parameters, Episodes, Seed, ThinkingSteps, Sampled);
         }
     }
 

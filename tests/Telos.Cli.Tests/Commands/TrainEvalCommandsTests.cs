@@ -71,6 +71,17 @@ public sealed class TrainEvalCommandsTests : IDisposable
         var thinking = JsonDocument.Parse(Telos("eval", "--agent", id, "--episodes", "20", "--seed", "3", "--thinking-steps", "4", "--json").Output).RootElement;
         Assert.Equal("ppo-lstm+think4", thinking.GetProperty("agent").GetString());
         Assert.Equal(4, thinking.GetProperty("thinking_steps").GetInt32());
+
+        // Sampled actions: named so, drawn from each episode's seeded stream (the same numbers twice), not the greedy episodes.
+        string[] sampledArgs = ["eval", "--agent", id, "--env", "maze/test", "--episodes", "20", "--seed", "3", "--sample", "--json"];
+        var sampled = JsonDocument.Parse(Telos(sampledArgs).Output).RootElement;
+        var again = JsonDocument.Parse(Telos(sampledArgs).Output).RootElement;
+        Assert.Equal("ppo-lstm+sampled", sampled.GetProperty("agent").GetString());
+        Assert.True(sampled.GetProperty("sampled").GetBoolean());
+        Assert.False(eval.GetProperty("sampled").GetBoolean());
+        static (int, double, double) Numbers(JsonElement e) => (e.GetProperty("successes").GetInt32(), e.GetProperty("mean_steps").GetDouble(), e.GetProperty("mean_return").GetDouble());
+        Assert.Equal(Numbers(sampled), Numbers(again));
+        Assert.NotEqual(Numbers(eval), Numbers(sampled));
     }
 
     /// <summary>A hard-coded agent goes through the same command: BFS on the true reward reaches the cheese on every level.</summary>
@@ -124,6 +135,7 @@ public sealed class TrainEvalCommandsTests : IDisposable
     [InlineData("error: unknown planner 'dfs'", "eval", "--planner", "dfs", "--episodes", "3")]
     [InlineData("error: --thinking-steps applies to a trained policy (--agent), not to a planner", "eval", "--planner", "bfs", "--episodes", "3", "--thinking-steps", "2")]
     [InlineData("error: --thinking-steps -1 must be 0 to 1000", "eval", "--planner", "bfs", "--thinking-steps", "-1")]
+    [InlineData("error: --sample applies to a trained policy (--agent), not to a planner", "eval", "--planner", "bfs", "--episodes", "3", "--sample")]
     [InlineData("error: telos train ppo (command line): key 'total_timesteps': 100 is less than one rollout", "train", "ppo", "--policy", "drc", "--steps", "100")]
     public void BadInputIsOneLineExitTwoAndWritesNothing(string expected, params string[] args)
     {
