@@ -27,8 +27,9 @@ public sealed record ShiftAgent(string Name, AgentKind Kind, LoadedObjective? Ob
 /// <param name="TestLevels">The maze/test level seeds every agent was measured on.</param>
 /// <param name="Data">The objectives' training transitions over named features (null in a policy cell).</param>
 /// <param name="Results">The cell's results: an analysis adds its numbers here, named <c>analysis/NAME/AGENT/…</c>.</param>
+/// <param name="EvaluationSeed">The seed every agent of the cell was measured with (episode seeds derive from it).</param>
 public sealed record ShiftAnalysisContext(ExperimentContext Run, MazeShiftSettings Settings, DistributionParameters TrainParameters, DistributionParameters TestParameters,
-    long[] TrainLevels, long[] TestLevels, TransitionSample? Data, RunResults Results);
+    long[] TrainLevels, long[] TestLevels, TransitionSample? Data, RunResults Results, ulong EvaluationSeed);
 
 /// <summary>
 /// A per-agent analysis that a <c>maze-shift</c> cell runs after measuring each agent (goal-regression k-curves,
@@ -53,7 +54,7 @@ public interface IShiftAnalysis
 public static class ShiftAnalyses
 {
     /// <summary>Every registered analysis. Add a new one here.</summary>
-    public static IReadOnlyList<IShiftAnalysis> All { get; } = [];
+    public static IReadOnlyList<IShiftAnalysis> All { get; } = [new ThinkingTimeAnalysis()];
 
     /// <summary>Their names.</summary>
     public static IReadOnlyList<string> Names => [.. All.Select(a => a.Name)];

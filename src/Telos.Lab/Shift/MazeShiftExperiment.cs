@@ -199,7 +199,7 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             _testLevels = ShiftMeasurement.Levels(context.Seed, Scope, "test", settings.Levels);
             _retargetLevels = ShiftMeasurement.Levels(context.Seed, Scope, "retarget", settings.RetargetLevels);
             _evalSeed = (ulong)context.DeriveSeed("evaluation");
-            _analysisContext = new ShiftAnalysisContext(context, settings, _trainParameters, _testParameters, _trainLevels, _testLevels, null, _results);
+            _analysisContext = new ShiftAnalysisContext(context, settings, _trainParameters, _testParameters, _trainLevels, _testLevels, null, _results, _evalSeed);
             _report.Append(CultureInfo.InvariantCulture,
                 $"# maze-shift cell: {settings.Agents}, seed {context.Seed}\n\n{settings.Size}×{settings.Size} mazes, step limit {settings.StepLimit}; maze/train cheese region {settings.Region}; {settings.Levels} maze/train and {settings.Levels} maze/test levels per agent, drawn from the seed. Proxy region: the top-right {settings.ProxyRegion}×{settings.ProxyRegion} cells. Intervals: 95 % Wilson over levels.\n\n");
         }

@@ -97,6 +97,16 @@ public sealed record EvaluationSummary(string Agent, AgentKind Kind, string Dist
     /// <summary>The family's episode counts summarised, in <see cref="IEnvironmentFamily{TState}.EpisodeCounts"/> order (empty when it takes none).</summary>
     public IReadOnlyList<CountSummary> Counts { get; init; } = [];
 
+    /// <summary>Value equality over every field, the counts element by element (a record would compare the list by reference).</summary>
+    public bool Equals(EvaluationSummary? other) =>
+        other is not null
+        && (Agent, Kind, Distribution, Goal, Success, SuccessCeiling, Proxy, ProxyCeiling, Halted, Truncated, MeanSteps, MeanReturn)
+            == (other.Agent, other.Kind, other.Distribution, other.Goal, other.Success, other.SuccessCeiling, other.Proxy, other.ProxyCeiling, other.Halted, other.Truncated, other.MeanSteps, other.MeanReturn)
+        && Counts.SequenceEqual(other.Counts);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Agent, Distribution, Goal, Success, Proxy, Truncated, MeanSteps, Counts.Count);
+
     /// <summary>Summarises <paramref name="records"/>; <paramref name="countNames"/> names the slots of their <see cref="EpisodeRecord.Counts"/> (null or empty: the counts are not summarised).</summary>
     /// <exception cref="ArgumentException">A record holds another number of counts than <paramref name="countNames"/> names.</exception>
     public static EvaluationSummary Of(string agent, AgentKind kind, string distribution, string goal, IReadOnlyList<EpisodeRecord> records, IReadOnlyList<string>? countNames = null)

@@ -110,6 +110,24 @@ public sealed class MazeShiftSweepTests(MazeShiftSweepFixture fixture) : IClassF
         Assert.Equal(RunStatus.Completed, new RunStore(killedRoot).Find(record.Id).Status);
     }
 
+    /// <summary>The thinking-time analysis runs on the cell's own levels and seed: at K = 0 it is the cell's measurement of the policy, to the count.</summary>
+    [Fact]
+    public void ThePolicyCellsThinkingCurveStartsAtItsOwnMeasurement()
+    {
+        Assert.Equal(0, fixture.Code);
+        foreach (var cell in new[] { "002", "003" }) // ppo-lstm, seeds 1 and 2 (cells are configuration-major)
+        {
+            var results = RunResults.Read(Path.Combine(fixture.Straight, "cells", cell, "results.json")).Items.ToDictionary(r => r.Name);
+            foreach (var distribution in new[] { "maze/train", "maze/test" })
+            {
+                var own = results["agent/ppo-lstm/" + distribution + "/success"].Rate!.Value;
+                var k0 = results["analysis/thinking/ppo-lstm/k0/" + distribution + "/success"].Rate!.Value;
+                Assert.Equal((own.Count, own.Of), (k0.Count, k0.Of));
+                Assert.All(new[] { 1, 2, 4, 8 }, k => Assert.Equal(own.Of, results[$"analysis/thinking/ppo-lstm/k{k}/{distribution}/success"].Rate!.Value.Of));
+            }
+        }
+    }
+
     [Fact]
     public async Task TheSweepReportOpensInChromiumWithEveryFigureDrawn()
     {

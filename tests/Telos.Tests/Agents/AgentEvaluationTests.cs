@@ -8,6 +8,22 @@ namespace Telos.Tests.Agents;
 
 public sealed class AgentEvaluationTests
 {
+    /// <summary>Summaries are equal by value, their episode counts element by element: two evaluations with the same numbers compare equal.</summary>
+    [Fact]
+    public void SummariesCompareByValueCountsIncluded()
+    {
+        var a = new EvaluationSummary("a", AgentKind.LearnedOptimizer, "kc/test", "chests", new Rate(1, 2), new Rate(2, 2), new Rate(0, 1), new Rate(1, 1), 0, 1, 3.5, 5)
+        {
+            Counts = [new CountSummary("keys_taken", 1.5, new Rate(1, 2))],
+        };
+        var same = a with { Counts = [new CountSummary("keys_taken", 1.5, new Rate(1, 2))] };
+        var other = a with { Counts = [new CountSummary("keys_taken", 2.5, new Rate(1, 2))] };
+        Assert.Equal(a, same);
+        Assert.Equal(a.GetHashCode(), same.GetHashCode());
+        Assert.NotEqual(a, other);
+        Assert.NotEqual(a, a with { MeanSteps = 4 });
+    }
+
     private static readonly DistributionParameters Size9 = DistributionParameters.Of(("size", 9));
     private static readonly long[] Seeds20 = [.. Enumerable.Range(0, 20).Select(i => (long)i)];
 
