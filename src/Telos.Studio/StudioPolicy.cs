@@ -184,8 +184,7 @@ internal sealed class StudioPolicy : IDisposable
                 {
                     throw new TelosInputException($"kind steer: the cheese vector is the mean activation with the cheese minus without it, so it needs a maze level; {Distribution} is {family.Name} (use a clamp)");
                 }
-                var (with, without) = GoalVector.CheesePairs([maze]);
-                hooks.Steer(Handle.Point, GoalVector.MeanDifference(Owner.Policy, Handle.Point, with, without), Handle.Coefficient);
+                hooks.Steer(Handle.Point, GoalVector.CheeseVector(Owner.Policy, Handle.Point, [maze]), Handle.Coefficient);
             }
             else
             {

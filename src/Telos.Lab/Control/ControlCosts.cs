@@ -73,8 +73,7 @@ public static class ControlCosts
         var inspect = new OperationCost(0, 0, recorded.TrainRows + recorded.HeldOutRows, clock.Elapsed.TotalSeconds);
         clock.Restart();
         using var scope = NewDisposeScope();
-        var (with, without) = GoalVector.CheesePairs(steerLevels);
-        var vector = GoalVector.MeanDifference(policy, steerPoint, with, without);
+        var vector = GoalVector.CheeseVector(policy, steerPoint, steerLevels);
         var editCost = new OperationCost(0, 0, 0, clock.Elapsed.TotalSeconds);
         using var steer = new ActivationHooks(policy).Steer(steerPoint, vector, steerScale);
         var previous = policy.Hooks;

@@ -6,7 +6,6 @@ using Telos.Environments;
 using Telos.Lab.Configuration;
 using Telos.Lab.Experiments;
 using Telos.Lab.Reinforcement;
-using Telos.Lab.Runs;
 using Telos.Lab.Signatures;
 using Telos.Learning.Objectives;
 using Telos.Learning.Reinforcement;
@@ -63,9 +62,9 @@ public sealed class LabAnalysesExperiment : Experiment<LabAnalysesSettings>
             context.Progress.Report(new ProgressUpdate(Kind, done, 7, what));
             run.Log(what);
         }
-        var checkpoint = Directory.Exists(settings.Policy)
-            ? RunFiles.Checkpoints(settings.Policy).LastOrDefault() ?? throw new TelosInputException($"policy: {settings.Policy} has no checkpoint")
-            : throw new TelosInputException($"policy: '{settings.Policy}' is not a run directory");
+        var checkpoint = string.IsNullOrWhiteSpace(settings.Policy)
+            ? throw new TelosInputException("policy: give a PPO run directory or checkpoint file (--set 'policy=\"DIR\"')")
+            : PolicyCheckpoints.FindAt(settings.Policy);
         var (policy, metadata) = PolicyCheckpoints.Load(checkpoint);
         using (policy)
         {

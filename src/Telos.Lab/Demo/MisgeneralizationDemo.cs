@@ -166,8 +166,8 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
         var trueReward = ObjectiveCard.Linear([new("at_cheese", 10.0)], provenance: Provenance.Manual);
         // Every level set is drawn from the seed: a new seed resamples the test levels, the labels and EPIC's levels.
         long FirstSeed(string name) => ShiftMeasurement.FirstLevel(context.Seed, "demo", name);
-        var trainSeeds = Enumerable.Range(0, settings.TestLevels).Select(i => FirstSeed("train") + i).ToArray();
-        var testSeeds = Enumerable.Range(0, settings.TestLevels).Select(i => FirstSeed("test") + i).ToArray();
+        var trainSeeds = ShiftMeasurement.Levels(context.Seed, "demo", "train", settings.TestLevels);
+        var testSeeds = ShiftMeasurement.Levels(context.Seed, "demo", "test", settings.TestLevels);
         var evalSeed = (ulong)context.DeriveSeed("evaluation");
 
         Stage(0, "sampling maze/train transitions");
@@ -258,9 +258,8 @@ public sealed class MisgeneralizationDemo : Experiment<DemoSettings>
             int clampChannel;
             using (var scope = NewDisposeScope())
             {
-                var (with, without) = GoalVector.CheesePairs(steerLevels);
-                var point = policy.HookPoints.Any(h => h.Name == GridEncoder.LinearPoint) ? GridEncoder.LinearPoint : GridEncoder.Conv1Point;
-                var cheeseVector = GoalVector.MeanDifference(policy, point, with, without);
+                var point = Retargeting.SteerPoint(policy);
+                var cheeseVector = GoalVector.CheeseVector(policy, point, steerLevels);
                 using var steer = new ActivationHooks(policy).Steer(point, cheeseVector, 3);
                 policy.Hooks = steer;
                 try

@@ -36,6 +36,18 @@ public static class PolicyCheckpoints
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrWhiteSpace(agent);
+        return File.Exists(agent) || Directory.Exists(agent) ? FindAt(agent) : Newest(store.Find(agent).Directory, agent);
+    }
+
+    /// <summary>
+    /// The checkpoint at <paramref name="path"/>: a checkpoint file (<c>step-N.safetensors</c> or its <c>step-N.json</c>
+    /// sidecar) or a run directory (its newest checkpoint with a readable sidecar); no run store is consulted.
+    /// </summary>
+    /// <exception cref="TelosInputException">No such file or directory, not a checkpoint, or a run without one; one line.</exception>
+    public static CheckpointInfo FindAt(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var agent = path;
         if (File.Exists(agent))
         {
             var full = Path.GetFullPath(agent);
@@ -44,10 +56,17 @@ public static class PolicyCheckpoints
                 ?? throw new TelosInputException($"{agent}: not a checkpoint (expected step-NNNNNNNNNN.safetensors or its .json sidecar)");
             return scanned.Info ?? throw new TelosInputException(scanned.Problem!);
         }
-        var directory = Directory.Exists(agent) ? Path.GetFullPath(agent) : store.Find(agent).Directory;
-        return RunFiles.Checkpoints(directory).LastOrDefault()
-            ?? throw new TelosInputException($"{agent}: run has no checkpoint in {Path.Combine(directory, "checkpoints")}");
+        if (!Directory.Exists(agent))
+        {
+            throw new TelosInputException($"{agent}: no such checkpoint file or run directory");
+        }
+        return Newest(Path.GetFullPath(agent), agent);
     }
+
+    /// <summary>The newest checkpoint of the run in <paramref name="directory"/>; the error names the run as <paramref name="agent"/>.</summary>
+    private static CheckpointInfo Newest(string directory, string agent) =>
+        RunFiles.Checkpoints(directory).LastOrDefault()
+            ?? throw new TelosInputException($"{agent}: run has no checkpoint in {Path.Combine(directory, "checkpoints")}");
 
     /// <summary>Reads a ppo checkpoint's metadata and builds its policy with the saved weights; the caller disposes it.</summary>
     /// <exception cref="TelosInputException">

@@ -121,8 +121,7 @@ public static class Retargeting
         foreach (var maze in levels)
         {
             using var scope = NewDisposeScope();
-            var (with, without) = GoalVector.CheesePairs([maze]);
-            var cheese = GoalVector.MeanDifference(policy, GridEncoder.Conv1Point, with, without);
+            var cheese = GoalVector.CheeseVector(policy, GridEncoder.Conv1Point, [maze]);
             for (var c = 0; c < channels; c++)
             {
                 response[c] += cheese[c, maze.Cheese / maze.Size, maze.Cheese % maze.Size].item<float>();

@@ -94,6 +94,12 @@ public sealed class PpoExperimentTests
         Assert.Equal([32L, 64L, 96L], rows.Select(r => r.Step));
         Assert.All(rows, r => Assert.True(r.Values.ContainsKey("losses/approx_kl") && r.Values.ContainsKey("losses/explained_variance")));
         Assert.Equal([64L, 96L], RunFiles.Checkpoints(outcome.Record.Directory).Select(c => c.Step));
+        // A run directory names its newest checkpoint, as that checkpoint's own file does; a missing path is one line.
+        var newest = PolicyCheckpoints.FindAt(outcome.Record.Directory);
+        Assert.Equal(96L, newest.Step);
+        Assert.Equal(newest.TensorPath, PolicyCheckpoints.FindAt(newest.TensorPath).TensorPath);
+        var missing = temp.Combine("nowhere");
+        Assert.Equal($"{missing}: no such checkpoint file or run directory", Assert.Throws<TelosInputException>(() => PolicyCheckpoints.FindAt(missing)).Message);
         // TensorBoard gets CleanRL's tags (charts/SPS, losses/*; the episodic ones once an episode ends).
         var events = File.ReadAllBytes(Assert.Single(Directory.GetFiles(Path.Combine(outcome.Record.Directory, "tb"), "events.out.tfevents.*")));
         foreach (var tag in new[] { "charts/SPS", "charts/learning_rate", "charts/episodic_return", "charts/episodic_length", "losses/value_loss", "losses/policy_loss",

@@ -54,6 +54,19 @@ public static class GoalVector
     }
 
     /// <summary>
+    /// Turner et al.'s cheese vector at <paramref name="point"/>: <see cref="MeanDifference"/> over the
+    /// <see cref="CheesePairs"/> of <paramref name="levels"/> (their start observations with and without the cheese).
+    /// </summary>
+    /// <returns>The vector, the point's <see cref="HookPoint.Shape"/>, in the caller's dispose scope.</returns>
+    /// <exception cref="TelosInputException">An unknown point.</exception>
+    /// <exception cref="ArgumentException">No levels, or levels of different sizes.</exception>
+    public static Tensor CheeseVector(ActorCritic policy, string point, IReadOnlyList<Maze> levels)
+    {
+        var (with, without) = CheesePairs(levels);
+        return MeanDifference(policy, point, with, without);
+    }
+
+    /// <summary>
     /// Each maze's observation at <paramref name="state"/> (default: its start) with the cheese and
     /// the same with the cheese channel cleared — the pairs of the cheese vector.
     /// </summary>
