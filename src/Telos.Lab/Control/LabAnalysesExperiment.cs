@@ -59,7 +59,7 @@ public sealed class LabAnalysesExperiment : Experiment<LabAnalysesSettings>
         void Stage(int done, string what)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
-            context.Progress.Report(new ProgressUpdate(Kind, done, 7, what));
+            context.Progress.Report(new ProgressUpdate(Kind, done, 6, what));
             run.Log(what);
         }
         var checkpoint = string.IsNullOrWhiteSpace(settings.Policy)
@@ -88,32 +88,24 @@ public sealed class LabAnalysesExperiment : Experiment<LabAnalysesSettings>
             var (netCard, netModule) = ObjectiveTrainer.FitRewards(ObjectiveForm.Net, observed, "maze/train", new FormOptions(), new TrainingOptions(Steps: 400, LearningRate: 0.01, Seed: context.DeriveSeed("fit-net")));
 
             Stage(1, "control: the card's goal-regression k-curve");
-            var regression = GoalRegressionCurve.Run(family, $"{settings.Planner} + card", card, data, Planner, levels,
-                new RegressionCurveSettings(RegressionCurveSettings.DefaultBudgets, 1.0, 2000, new TrainingOptions(Steps: 1600, LearningRate: 0.05, Seed: context.DeriveSeed("goal")),
-                    Telos.Randomness.Seeds.Derive(seed, "lab/labels")));
+            var cardControl = LabControl.ForCard(family, $"{settings.Planner} + card", card, data, Planner, levels,
+                LabControl.Regression(RegressionCurveSettings.DefaultBudgets, 1600, context.DeriveSeed("goal"), Telos.Randomness.Seeds.Derive(seed, "lab/labels")));
 
-            Stage(2, "control: the policy's fine-tuning on matched shifted experience");
-            var ppo = new PpoSettings { NumEnvs = 64, NumMinibatches = 4, UpdateEpochs = 4, LearningRate = 2.5e-4, ClipCoef = 0.2, AnnealLr = false };
-            var fineTuning = PolicyFineTuning.Run(family, policyName, policy, levels, new FineTuneSettings(RegressionCurveSettings.DefaultBudgets, settings.StepsPerLabel, ppo,
-                Telos.Randomness.Seeds.Derive(seed, "lab/fine-tune")));
-
-            Stage(3, "the cost table");
-            var most = RegressionCurveSettings.DefaultBudgets.Max();
+            Stage(2, "control: the policy's fine-tuning on matched shifted experience, and the cost table");
             var test = family.Typed("maze/test", parameters);
-            var costs = new List<CostRow>();
-            costs.AddRange(ControlCosts.ForCard(family, $"{settings.Planner} + card", card, Planner, levels,
-                regression.Single(r => r.Variant == "anchor" && r.Budget == most && r.Summary.Distribution == "maze/test"), ("zero the weight of at_corner", c => c.ZeroWeight("at_corner")),
-                ("x − y (the bottom-right cell)", ObjectiveCard.Linear([new("x", 1.0), new("y", -1.0)])), "bottom-right"));
-            costs.AddRange(ControlCosts.ForPolicy(policyName, policy, levels, Seeds("probe", settings.ProbeLevels),
-                fineTuning.Single(r => r.Budget == most && r.Summary.Distribution == "maze/test"), GridEncoder.LinearPoint,
-                [.. Seeds("steer", 12).Select(s => test.Level(s))], 1.0, ProbeSettings.Default(Telos.Randomness.Seeds.Derive(seed, "lab/probe-cost"))));
+            var policyControl = LabControl.ForPolicy(policyName, policy, levels,
+                new FineTuneSettings(RegressionCurveSettings.DefaultBudgets, settings.StepsPerLabel, LabControl.FineTunePpo, Telos.Randomness.Seeds.Derive(seed, "lab/fine-tune")),
+                Seeds("probe", settings.ProbeLevels), GridEncoder.LinearPoint, [.. Seeds("steer", 12).Select(s => test.Level(s))], 1.0,
+                ProbeSettings.Default(Telos.Randomness.Seeds.Derive(seed, "lab/probe-cost")));
+            var (regression, fineTuning) = (cardControl.Curve, policyControl.Curve);
+            var costs = cardControl.Costs.Concat(policyControl.Costs).ToList();
 
-            Stage(4, "the revealed objective of the policy (MaxEnt IRL on its own episodes)");
+            Stage(3, "the revealed objective of the policy (MaxEnt IRL on its own episodes)");
             var fitOn = levels with { TrainSeeds = Seeds("irl-train", settings.IrlLevels), TestSeeds = Seeds("irl-test", settings.IrlLevels) };
             using var lanes = new PolicyAgent<MazeState>(policy, 32, policyName);
             var revealed = RevealedObjective.Fit(family, policyName, lanes, fitOn, levels, Planner, new MaxEntIrlOptions());
 
-            Stage(5, "signatures of learned planning: probes and thinking steps");
+            Stage(4, "signatures of learned planning: probes and thinking steps");
             var probeSettings = ProbeSettings.Default(Telos.Randomness.Seeds.Derive(seed, "lab/probes"));
             var probeSeeds = Seeds("probe", settings.ProbeLevels);
             var policyProbes = PlanningSignatures.ProbePolicy(family, policyName, policy, "maze/test", parameters, probeSeeds, levels.EvaluationSeed, [PlanningSignatures.CheeseCell(size)], probeSettings);
@@ -122,7 +114,7 @@ public sealed class LabAnalysesExperiment : Experiment<LabAnalysesSettings>
                 "maze/test", parameters, probeSeeds, levels.EvaluationSeed, [PlanningSignatures.CheeseCell(size)], probeSettings);
             var thinking = PlanningSignatures.ThinkingCurve(family, policyName, policy, levels, PlanningSignatures.DefaultThinkingSteps);
 
-            Stage(6, "writing results.json and report.md");
+            Stage(5, "writing results.json and report.md");
             var results = new LabAnalysesResults(card.Describe(), regression, fineTuning, costs, revealed, policyProbes, networkProbes, thinking);
             run.WriteArtifact("results.json", JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true, IncludeFields = true }));
             run.WriteReport(Report(settings, checkpoint.TensorPath, results));

@@ -68,6 +68,25 @@ public static class PolicyCheckpoints
         RunFiles.Checkpoints(directory).LastOrDefault()
             ?? throw new TelosInputException($"{agent}: run has no checkpoint in {Path.Combine(directory, "checkpoints")}");
 
+    /// <summary>
+    /// Saves <paramref name="trainer"/>'s state (policy, value head, optimizer, progress) as a checkpoint of <paramref name="run"/> at its
+    /// global step, with the sidecar <see cref="Load"/> reads: <paramref name="architecture"/>, the observation shape and actions of
+    /// <paramref name="policy"/>, and the training distribution <paramref name="env"/> with <paramref name="parameters"/>.
+    /// </summary>
+    public static CheckpointInfo Save<TState>(RunDirectory run, ActorCritic policy, RecurrentPpo<TState> trainer, PolicyOptions architecture, string env, DistributionParameters parameters)
+        where TState : struct
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(parameters);
+        using var scope = NewDisposeScope();
+        var (tensors, progress) = trainer.CaptureCheckpoint();
+        var o = policy.Observation;
+        var values = parameters.Names.ToDictionary(n => n, n => parameters[n]!.Value, StringComparer.Ordinal);
+        return run.SaveCheckpoint(trainer.GlobalStep, tensors, new PolicyCheckpointMetadata(architecture, [o.Channels, o.Height, o.Width], policy.Actions, env, values, progress));
+    }
+
     /// <summary>Reads a ppo checkpoint's metadata and builds its policy with the saved weights; the caller disposes it.</summary>
     /// <exception cref="TelosInputException">
     /// A damaged file, metadata that is not a ppo checkpoint's, or tensors that are not the named kind's

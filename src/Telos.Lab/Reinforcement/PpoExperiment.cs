@@ -240,15 +240,8 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
         }
 
         private void Save<TState>(ActorCritic policy, RecurrentPpo<TState> trainer)
-            where TState : struct
-        {
-            using var scope = NewDisposeScope();
-            var (tensors, progress) = trainer.CaptureCheckpoint();
-            var o = policy.Observation;
-            var parameters = settings.Parameters.Names.ToDictionary(n => n, n => settings.Parameters[n]!.Value, StringComparer.Ordinal);
-            context.Run.SaveCheckpoint(trainer.GlobalStep, tensors,
-                new PolicyCheckpointMetadata(settings.Policy, [o.Channels, o.Height, o.Width], policy.Actions, settings.Env, parameters, progress));
-        }
+            where TState : struct =>
+            PolicyCheckpoints.Save(context.Run, policy, trainer, settings.Policy, settings.Env, settings.Parameters);
 
         private string Report(PpoSettings ppo, long steps, TimeSpan elapsed, IReadOnlyList<EvaluationSummary> evaluations)
         {

@@ -1,5 +1,6 @@
 using Telos.Agents;
 using Telos.Environments;
+using Telos.Lab.Control;
 using Telos.Lab.Experiments;
 using Telos.Lab.Runs;
 using Telos.Learning.Objectives;
@@ -16,7 +17,17 @@ namespace Telos.Lab.Shift;
 /// <param name="Policy">The policy network (no hooks installed); null for a hard-coded agent.</param>
 /// <param name="Architecture">The policy's architecture; null for a hard-coded agent.</param>
 /// <param name="Lanes">The agent as the evaluation path runs it.</param>
-public sealed record ShiftAgent(string Name, AgentKind Kind, LoadedObjective? Objective, string? Planner, ActorCritic? Policy, PolicyOptions? Architecture, IBatchedAgent<MazeState> Lanes);
+/// <param name="ObjectiveId">The hard-coded agent's objective as configs name it (<see cref="ShiftObjective.Id"/>, or <c>true</c> for the true reward); null for a policy.</param>
+public sealed record ShiftAgent(string Name, AgentKind Kind, LoadedObjective? Objective, string? Planner, ActorCritic? Policy, PolicyOptions? Architecture, IBatchedAgent<MazeState> Lanes,
+    string? ObjectiveId = null);
+
+/// <summary>Sizes of the registered per-agent analyses (config keys in experiments/maze-shift.toml).</summary>
+/// <param name="LabelBudgets">k of the goal-regression curve and of the matched fine-tuning (<c>label_budgets</c>).</param>
+/// <param name="RegressionSteps">Adam steps of each goal regression (<c>regression_steps</c>).</param>
+/// <param name="StepsPerLabel">Fine-tuning's environment steps per label (<c>steps_per_label</c>; 1 is the matched amount).</param>
+/// <param name="RevealedLevels">Levels per distribution of the policy's own episodes the revealed card is fitted to (<c>revealed_levels</c>).</param>
+/// <param name="ProbeLevels">maze/test levels whose episodes the probes read, a quarter held out (<c>probe_levels</c>).</param>
+public sealed record ShiftAnalysisSizes(IReadOnlyList<int> LabelBudgets, int RegressionSteps, int StepsPerLabel, int RevealedLevels, int ProbeLevels);
 
 /// <summary>What a cell gives its analyses besides the agent.</summary>
 /// <param name="Run">The cell's run: its directory (artifacts), seed derivation, progress and cancellation.</param>
@@ -29,7 +40,17 @@ public sealed record ShiftAgent(string Name, AgentKind Kind, LoadedObjective? Ob
 /// <param name="Results">The cell's results: an analysis adds its numbers here, named <c>analysis/NAME/AGENT/…</c>.</param>
 /// <param name="EvaluationSeed">The seed every agent of the cell was measured with (episode seeds derive from it).</param>
 public sealed record ShiftAnalysisContext(ExperimentContext Run, MazeShiftSettings Settings, DistributionParameters TrainParameters, DistributionParameters TestParameters,
-    long[] TrainLevels, long[] TestLevels, TransitionSample? Data, RunResults Results, ulong EvaluationSeed);
+    long[] TrainLevels, long[] TestLevels, TransitionSample? Data, RunResults Results, ulong EvaluationSeed)
+{
+    /// <summary>The cell's measured levels as the library's analyses take them (maze/test ignores the training region, so the training parameters serve both).</summary>
+    public AnalysisLevels Levels => new(TrainParameters, TrainLevels, TestLevels, EvaluationSeed);
+
+    /// <summary>The level set <paramref name="name"/> of the cell (<see cref="ShiftMeasurement.Levels"/> from the cell's seed, as the cell draws its own).</summary>
+    public long[] LevelSeeds(string name, int count) => ShiftMeasurement.Levels(Run.Seed, MazeShiftExperiment.LevelScope, name, count);
+
+    /// <summary>A seed for <paramref name="analysis"/>'s component <paramref name="name"/>, derived from the cell's seed.</summary>
+    public ulong DeriveSeed(string analysis, string name) => (ulong)Run.DeriveSeed($"analysis/{analysis}/{name}");
+}
 
 /// <summary>
 /// A per-agent analysis that a <c>maze-shift</c> cell runs after measuring each agent (goal-regression k-curves,
@@ -54,7 +75,8 @@ public interface IShiftAnalysis
 public static class ShiftAnalyses
 {
     /// <summary>Every registered analysis. Add a new one here.</summary>
-    public static IReadOnlyList<IShiftAnalysis> All { get; } = [new ThinkingTimeAnalysis()];
+    public static IReadOnlyList<IShiftAnalysis> All { get; } =
+        [new ThinkingTimeAnalysis(), new GoalRegressionAnalysis(), new FineTuningAnalysis(), new RevealedObjectiveAnalysis(), new ProbeAnalysis()];
 
     /// <summary>Their names.</summary>
     public static IReadOnlyList<string> Names => [.. All.Select(a => a.Name)];

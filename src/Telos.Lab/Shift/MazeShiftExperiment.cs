@@ -4,6 +4,7 @@ using System.Text;
 using Telos.Agents;
 using Telos.Environments;
 using Telos.Lab.Configuration;
+using Telos.Lab.Control;
 using Telos.Lab.Evaluation;
 using Telos.Lab.Experiments;
 using Telos.Lab.Reinforcement;
@@ -66,10 +67,21 @@ public sealed record ShiftObjective(ObjectiveSignal Signal, ObjectiveForm Form)
 /// <param name="ClampValue">Value the cheese channel is clamped to at the target.</param>
 /// <param name="Ppo">Per policy kind, its network and PPO settings (<c>[ppo-lstm]</c>, <c>[ppo-cnn]</c>, <c>[ppo-drc]</c>).</param>
 /// <param name="Analyses">The per-agent analyses to run (<see cref="ShiftAnalyses"/>).</param>
+/// <param name="AnalysisSizes">Their sizes.</param>
+/// <param name="PoliciesFrom">An earlier maze-shift sweep's run directory whose matching cell's policy a policy cell loads instead of training (<see cref="SweepPolicies"/>), or null to train.</param>
 public sealed record MazeShiftSettings(string Agents, int Size, int StepLimit, int Region, int ProxyRegion, int Levels, int TrainLevels, int StepsPerLevel, int NetLevels,
     int FitSteps, int Pairs, int DemoLevels, int IrlSteps, IReadOnlyList<ShiftObjective> Objectives, IReadOnlyList<string> Planners, int MctsSimulations, double TieTolerance,
     int AuditLevels, double FailureMargin, int RetargetLevels, int SteerLevels, double SteerScale, float ClampValue,
-    IReadOnlyDictionary<PolicyKind, (PolicyOptions Policy, PpoSettings Ppo)> Ppo, IReadOnlyList<string> Analyses);
+    IReadOnlyDictionary<PolicyKind, (PolicyOptions Policy, PpoSettings Ppo)> Ppo, IReadOnlyList<string> Analyses, ShiftAnalysisSizes AnalysisSizes, string? PoliciesFrom)
+{
+    /// <summary>The planning budget of <paramref name="planner"/>: the tie tolerance, and <see cref="MctsSimulations"/> for the Monte-Carlo planners.</summary>
+    public PlanBudget Budget(string planner) =>
+        PlanBudget.Default with { TieTolerance = TieTolerance, Simulations = Telos.Planning.Planners.All.First(p => p.Name == planner).Exact ? PlanBudget.Default.Simulations : MctsSimulations };
+
+    /// <summary>The hard-coded agent <paramref name="planner"/> over <paramref name="objective"/> with <see cref="Budget"/>.</summary>
+    public IAgent<MazeState> Planner(string planner, AgentObjective<MazeState> objective) =>
+        new PlanningAgent<MazeState>(Telos.Planning.Planners.Create(planner, MazeFamily.Instance), objective, Budget(planner));
+}
 
 /// <summary>
 /// The lab's main experiment: hard-coded optimizers over learned objectives and learned optimizers (PPO policies), all
@@ -86,7 +98,10 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
     /// <summary>The agent groups a cell can be.</summary>
     public static IReadOnlyList<string> AgentGroups { get; } = ["objectives", "ppo-lstm", "ppo-cnn", "ppo-drc"];
 
-    private const string Scope = "shift";
+    /// <summary>The scope of the cell's level sets (<see cref="ShiftMeasurement.Levels"/>).</summary>
+    public const string LevelScope = "shift";
+
+    private const string Scope = LevelScope;
 
     public override string Kind => "maze-shift";
 
@@ -119,6 +134,22 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             [PolicyKind.Drc] = PpoExperiment.ReadTraining(config.Table("ppo-drc"), PolicyKind.Drc),
         };
         var analyses = config.GetStringList("analyses", ShiftAnalyses.Names, ShiftAnalyses.Names.ToArray());
+        if (analyses.Distinct().Count() != analyses.Count)
+        {
+            throw config.Error("analyses", "an analysis is listed twice");
+        }
+        var budgets = config.GetIntList("label_budgets", RegressionCurveSettings.DefaultBudgets, 0, 100_000, minCount: 1);
+        var sizes = new ShiftAnalysisSizes(budgets,
+            config.GetInt("regression_steps", 1600, 1, 1_000_000),
+            config.GetInt("steps_per_label", 1, 1, 100_000),
+            config.GetInt("revealed_levels", 50, 1, 10_000),
+            config.GetInt("probe_levels", 100, 2, 10_000));
+        var policiesFrom = config.GetString(SweepPolicies.Key, "");
+        // A sweep's cells are checked one by one (each with its seed), so a bad directory stops the sweep before any cell runs.
+        if (policiesFrom.Length > 0 && agents != "objectives" && !config.Contains(SweepPlan.TableName))
+        {
+            SweepPolicies.Find(policiesFrom, config.ToResolvedToml(), agents, config.GetInt("region", 1, 1, size), config.GetLong("seed", 0, 0));
+        }
         return new MazeShiftSettings(
             agents, size,
             config.GetInt("step_limit", 60, 1, 100_000),
@@ -143,7 +174,9 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             config.GetDouble("steer_scale", 3.0, -100, 100),
             (float)config.GetDouble("clamp_value", 5.5, -1000, 1000),
             ppo,
-            analyses);
+            analyses,
+            sizes,
+            string.IsNullOrWhiteSpace(policiesFrom) ? null : policiesFrom);
     }
 
     public override int Run(ExperimentContext context, MazeShiftSettings settings)
@@ -298,9 +331,8 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
                 MeasurePlanner(planner, "edit SE", LoadedObjective.Of(edited), goal: "bottom-right");
                 _report.Append("## The reward-linear card edited toward the bottom-right cell\n\n```\n").Append(edited.Describe()).Append("\n```\n\n");
             }
-            var budget = Budget(planner);
             AddMap(planner, "swap", Retargeting.Map(_testParameters, _retargetLevels, _evalSeed,
-                (x, y) => AgentActions.Lanes(new PlanningAgent<MazeState>(Planners.Create(planner, family), Retargeting.CellGoal(x, y), budget), 1)), withCeiling: true);
+                (x, y) => AgentActions.Lanes(s.Planner(planner, Retargeting.CellGoal(x, y)), 1)), withCeiling: true);
         }
 
         public void RunPolicy(PolicyKind kind)
@@ -309,14 +341,12 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             var family = MazeFamily.Instance;
             var (options, ppo) = s.Ppo[kind];
             var name = "ppo-" + kind.ToString().ToLowerInvariant();
-            Stage($"training {name} on maze/train, {ppo.TotalTimesteps} steps");
-            var train = family.Typed("maze/train", _trainParameters);
-            var (policy, trainer) = RecurrentPpo.Create(family, train, ppo with { Seed = (ulong)_context.DeriveSeed("ppo") }, options);
+            var (policy, source) = s.PoliciesFrom is { } from ? Load(from, options) : (Train(name, options, ppo), null);
             using (policy)
             {
-                using (trainer)
+                if (source is not null)
                 {
-                    PpoTrainingLoop.RunToEnd(trainer, ppo, _context.Run, _context.Progress, "maze-shift", 0, 8, name, _context.CancellationToken);
+                    _report.Append(CultureInfo.InvariantCulture, $"The policy was not trained here: it is the final checkpoint `{source}` of the matching cell of an earlier sweep ({SweepPolicies.Key}).\n\n");
                 }
 
                 Stage($"{name} on maze/train and maze/test");
@@ -351,6 +381,39 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             }
         }
 
+        /// <summary>Trains the policy on maze/train and saves its final checkpoint (what <c>policies_from</c> loads).</summary>
+        private ActorCritic Train(string name, PolicyOptions options, PpoSettings ppo)
+        {
+            Stage($"training {name} on maze/train, {ppo.TotalTimesteps} steps");
+            var train = MazeFamily.Instance.Typed("maze/train", _trainParameters);
+            var (policy, trainer) = RecurrentPpo.Create(MazeFamily.Instance, train, ppo with { Seed = (ulong)_context.DeriveSeed("ppo") }, options);
+            using (trainer)
+            {
+                PpoTrainingLoop.RunToEnd(trainer, ppo, _context.Run, _context.Progress, "maze-shift", 0, 8, name, _context.CancellationToken);
+                PolicyCheckpoints.Save(_context.Run, policy, trainer, options, "maze/train", _trainParameters);
+            }
+            return policy;
+        }
+
+        /// <summary>Loads the matching cell's final checkpoint from the sweep in <paramref name="from"/>.</summary>
+        private (ActorCritic Policy, string Source) Load(string from, PolicyOptions options)
+        {
+            Stage($"loading the policy of the matching cell of {from}");
+            var checkpoint = SweepPolicies.Find(from, _context.Config.ToResolvedToml(), _settings.Agents, _settings.Region, (long)_context.Seed);
+            var (policy, metadata) = PolicyCheckpoints.Load(checkpoint);
+            try
+            {
+                PolicyCheckpoints.RequireArchitecture(metadata, options, checkpoint.SidecarPath);
+            }
+            catch
+            {
+                policy.Dispose();
+                throw;
+            }
+            _context.Run.Log($"loaded {checkpoint.TensorPath} (step {checkpoint.Step})");
+            return (policy, checkpoint.TensorPath);
+        }
+
         public void Finish()
         {
             Stage("writing results.json, report.md and report.html");
@@ -377,20 +440,17 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             _context.Progress.Report(new ProgressUpdate("maze-shift", 8, 8, "done"));
         }
 
-        private PlanBudget Budget(string planner) =>
-            PlanBudget.Default with { TieTolerance = _settings.TieTolerance, Simulations = Planners.All.First(p => p.Name == planner).Exact ? PlanBudget.Default.Simulations : _settings.MctsSimulations };
-
         private ShiftMeasure MeasurePlanner(string plannerName, string objectiveId, LoadedObjective objective, string goal = "cheese")
         {
             var name = $"{plannerName} + {objectiveId}";
-            var agent = new PlanningAgent<MazeState>(Planners.Create(plannerName, MazeFamily.Instance), objective.ForAgent<MazeState>(name), Budget(plannerName));
+            var agent = _settings.Planner(plannerName, objective.ForAgent<MazeState>(name));
             var lanes = AgentActions.Lanes(agent, 1);
             var control = goal == "cheese";
             var measured = ShiftMeasurement.Measure(lanes, _trainParameters, _testParameters, control ? _trainLevels : null, _testLevels, _evalSeed, goal, _settings.ProxyRegion);
             Add(name, measured);
             if (control)
             {
-                RunAnalyses(new ShiftAgent(name, agent.Kind, objective, plannerName, null, null, lanes));
+                RunAnalyses(new ShiftAgent(name, agent.Kind, objective, plannerName, null, null, lanes, objectiveId));
             }
             return measured;
         }

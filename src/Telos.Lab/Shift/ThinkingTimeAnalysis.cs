@@ -1,6 +1,5 @@
 using System.Globalization;
 using Telos.Environments;
-using Telos.Lab.Control;
 using Telos.Lab.Reports;
 using Telos.Lab.Signatures;
 
@@ -35,9 +34,7 @@ public sealed class ThinkingTimeAnalysis : IShiftAnalysis
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(agent);
-        // maze/test ignores the training region, so the training parameters serve both distributions.
-        var levels = new AnalysisLevels(context.TrainParameters, context.TrainLevels, context.TestLevels, context.EvaluationSeed);
-        foreach (var row in PlanningSignatures.ThinkingCurve(MazeFamily.Instance, agent.Name, agent.Policy!, levels, PlanningSignatures.DefaultThinkingSteps))
+        foreach (var row in PlanningSignatures.ThinkingCurve(MazeFamily.Instance, agent.Name, agent.Policy!, context.Levels, PlanningSignatures.DefaultThinkingSteps))
         {
             EvaluationReport.AddTo(context.Results, row.Summary, Prefix(agent.Name, row.ThinkingSteps));
         }
