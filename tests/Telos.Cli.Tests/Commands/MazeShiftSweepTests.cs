@@ -1,7 +1,16 @@
+using Telos.Agents;
+using Telos.Environments;
 using Telos.Lab.Configuration;
+using Telos.Lab.Control;
 using Telos.Lab.Experiments;
+using Telos.Lab.Reinforcement;
 using Telos.Lab.Runs;
+using Telos.Lab.Shift;
+using Telos.Lab.Signatures;
 using Telos.Lab.Sweeps;
+using Telos.Learning.Objectives;
+using Telos.Objectives;
+using Telos.Randomness;
 using Telos.Testing.Browser;
 
 namespace Telos.Cli.Tests.Commands;
@@ -27,6 +36,10 @@ public sealed class MazeShiftSweepFixture : IDisposable
         audit_levels = 2
         retarget_levels = 2
         steer_levels = 2
+        label_budgets = [0, 1, 4]
+        regression_steps = 100
+        revealed_levels = 3
+        probe_levels = 4
 
         [ppo-lstm]
         conv_channels = 4
@@ -143,5 +156,168 @@ public sealed class MazeShiftSweepTests(MazeShiftSweepFixture fixture) : IClassF
         Assert.All(page.Figures, f => Assert.True(f.Width > 50 && f.Height > 50, $"a figure of {f.Width}×{f.Height}"));
         Assert.Contains("Zero-rollout audits as predictors of failure", html, StringComparison.Ordinal);
         Assert.Contains("Retargeting without training: success per target cell", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EveryAnalysisIsRegisteredAndRunsOnTheAgentsItAppliesTo()
+    {
+        Assert.Equal(0, fixture.Code);
+        Assert.Equal(["thinking", "goal-regression", "fine-tuning", "revealed-objective", "probes"], ShiftAnalyses.Names);
+        var objectives = Results("000");
+        var policy = Results("002");
+        // goal regression: the reward-regression cards (reward-linear, reward-sparse), not the network or the IRL card.
+        Assert.Contains("analysis/goal-regression/bfs + reward-linear/anchor/k4/maze/test/success", objectives.Keys);
+        Assert.Contains("analysis/goal-regression/bfs + reward-sparse/no_anchor/k1/maze/train/success", objectives.Keys);
+        Assert.DoesNotContain(objectives.Keys, k => k.StartsWith("analysis/goal-regression/bfs + demos-linear/", StringComparison.Ordinal) || k.StartsWith("analysis/goal-regression/bfs + reward-net/", StringComparison.Ordinal));
+        // probes: the policy, and the network objective's hidden layers as the control (not a card).
+        Assert.Contains(objectives.Keys, k => k.StartsWith("analysis/probes/bfs + reward-net/net.", StringComparison.Ordinal) && k.EndsWith("/cheese_cell/held_out_accuracy", StringComparison.Ordinal));
+        Assert.DoesNotContain(objectives.Keys, k => k.StartsWith("analysis/probes/bfs + reward-linear/", StringComparison.Ordinal));
+        Assert.Contains("analysis/probes/ppo-lstm/observation/action_4/held_out_accuracy", policy.Keys);
+        Assert.Contains("analysis/fine-tuning/ppo-lstm/k4/maze/test/success", policy.Keys);
+        Assert.Contains("analysis/revealed-objective/ppo-lstm/card/at_cheese", policy.Keys);
+        Assert.DoesNotContain(objectives.Keys, k => k.StartsWith("analysis/fine-tuning/", StringComparison.Ordinal) || k.StartsWith("analysis/revealed-objective/", StringComparison.Ordinal));
+    }
+
+    /// <summary>The card's k-curve is the library's (<see cref="LabControl.ForCard{TState}"/>) on the cell's card, data, levels and seeds; at k = 0 it is the cell's own measurement.</summary>
+    [Fact]
+    public void TheGoalRegressionAnalysisIsTheLibrarysCurveOnTheCellsCard()
+    {
+        Assert.Equal(0, fixture.Code);
+        var results = Results("000"); // objectives, seed 1
+        var cell = Cell.Of(1);
+        var card = ObjectiveCardFile.Load(Path.Combine(fixture.Straight, "cells", "000", "objectives", "reward-linear.json"));
+        var data = ObjectiveData.Sample("maze/train", cell.Levels.Parameters, 5, 50, (ulong)Seeds.DeriveLong(1, "objectives"), ShiftMeasurement.FirstLevel(1, "shift", "data"));
+        var settings = LabControl.Regression([0, 1, 4], 100, Seeds.DeriveLong(1, "analysis/goal-regression/training"), (ulong)Seeds.DeriveLong(1, "analysis/goal-regression/labels"));
+        var direct = LabControl.ForCard(MazeFamily.Instance, "bfs + reward-linear", card, data, Planner, cell.Levels, settings);
+        var prefix = "analysis/goal-regression/bfs + reward-linear";
+        foreach (var point in direct.Curve)
+        {
+            var name = $"{prefix}/{ShiftAnalysisResults.Part(point.Variant)}/k{point.Budget}";
+            AssertRate(point.Summary.Success, results[$"{name}/{point.Summary.Distribution}/success"]);
+            AssertRate(point.Summary.Proxy, results[$"{name}/{point.Summary.Distribution}/proxy"]);
+            Assert.Equal(point.GoalLabels, results[name + "/goal_labels"].Value);
+        }
+        foreach (var row in direct.Costs.Where(r => r.Success is not null))
+        {
+            AssertRate(row.Success!.Value, results[$"{prefix}/cost/{row.Operation}/success"]);
+        }
+        Assert.Equal(100, results[prefix + "/anchor/k4/gradient_steps"].Value);
+        foreach (var distribution in new[] { "maze/train", "maze/test" })
+        {
+            AssertRate(results["agent/bfs + reward-linear/" + distribution + "/success"].Rate!.Value, results[$"{prefix}/no_anchor/k0/{distribution}/success"]);
+        }
+    }
+
+    /// <summary>The policy analyses are the library's functions on the cell's policy (its final checkpoint), levels and seeds.</summary>
+    [Fact]
+    public void ThePolicyAnalysesAreTheLibrarysFunctionsOnTheCellsPolicy()
+    {
+        Assert.Equal(0, fixture.Code);
+        var results = Results("003"); // ppo-lstm, seed 2
+        var cell = Cell.Of(2);
+        var (policy, _) = PolicyCheckpoints.Load(PolicyCheckpoints.FindAt(Path.Combine(fixture.Straight, "cells", "003")));
+        using (policy)
+        {
+            var family = MazeFamily.Instance;
+            var fineTuning = PolicyFineTuning.Run(family, "ppo-lstm", policy, cell.Levels,
+                new FineTuneSettings([0, 1, 4], 1, LabControl.FineTunePpo, (ulong)Seeds.DeriveLong(2, "analysis/fine-tuning/ppo")));
+            foreach (var point in fineTuning)
+            {
+                AssertRate(point.Summary.Success, results[$"analysis/fine-tuning/ppo-lstm/k{point.Budget}/{point.Summary.Distribution}/success"]);
+                Assert.Equal(point.Cost.EnvironmentSteps, results[$"analysis/fine-tuning/ppo-lstm/k{point.Budget}/environment_steps"].Value);
+            }
+            Assert.Equal(4, results["analysis/fine-tuning/ppo-lstm/k4/environment_steps"].Value);
+
+            var fitOn = cell.Levels with { TrainSeeds = ShiftMeasurement.Levels(2, "shift", "revealed-train", 3), TestSeeds = ShiftMeasurement.Levels(2, "shift", "revealed-test", 3) };
+            using var lanes = new Telos.Learning.Reinforcement.PolicyAgent<MazeState>(policy, Telos.Lab.Evaluation.AgentEvaluations.PolicyLanes, "ppo-lstm");
+            var revealed = RevealedObjective.Fit(family, "ppo-lstm", lanes, fitOn, cell.Levels, Planner, new MaxEntIrlOptions());
+            for (var i = 0; i < revealed.Card.Features.Length; i++)
+            {
+                Assert.Equal(revealed.Card.Weights[i], results[$"analysis/revealed-objective/ppo-lstm/card/{revealed.Card.Features[i]}"].Value);
+            }
+            Assert.Equal(6, results["analysis/revealed-objective/ppo-lstm/demonstrations"].Value);
+            foreach (var explained in revealed.Explained)
+            {
+                AssertRate(explained.SameEnding, results[$"analysis/revealed-objective/ppo-lstm/{explained.Objective}/{explained.Distribution}/same_ending"]);
+            }
+
+            var probes = PlanningSignatures.ProbePolicy(family, "ppo-lstm", policy, "maze/test", cell.Levels.Parameters, ShiftMeasurement.Levels(2, "shift", "probe", 4), cell.Levels.EvaluationSeed,
+                [PlanningSignatures.CheeseCell(7)], ProbeSettings.Default((ulong)Seeds.DeriveLong(2, "analysis/probes/split")));
+            Assert.NotEmpty(probes);
+            foreach (var row in probes)
+            {
+                Assert.Equal(row.HeldOutAccuracy, results[$"analysis/probes/ppo-lstm/{row.Point}/{ShiftAnalysisResults.Part(row.Target)}/held_out_accuracy"].Value);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>policies_from</c>: policy cells that load the straight sweep's final checkpoints instead of training measure them as the
+    /// straight cells did, to the count, and run only the analyses the config selects.
+    /// </summary>
+    [Fact]
+    public void PolicyCellsWithPoliciesFromLoadTheEarlierSweepsPoliciesAndMeasureThemToTheCount()
+    {
+        Assert.Equal(0, fixture.Code);
+        var root = Path.Combine(fixture.Folder, "reused");
+        var config = PolicyOnlyConfig();
+        Assert.Equal(0, TelosProcess.InProcess(root, "run", config, "--set", $"policies_from=\"{fixture.Straight}\"", "--set", "analyses=[\"fine-tuning\"]"));
+        var reused = new RunStore(root).List().Single().Directory;
+        foreach (var (cell, straight) in new[] { ("000", "002"), ("001", "003") })
+        {
+            var dir = Path.Combine(reused, "cells", cell);
+            Assert.Empty(RunFiles.Checkpoints(dir));
+            Assert.False(File.Exists(Path.Combine(dir, "metrics.csv")), "the policy was trained again");
+            var mine = RunResults.Read(Path.Combine(dir, RunResults.FileName)).Items;
+            var theirs = RunResults.Read(Path.Combine(fixture.Straight, "cells", straight, RunResults.FileName)).Items;
+            // Every result but those of the analyses left out, each with the same value and count.
+            var expected = theirs.Where(r => !r.Name.StartsWith("analysis/", StringComparison.Ordinal) || r.Name.StartsWith("analysis/fine-tuning/", StringComparison.Ordinal)).ToList();
+            Assert.Contains(expected, r => r.Name.StartsWith("analysis/fine-tuning/", StringComparison.Ordinal));
+            Assert.Equal(expected, mine);
+        }
+    }
+
+    [Fact]
+    public void PoliciesFromRefusesAMissingCellOtherTrainingSettingsAndADirectoryThatIsNoSweep()
+    {
+        Assert.Equal(0, fixture.Code);
+        var root = Path.Combine(fixture.Folder, "refused");
+        var config = PolicyOnlyConfig();
+        var from = $"policies_from=\"{fixture.Straight}\"";
+        var cases = new (string[] Sets, string Message)[]
+        {
+            ([from, "ppo-lstm.total_timesteps=128"], $"error: [sweep] cell (agents=\"ppo-lstm\", seed=1): policies_from: cell {Path.Combine(fixture.Straight, "cells", "002", "config.toml")} (agents = \"ppo-lstm\", region = 1, seed = 1) was trained with other settings: ppo-lstm.total_timesteps: 64 → 128"),
+            ([from, "sweep.seeds=[3]"], $"error: [sweep] cell (agents=\"ppo-lstm\", seed=3): policies_from: {fixture.Straight} has no maze-shift cell with agents = \"ppo-lstm\", region = 1, seed = 3"),
+            ([$"policies_from=\"{fixture.Folder}\""], $"error: [sweep] cell (agents=\"ppo-lstm\", seed=1): policies_from: {fixture.Folder} is not a sweep's run directory (no cells/)"),
+        };
+        foreach (var (sets, message) in cases)
+        {
+            var (code, _, error) = CliHarness.RunIn(root, ["run", config, .. sets.SelectMany(a => new[] { "--set", a })]);
+            Assert.Equal(2, code);
+            Assert.Equal(message, error.TrimEnd('\n'));
+        }
+        Assert.False(Directory.Exists(root) && new RunStore(root).List().Count > 0, "a refused sweep left a run");
+    }
+
+    private string PolicyOnlyConfig()
+    {
+        var path = Path.Combine(fixture.Folder, "maze-shift-policies.toml");
+        File.WriteAllText(path, MazeShiftSweepFixture.Config.Replace("agents = [\"objectives\", \"ppo-lstm\"]", "agents = [\"ppo-lstm\"]", StringComparison.Ordinal));
+        return path;
+    }
+
+    private Dictionary<string, RunResult> Results(string cell) =>
+        RunResults.Read(Path.Combine(fixture.Straight, "cells", cell, RunResults.FileName)).Items.ToDictionary(r => r.Name);
+
+    private static IAgent<MazeState> Planner(AgentObjective<MazeState> objective) =>
+        new PlanningAgent<MazeState>(Telos.Planning.Planners.Create("bfs", MazeFamily.Instance), objective, Telos.Planning.PlanBudget.Default with { TieTolerance = 0.01 });
+
+    private static void AssertRate(Rate expected, RunResult actual) => Assert.Equal((expected.Count, expected.Of), (actual.Rate!.Value.Count, actual.Rate.Value.Of));
+
+    /// <summary>The fixture's cell levels of a seed, drawn as the cell draws them.</summary>
+    private sealed record Cell(AnalysisLevels Levels)
+    {
+        public static Cell Of(long seed) => new(new AnalysisLevels(DistributionParameters.Of(("size", 7), ("step_limit", 40), ("region", 1)),
+            ShiftMeasurement.Levels((ulong)seed, "shift", "train", 10), ShiftMeasurement.Levels((ulong)seed, "shift", "test", 10), (ulong)Seeds.DeriveLong((ulong)seed, "evaluation")));
     }
 }
