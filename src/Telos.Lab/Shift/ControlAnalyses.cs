@@ -61,10 +61,12 @@ public static partial class ShiftAnalysisResults
         }
     }
 
-    /// <summary>Logs what each operation took in wall-clock seconds (not a result: it is not a function of the seed).</summary>
-    internal static void LogSeconds(ShiftAnalysisContext context, IEnumerable<CostRow> rows)
+    /// <summary>A k-curve and its cost rows (<see cref="AddCurve"/>, <see cref="AddCosts"/>); what each operation took in wall-clock seconds goes to the cell's log (not a result: it is not a function of the seed).</summary>
+    internal static void AddControl(ShiftAnalysisContext context, string prefix, ControlResult result, bool withVariant)
     {
-        foreach (var row in rows)
+        AddCurve(context.Results, prefix, result.Curve, withVariant);
+        AddCosts(context.Results, prefix, result.Costs);
+        foreach (var row in result.Costs)
         {
             context.Run.Run.Log(string.Create(CultureInfo.InvariantCulture, $"{row.Agent}: {row.Operation} ({row.What}) took {row.Cost.Seconds:F3} s"));
         }
@@ -113,10 +115,7 @@ public sealed class GoalRegressionAnalysis : IShiftAnalysis
         var sizes = context.Settings.AnalysisSizes;
         var settings = LabControl.Regression(sizes.LabelBudgets, sizes.RegressionSteps, (long)context.DeriveSeed(Name, "training"), context.DeriveSeed(Name, "labels"));
         var result = LabControl.ForCard(MazeFamily.Instance, agent.Name, agent.Objective!.Card, data, o => context.Settings.Planner(agent.Planner!, o), context.Levels, settings);
-        var prefix = ShiftAnalysisResults.Prefix(Name, agent.Name);
-        ShiftAnalysisResults.AddCurve(context.Results, prefix, result.Curve, withVariant: true);
-        ShiftAnalysisResults.AddCosts(context.Results, prefix, result.Costs);
-        ShiftAnalysisResults.LogSeconds(context, result.Costs);
+        ShiftAnalysisResults.AddControl(context, ShiftAnalysisResults.Prefix(Name, agent.Name), result, withVariant: true);
     }
 }
 
@@ -153,10 +152,7 @@ public sealed class FineTuningAnalysis : IShiftAnalysis
             new FineTuneSettings(s.AnalysisSizes.LabelBudgets, s.AnalysisSizes.StepsPerLabel, LabControl.FineTunePpo, context.DeriveSeed(Name, "ppo")),
             context.LevelSeeds("probe", s.AnalysisSizes.ProbeLevels), Retargeting.SteerPoint(policy), steerLevels, s.SteerScale,
             ProbeSettings.Default(context.DeriveSeed(Name, "probes")));
-        var prefix = ShiftAnalysisResults.Prefix(Name, agent.Name);
-        ShiftAnalysisResults.AddCurve(context.Results, prefix, result.Curve, withVariant: false);
-        ShiftAnalysisResults.AddCosts(context.Results, prefix, result.Costs);
-        ShiftAnalysisResults.LogSeconds(context, result.Costs);
+        ShiftAnalysisResults.AddControl(context, ShiftAnalysisResults.Prefix(Name, agent.Name), result, withVariant: false);
     }
 }
 
