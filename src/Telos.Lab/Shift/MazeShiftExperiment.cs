@@ -145,12 +145,7 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             config.GetInt("revealed_levels", 50, 1, 10_000),
             config.GetInt("probe_levels", 100, 2, 10_000));
         var policiesFrom = config.GetString(SweepPolicies.Key, "");
-        // A sweep's cells are checked one by one (each with its seed), so a bad directory stops the sweep before any cell runs.
-        if (policiesFrom.Length > 0 && agents != "objectives" && !config.Contains(SweepPlan.TableName))
-        {
-            SweepPolicies.Find(policiesFrom, config.ToResolvedToml(), agents, config.GetInt("region", 1, 1, size), config.GetLong("seed", 0, 0));
-        }
-        return new MazeShiftSettings(
+        var settings = new MazeShiftSettings(
             agents, size,
             config.GetInt("step_limit", 60, 1, 100_000),
             config.GetInt("region", 1, 1, size),
@@ -177,6 +172,13 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             analyses,
             sizes,
             string.IsNullOrWhiteSpace(policiesFrom) ? null : policiesFrom);
+        // Checked here, once every key is read (the resolved config is complete), so a bad directory stops a sweep before any cell
+        // runs: each of its cells is configured with its own seed (the sweep's base config, with [sweep], has none).
+        if (settings.PoliciesFrom is { } from && agents != "objectives" && !config.Contains(SweepPlan.TableName))
+        {
+            SweepPolicies.Find(from, config.ToResolvedToml(), agents, settings.Region, config.GetLong("seed", 0, 0));
+        }
+        return settings;
     }
 
     public override int Run(ExperimentContext context, MazeShiftSettings settings)
