@@ -22,6 +22,9 @@ public sealed record BarPoint(int Bar, double Value, double? Low, double? High);
 /// <param name="High">Band's upper edge per x, or null.</param>
 public sealed record Curve(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y, IReadOnlyList<double>? Low = null, IReadOnlyList<double>? High = null);
 
+/// <summary>An agent's path over grid cells, in the order visited (row 0 at the top, as in the heatmap's values).</summary>
+public sealed record GridPath(string Name, IReadOnlyList<(int Row, int Column)> Cells);
+
 /// <summary>A point of a scatter plot, in group <paramref name="Group"/> (one colour and legend entry per group).</summary>
 public sealed record ScatterPoint(double X, double Y, string Group);
 
@@ -159,7 +162,49 @@ public static partial class Figures
     /// A heatmap over grid cells (an objective's value on each maze cell, a retargeting success map):
     /// <paramref name="values"/>[row, column], row 0 at the top; NaN cells (walls) are drawn grey.
     /// </summary>
-    public static ReportFigure Heatmap(string title, double[,] values, string valueLabel, string source)
+    public static ReportFigure Heatmap(string title, double[,] values, string valueLabel, string source) =>
+        Finish(HeatmapPlot(values, valueLabel), title, source, width: 520, height: 440);
+
+    /// <summary>
+    /// A heatmap over grid cells (as <see cref="Heatmap(string, double[,], string, string)"/>) with agents' paths drawn over it
+    /// as lines through the cell centres, one colour and legend entry per path; a path's first cell is marked with a circle.
+    /// </summary>
+    /// <exception cref="ArgumentException">A path visits a cell outside the grid.</exception>
+    public static ReportFigure HeatmapWithPaths(string title, double[,] values, IReadOnlyList<GridPath> paths, string valueLabel, string source)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(paths);
+        var plot = HeatmapPlot(values, valueLabel);
+        var rows = values.GetLength(0);
+        var columns = values.GetLength(1);
+        var palette = new ScottPlot.Palettes.Category10();
+        for (var i = 0; i < paths.Count; i++)
+        {
+            var path = paths[i];
+            if (path.Cells.Any(c => c.Row < 0 || c.Row >= rows || c.Column < 0 || c.Column >= columns))
+            {
+                throw new ArgumentException($"path '{path.Name}' leaves the {columns}×{rows} grid", nameof(paths));
+            }
+            if (path.Cells.Count == 0)
+            {
+                continue;
+            }
+            // Paths of several agents often share cells: each is nudged a little so that all stay visible.
+            var nudge = paths.Count == 1 ? 0 : (((double)i / (paths.Count - 1)) - 0.5) * 0.3;
+            var xs = path.Cells.Select(c => c.Column + nudge).ToArray();
+            var ys = path.Cells.Select(c => rows - 1 - c.Row + nudge).ToArray();
+            var colour = palette.GetColor(i);
+            var line = plot.Add.ScatterLine(xs, ys, colour);
+            line.LineWidth = 2.5f;
+            line.LegendText = path.Name;
+            var start = plot.Add.Marker(xs[0], ys[0], MarkerShape.OpenCircle, 12, colour);
+            start.LegendText = "";
+        }
+        plot.ShowLegend(Edge.Bottom);
+        return Finish(plot, title, source, width: 350, height: 420);
+    }
+
+    private static Plot HeatmapPlot(double[,] values, string valueLabel)
     {
         ArgumentNullException.ThrowIfNull(values);
         var plot = new Plot();
@@ -178,11 +223,18 @@ public static partial class Figures
             Enumerable.Range(0, rows).Select(r => (double)r).ToArray(), Enumerable.Range(0, rows).Select(r => (rows - 1 - r).ToString(CultureInfo.InvariantCulture)).ToArray());
         plot.XLabel("column");
         plot.YLabel("row");
-        return Finish(plot, title, source, width: 520, height: 440);
+        return plot;
     }
 
     /// <summary>An objective's <see cref="Objectives.CellHeatmap"/> (values per maze cell, walls NaN) as a heatmap figure.</summary>
-    public static ReportFigure Heatmap(string title, Objectives.CellHeatmap heatmap, string valueLabel, string source)
+    public static ReportFigure Heatmap(string title, Objectives.CellHeatmap heatmap, string valueLabel, string source) =>
+        Heatmap(title, Grid(heatmap), valueLabel, source);
+
+    /// <summary>An objective's <see cref="Objectives.CellHeatmap"/> with agents' paths over it (<see cref="HeatmapWithPaths(string, double[,], IReadOnlyList{GridPath}, string, string)"/>).</summary>
+    public static ReportFigure HeatmapWithPaths(string title, Objectives.CellHeatmap heatmap, IReadOnlyList<GridPath> paths, string valueLabel, string source) =>
+        HeatmapWithPaths(title, Grid(heatmap), paths, valueLabel, source);
+
+    private static double[,] Grid(Objectives.CellHeatmap heatmap)
     {
         ArgumentNullException.ThrowIfNull(heatmap);
         var rows = heatmap.Values.Length / heatmap.Width;
@@ -194,7 +246,7 @@ public static partial class Figures
                 grid[r, c] = heatmap.Values[(r * heatmap.Width) + c];
             }
         }
-        return Heatmap(title, grid, valueLabel, source);
+        return grid;
     }
 
     /// <summary>
@@ -216,7 +268,16 @@ public static partial class Figures
         plot.Title(title);
         var svg = plot.GetSvgXml(width, height);
         var start = svg.IndexOf("<svg", StringComparison.Ordinal);
-        return new ReportFigure(title, source, UniqueIds(start > 0 ? svg[start..] : svg));
+        svg = start > 0 ? svg[start..] : svg;
+        // A viewBox lets the page scale the figure down (to a narrow window or a row of figures) instead of cropping it.
+        var tagEnd = svg.IndexOf('>', StringComparison.Ordinal);
+        if (tagEnd > 0 && !svg[..tagEnd].Contains("viewBox", StringComparison.Ordinal))
+        {
+            svg = svg[..tagEnd] + string.Create(CultureInfo.InvariantCulture, $" viewBox=\"0 0 {width} {height}\"") + svg[tagEnd..];
+        }
+        // A heatmap is a small bitmap (one pixel per cell) that the browser scales up: without this, it blurs the cells together.
+        svg = svg.Replace("<image ", "<image style=\"image-rendering: pixelated\" ", StringComparison.Ordinal);
+        return new ReportFigure(title, source, UniqueIds(svg));
     }
 
     // ScottPlot numbers the ids inside each SVG from 0 (heatmaps: id="img_0" used as href="#img_0"); inline in one page,

@@ -30,6 +30,9 @@ public sealed class HtmlReport
         h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; }
         figure.telos-figure { margin: 1.2em 0; }
         figure.telos-figure svg { max-width: 100%; height: auto; border: 1px solid #ddd; }
+        div.telos-row { display: flex; flex-wrap: wrap; gap: 0.8em; align-items: flex-start; }
+        div.telos-row figure.telos-figure { flex: 0 0 350px; max-width: 100%; margin: 0.4em 0; }
+        div.telos-row figure.telos-figure svg { width: 100%; }
         figcaption { font-size: 0.9em; color: #444; } figcaption .source { color: #777; font-family: monospace; }
         table.telos-table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
         table.telos-table th, table.telos-table td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
@@ -81,6 +84,23 @@ public sealed class HtmlReport
             .Append(figure.Svg).Append('\n')
             .Append("<figcaption>").Append(Encode(figure.Title)).Append(" <span class=\"source\">— source: ").Append(Encode(figure.Source)).Append("</span></figcaption>\n")
             .Append("</figure>\n");
+        return this;
+    }
+
+    /// <summary>Adds figures side by side (wrapping on a narrow page), each with its caption and source; nothing for an empty list.</summary>
+    public HtmlReport FigureRow(IReadOnlyList<ReportFigure> figures)
+    {
+        ArgumentNullException.ThrowIfNull(figures);
+        if (figures.Count == 0)
+        {
+            return this;
+        }
+        _body.Append("<div class=\"telos-row\">\n");
+        foreach (var figure in figures)
+        {
+            Figure(figure);
+        }
+        _body.Append("</div>\n");
         return this;
     }
 

@@ -220,6 +220,13 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
         private readonly long[] _retargetLevels;
         private readonly ulong _evalSeed;
         private readonly ShiftAnalysisContext _analysisContext;
+        /// <summary>Maze/test levels whose paths the cell's report draws.</summary>
+        public const int PicturedLevels = 3;
+
+        /// <summary>The artifact holding those paths.</summary>
+        public const string PathsFile = "paths.json";
+
+        private readonly List<PicturedAgent> _pictured = [];
         private TransitionSample? _data;
         private int _stage;
 
@@ -273,7 +280,7 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
                 }
                 _report.Append(CultureInfo.InvariantCulture, $"## {spec.Id}\n\n```\n{card.Describe()}\n```\n\n");
             }
-            var trueReward = LoadedObjective.Of(ObjectiveCard.Linear([new("at_cheese", 10.0)], provenance: Provenance.Manual));
+            var trueReward = TrueReward();
 
             Stage("zero-rollout audits: identifiability, disagreement between the objectives, oracle EPIC");
             var audit = FeatureIdentifiability.Audit(_data, Maze.FeatureNames.Names.ToList());
@@ -354,7 +361,9 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
                 Stage($"{name} on maze/train and maze/test");
                 using (var lanes = new PolicyAgent<MazeState>(policy, AgentEvaluations.PolicyLanes, name))
                 {
-                    Add(name, ShiftMeasurement.Measure(lanes, _trainParameters, _testParameters, _trainLevels, _testLevels, _evalSeed, "cheese", s.ProxyRegion));
+                    var measured = ShiftMeasurement.Measure(lanes, _trainParameters, _testParameters, _trainLevels, _testLevels, _evalSeed, "cheese", s.ProxyRegion, keepEpisodes: true);
+                    Add(name, measured);
+                    Picture(name, null, null, measured);
                     RunAnalyses(new ShiftAgent(name, AgentKind.LearnedOptimizer, null, null, policy, options, lanes));
                 }
 
@@ -438,6 +447,7 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             {
                 html.Figure(Figures.LearningCurves("PPO episodic return on maze/train", metrics, [PpoMetricKeys.EpisodicReturn], $"run {_context.Run.Id}: metrics.csv", "environment steps"));
             }
+            AddPictures(html);
             _context.Run.WriteHtmlReport(html);
             _context.Progress.Report(new ProgressUpdate("maze-shift", 8, 8, "done"));
         }
@@ -448,13 +458,61 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             var agent = _settings.Planner(plannerName, objective.ForAgent<MazeState>(name));
             var lanes = AgentActions.Lanes(agent, 1);
             var control = goal == "cheese";
-            var measured = ShiftMeasurement.Measure(lanes, _trainParameters, _testParameters, control ? _trainLevels : null, _testLevels, _evalSeed, goal, _settings.ProxyRegion);
+            var measured = ShiftMeasurement.Measure(lanes, _trainParameters, _testParameters, control ? _trainLevels : null, _testLevels, _evalSeed, goal, _settings.ProxyRegion, keepEpisodes: control);
             Add(name, measured);
             if (control)
             {
+                Picture(name, objectiveId, objective, measured);
                 RunAnalyses(new ShiftAgent(name, agent.Kind, objective, plannerName, null, null, lanes, objectiveId));
             }
             return measured;
+        }
+
+        private static LoadedObjective TrueReward() => LoadedObjective.Of(ObjectiveCard.Linear([new("at_cheese", 10.0)], provenance: Provenance.Manual));
+
+        /// <summary>Keeps the agent's paths on the first <see cref="PicturedLevels"/> maze/test levels for the report.</summary>
+        private void Picture(string agent, string? objectiveId, LoadedObjective? objective, ShiftMeasure measured)
+        {
+            var episodes = measured.Test.Episodes ?? throw new InvalidOperationException("the measurement kept no episodes");
+            _pictured.Add(new PicturedAgent(agent, objectiveId, objective, [.. episodes.Take(PicturedLevels).Select(e => e.States.Select(st => st.Cell).ToArray())]));
+        }
+
+        /// <summary>
+        /// Per pictured maze/test level, one heatmap per objective (its value at every open cell) with the paths of the planners that
+        /// pursued it, and the policies' paths over the true reward; the paths are written to <c>paths.json</c> too.
+        /// </summary>
+        private void AddPictures(HtmlReport html)
+        {
+            if (_pictured.Count == 0)
+            {
+                return;
+            }
+            var size = _settings.Size;
+            var test = MazeFamily.Instance.Typed("maze/test", _testParameters);
+            var levels = Math.Min(PicturedLevels, _testLevels.Length);
+            _context.Run.WriteArtifact(PathsFile, System.Text.Json.JsonSerializer.Serialize(
+                _pictured.Select(p => new { agent = p.Agent, objective = p.ObjectiveId, levels = _testLevels.Take(levels), cells = p.Cells })));
+            html.Heading($"Paths on the first {levels} maze/test levels, over each objective's values");
+            html.Paragraph($"Levels 1–{levels}: maze/test seeds {string.Join(", ", _testLevels.Take(levels))}.");
+            html.Paragraph("Each figure: an objective's value at every open cell of the level (walls grey; the hard-coded agents' objectives are queryable everywhere), "
+                + "with the path of every planner that pursued it; the policies' paths are drawn over the true reward (10 at the cheese), since a policy has no objective to ask. Cells: row 0 at the top; a circle marks the start.");
+            var source = $"run {_context.Run.Id}: {PathsFile}";
+            var trueReward = TrueReward();
+            for (var i = 0; i < levels; i++)
+            {
+                var level = test.Level(_testLevels[i]);
+                var figures = new List<ReportFigure>();
+                foreach (var group in _pictured.GroupBy(p => p.ObjectiveId))
+                {
+                    var objective = group.First().Objective ?? trueReward;
+                    var heatmap = ObjectiveHeatmap.Maze(level, objective.Evaluator(level));
+                    var paths = group.Select(p => new GridPath(p.ObjectiveId is null ? p.Agent : p.Agent.Split(" + ")[0],
+                        [.. p.Cells[i].Select(c => (c / size, c % size))])).ToArray();
+                    var title = $"level {i + 1}: " + (group.Key is null ? "policies, true reward" : group.Key);
+                    figures.Add(Figures.HeatmapWithPaths(title, heatmap, paths, "value", source));
+                }
+                html.FigureRow(figures);
+            }
         }
 
         private void MeasureRetargeted(string name, IBatchedAgent<MazeState> agent)
@@ -506,6 +564,9 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
                 analysis.Run(AnalysisContext, agent);
             }
         }
+
+        /// <summary>An agent's maze/test paths on the pictured levels: <paramref name="Cells"/>[level][t], cell index row-major from the top row.</summary>
+        private sealed record PicturedAgent(string Agent, string? ObjectiveId, LoadedObjective? Objective, int[][] Cells);
 
         private static FormOptions FormOptionsOf(ObjectiveForm form) => form switch
         {

@@ -141,6 +141,42 @@ public sealed class MazeShiftSweepTests(MazeShiftSweepFixture fixture) : IClassF
         }
     }
 
+    /// <summary>
+    /// Each cell keeps the paths its report draws: every agent's maze/test episodes on the first levels, from the level's start, one
+    /// move (or a bump in place) at a time; under the true reward BFS ends every one on the cheese.
+    /// </summary>
+    [Fact]
+    public void EveryCellKeepsItsAgentsPathsOnThePicturedLevels()
+    {
+        Assert.Equal(0, fixture.Code);
+        foreach (var (cell, seed) in new[] { ("000", 1UL), ("001", 2UL), ("002", 1UL), ("003", 2UL) })
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(fixture.Straight, "cells", cell, "paths.json")));
+            var agents = json.RootElement.EnumerateArray().ToList();
+            var expectedAgents = cell is "000" or "001" ? new[] { "bfs + true", "bfs + reward-linear", "bfs + reward-sparse", "bfs + reward-net", "bfs + demos-linear" } : ["ppo-lstm"];
+            Assert.Equal(expectedAgents, agents.Select(a => a.GetProperty("agent").GetString()));
+            var levels = Telos.Lab.Shift.ShiftMeasurement.Levels(seed, "shift", "test", 10).Take(3).ToArray();
+            var mazes = Telos.Environments.MazeFamily.Instance.Typed("maze/test", Telos.Environments.DistributionParameters.Of(("size", 7), ("step_limit", 40)));
+            foreach (var agent in agents)
+            {
+                Assert.Equal(levels, agent.GetProperty("levels").EnumerateArray().Select(l => l.GetInt64()));
+                var paths = agent.GetProperty("cells").EnumerateArray().Select(p => p.EnumerateArray().Select(c => c.GetInt32()).ToArray()).ToArray();
+                Assert.Equal(3, paths.Length);
+                for (var i = 0; i < 3; i++)
+                {
+                    var maze = mazes.Level(levels[i]);
+                    Assert.Equal(maze.Start, paths[i][0]);
+                    Assert.All(paths[i].Zip(paths[i].Skip(1)), step =>
+                        Assert.True(step.First == step.Second || Enumerable.Range(0, 4).Any(a => maze.Neighbour(step.First, a) == step.Second), $"{step.First} → {step.Second} is not a move"));
+                    if (agent.GetProperty("agent").GetString() == "bfs + true")
+                    {
+                        Assert.Equal(maze.Cheese, paths[i][^1]);
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public async Task TheSweepReportOpensInChromiumWithEveryFigureDrawn()
     {
@@ -156,6 +192,17 @@ public sealed class MazeShiftSweepTests(MazeShiftSweepFixture fixture) : IClassF
         Assert.All(page.Figures, f => Assert.True(f.Width > 50 && f.Height > 50, $"a figure of {f.Width}×{f.Height}"));
         Assert.Contains("Zero-rollout audits as predictors of failure", html, StringComparison.Ordinal);
         Assert.Contains("Retargeting without training: success per target cell", html, StringComparison.Ordinal);
+
+        // A cell's own report: its bars, and per pictured level one heatmap with paths per objective (the true reward and
+        // the four fitted ones) for the objectives cell, one (the policy over the true reward) for the policy cell, whose
+        // training is too short for an episode to end and so draws no learning curve.
+        foreach (var (cell, figures) in new[] { ("000", 1 + (3 * 5)), ("002", 1 + 3) })
+        {
+            var cellPage = await HeadlessChromium.OpenAsync(Path.Combine(fixture.Straight, "cells", cell, "report.html"));
+            Assert.Empty(cellPage.Errors);
+            Assert.Equal(figures, cellPage.Figures.Count);
+            Assert.All(cellPage.Figures, f => Assert.True(f.Width > 50 && f.Height > 50, $"a figure of {f.Width}×{f.Height} in cell {cell}"));
+        }
     }
 
     [Fact]

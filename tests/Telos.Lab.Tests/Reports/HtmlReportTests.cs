@@ -35,6 +35,10 @@ public sealed partial class HtmlReportTests
             .Figure(Figures.Heatmap("objective heatmap", heat, "V", "run r4: heatmap.json"))
             .Figure(Figures.Heatmap("retargeting map", new double[,] { { 0.9, 0.1 }, { double.NaN, 0.5 } }, "success", "run r5: results.json"))
             .Figure(Figures.Image("a level", picture, "run r4: level 3", scale: 8))
+            .FigureRow([
+                Figures.HeatmapWithPaths("paths over an objective", heat, [new GridPath("bfs", [(4, 0), (3, 0), (3, 1)]), new GridPath("vi", [(4, 0), (4, 1)])], "V", "run r6: paths.json"),
+                Figures.HeatmapWithPaths("a path alone", heat, [new GridPath("ppo", [(0, 0), (0, 1), (1, 1)])], "V", "run r6: paths.json"),
+            ])
             .Table(new ReportTable("numbers", ["agent", "success"], [["card", "0.800"], ["policy", "0.300"]], "run r1: results.json"));
     }
 
@@ -49,7 +53,7 @@ public sealed partial class HtmlReportTests
         var page = await HeadlessChromium.OpenAsync(path);
 
         Assert.Empty(page.Errors);
-        Assert.Equal(7, report.FigureCount);
+        Assert.Equal(9, report.FigureCount);
         Assert.Equal(report.FigureCount, page.Figures.Count);
         Assert.All(page.Figures, f => Assert.True(f.Width > 50 && f.Height > 50, $"figure rendered {f.Width} × {f.Height}"));
     }
@@ -61,7 +65,7 @@ public sealed partial class HtmlReportTests
         Assert.Empty(ExternalReference().Matches(html).Select(m => m.Value));
         Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(
-            ["run r1: metrics.csv", "run r1: results.json", "run r2: results.json", "run r3: results.json", "run r4: heatmap.json", "run r5: results.json", "run r4: level 3"],
+            ["run r1: metrics.csv", "run r1: results.json", "run r2: results.json", "run r3: results.json", "run r4: heatmap.json", "run r5: results.json", "run r4: level 3", "run r6: paths.json", "run r6: paths.json"],
             FigureSource().Matches(html).Select(m => m.Groups[1].Value));
         Assert.Contains("<code>code</code> spans and &lt;escaped&gt; text.", html, StringComparison.Ordinal);
         // Ids are unique across the page's figures, and every internal reference names one of them.
@@ -110,6 +114,24 @@ public sealed partial class HtmlReportTests
         var figure = Figures.Heatmap("rows", heatmap, "row", "run r: test");
         Assert.StartsWith("<svg", figure.Svg, StringComparison.Ordinal);
         Assert.Equal("run r: test", figure.Source);
+    }
+
+    [Fact]
+    public void PathsOverAHeatmapAreNamedInTheLegendAndMustStayOnTheGrid()
+    {
+        var heat = new double[3, 4];
+        var figure = Figures.HeatmapWithPaths("two paths", heat, [new GridPath("first-agent", [(2, 0), (1, 0)]), new GridPath("second-agent", [(0, 3)])], "V", "run r: paths.json");
+        // ScottPlot draws text as outlines, so the paths are told apart by their colours (Category10's first and second).
+        var alone = Figures.HeatmapWithPaths("one path", heat, [new GridPath("first-agent", [(2, 0), (1, 0)])], "V", "run r: paths.json");
+        Assert.Contains("#1F77B4\"", alone.Svg, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("#FF7F0E\"", alone.Svg, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("#FF7F0E\"", figure.Svg, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("viewBox=\"0 0 350 420\"", figure.Svg, StringComparison.Ordinal);
+        var error = Assert.Throws<ArgumentException>(() => Figures.HeatmapWithPaths("off", heat, [new GridPath("lost", [(0, 0), (0, 4)])], "V", "run r"));
+        Assert.StartsWith("path 'lost' leaves the 4×3 grid", error.Message, StringComparison.Ordinal);
+        var row = new HtmlReport("row").FigureRow([figure, figure]).ToHtml();
+        Assert.Single(Regex.Matches(row, "<div class=\"telos-row\">"));
+        Assert.Equal(2, Regex.Matches(row, "<figure class=\"telos-figure\"").Count);
     }
 
     [GeneratedRegex("(?:src|href)\\s*=\\s*\"(?!data:|#f[0-9a-f]{10}-)[^\"]*\"")]
