@@ -197,8 +197,7 @@ public static partial class Figures
             var line = plot.Add.ScatterLine(xs, ys, colour);
             line.LineWidth = 2.5f;
             line.LegendText = path.Name;
-            var start = plot.Add.Marker(xs[0], ys[0], MarkerShape.OpenCircle, 12, colour);
-            start.LegendText = "";
+            plot.Add.Marker(xs[0], ys[0], MarkerShape.OpenCircle, 12, colour);
         }
         plot.ShowLegend(Edge.Bottom);
         return Finish(plot, title, source, width: 350, height: 420);

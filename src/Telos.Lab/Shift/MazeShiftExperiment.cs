@@ -101,8 +101,6 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
     /// <summary>The scope of the cell's level sets (<see cref="ShiftMeasurement.Levels"/>).</summary>
     public const string LevelScope = "shift";
 
-    private const string Scope = LevelScope;
-
     public override string Kind => "maze-shift";
 
     public override string Description => "Learned objectives under planners vs PPO policies on maze/train → maze/test: misgeneralization, zero-rollout audits and their AUC, retargeting maps.";
@@ -237,9 +235,9 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             _trainParameters = DistributionParameters.Of(("size", settings.Size), ("step_limit", settings.StepLimit), ("region", settings.Region));
             _testParameters = DistributionParameters.Of(("size", settings.Size), ("step_limit", settings.StepLimit));
             // Every level set is drawn from the seed: a new seed resamples the training data, the measured levels and the audits' levels.
-            _trainLevels = ShiftMeasurement.Levels(context.Seed, Scope, "train", settings.Levels);
-            _testLevels = ShiftMeasurement.Levels(context.Seed, Scope, "test", settings.Levels);
-            _retargetLevels = ShiftMeasurement.Levels(context.Seed, Scope, "retarget", settings.RetargetLevels);
+            _trainLevels = ShiftMeasurement.Levels(context.Seed, LevelScope, "train", settings.Levels);
+            _testLevels = ShiftMeasurement.Levels(context.Seed, LevelScope, "test", settings.Levels);
+            _retargetLevels = ShiftMeasurement.Levels(context.Seed, LevelScope, "retarget", settings.RetargetLevels);
             _evalSeed = (ulong)context.DeriveSeed("evaluation");
             _analysisContext = new ShiftAnalysisContext(context, settings, _trainParameters, _testParameters, _trainLevels, _testLevels, null, _results, _evalSeed);
             _report.Append(CultureInfo.InvariantCulture,
@@ -259,7 +257,7 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
         {
             var s = _settings;
             var family = MazeFamily.Instance;
-            var dataFirst = ShiftMeasurement.FirstLevel(_context.Seed, Scope, "data");
+            var dataFirst = ShiftMeasurement.FirstLevel(_context.Seed, LevelScope, "data");
             var dataSeed = _context.DeriveSeed("objectives");
             Stage($"fitting {s.Objectives.Count} objectives on the same maze/train data");
             _data = ObjectiveData.Sample("maze/train", _trainParameters, s.TrainLevels, s.StepsPerLevel, (ulong)dataSeed, dataFirst);
@@ -288,8 +286,8 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             _results.Add("objectives/audit/unidentified_features", audit.Features.Count);
             var train = family.Typed("maze/train", _trainParameters);
             var test = family.Typed("maze/test", _testParameters);
-            var auditTrain = ShiftMeasurement.Levels(_context.Seed, Scope, "audit-train", s.AuditLevels).Select(train.Level).ToArray();
-            var auditTest = ShiftMeasurement.Levels(_context.Seed, Scope, "audit-test", s.AuditLevels).Select(test.Level).ToArray();
+            var auditTrain = ShiftMeasurement.Levels(_context.Seed, LevelScope, "audit-train", s.AuditLevels).Select(train.Level).ToArray();
+            var auditTest = ShiftMeasurement.Levels(_context.Seed, LevelScope, "audit-test", s.AuditLevels).Select(test.Level).ToArray();
             var valuesTrain = fitted.Select(f => ObjectiveAudits.StateValues(f.Objective, auditTrain)).ToArray();
             var valuesTest = fitted.Select(f => ObjectiveAudits.StateValues(f.Objective, auditTest)).ToArray();
             var trueTrain = ObjectiveAudits.StateValues(trueReward, auditTrain);
@@ -363,13 +361,13 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
                 {
                     var measured = ShiftMeasurement.Measure(lanes, _trainParameters, _testParameters, _trainLevels, _testLevels, _evalSeed, "cheese", s.ProxyRegion, keepEpisodes: true);
                     Add(name, measured);
-                    Picture(name, null, null, measured);
+                    Picture(name, name, null, null, measured);
                     RunAnalyses(new ShiftAgent(name, AgentKind.LearnedOptimizer, null, null, policy, options, lanes));
                 }
 
                 Stage($"retargeting {name} without training: goal vector (steer) and cheese-channel clamp at every cell");
                 var test = family.Typed("maze/test", _testParameters);
-                var steerLevels = ShiftMeasurement.Levels(_context.Seed, Scope, "steer", s.SteerLevels).Select(test.Level).ToArray();
+                var steerLevels = ShiftMeasurement.Levels(_context.Seed, LevelScope, "steer", s.SteerLevels).Select(test.Level).ToArray();
                 var point = Retargeting.SteerPoint(policy);
                 IBatchedAgent<MazeState> Steered(int x, int y, string label)
                 {
@@ -462,7 +460,7 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             Add(name, measured);
             if (control)
             {
-                Picture(name, objectiveId, objective, measured);
+                Picture(name, plannerName, objectiveId, objective, measured);
                 RunAnalyses(new ShiftAgent(name, agent.Kind, objective, plannerName, null, null, lanes, objectiveId));
             }
             return measured;
@@ -471,10 +469,10 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
         private static LoadedObjective TrueReward() => LoadedObjective.Of(ObjectiveCard.Linear([new("at_cheese", 10.0)], provenance: Provenance.Manual));
 
         /// <summary>Keeps the agent's paths on the first <see cref="PicturedLevels"/> maze/test levels for the report.</summary>
-        private void Picture(string agent, string? objectiveId, LoadedObjective? objective, ShiftMeasure measured)
+        private void Picture(string agent, string label, string? objectiveId, LoadedObjective? objective, ShiftMeasure measured)
         {
             var episodes = measured.Test.Episodes ?? throw new InvalidOperationException("the measurement kept no episodes");
-            _pictured.Add(new PicturedAgent(agent, objectiveId, objective, [.. episodes.Take(PicturedLevels).Select(e => e.States.Select(st => st.Cell).ToArray())]));
+            _pictured.Add(new PicturedAgent(agent, label, objectiveId, objective, [.. episodes.Take(PicturedLevels).Select(e => e.States.Select(st => st.Cell).ToArray())]));
         }
 
         /// <summary>
@@ -506,7 +504,7 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
                 {
                     var objective = group.First().Objective ?? trueReward;
                     var heatmap = ObjectiveHeatmap.Maze(level, objective.Evaluator(level));
-                    var paths = group.Select(p => new GridPath(p.ObjectiveId is null ? p.Agent : p.Agent.Split(" + ")[0],
+                    var paths = group.Select(p => new GridPath(p.Label,
                         [.. p.Cells[i].Select(c => (c / size, c % size))])).ToArray();
                     var title = $"level {i + 1}: " + (group.Key is null ? "policies, true reward" : group.Key);
                     figures.Add(Figures.HeatmapWithPaths(title, heatmap, paths, "value", source));
@@ -565,8 +563,11 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             }
         }
 
-        /// <summary>An agent's maze/test paths on the pictured levels: <paramref name="Cells"/>[level][t], cell index row-major from the top row.</summary>
-        private sealed record PicturedAgent(string Agent, string? ObjectiveId, LoadedObjective? Objective, int[][] Cells);
+        /// <summary>
+        /// An agent's maze/test paths on the pictured levels: <paramref name="Cells"/>[level][t], cell index row-major from the top row;
+        /// <paramref name="Label"/> names the path in its figure (the planner, beside the others over the same objective; the policy).
+        /// </summary>
+        private sealed record PicturedAgent(string Agent, string Label, string? ObjectiveId, LoadedObjective? Objective, int[][] Cells);
 
         private static FormOptions FormOptionsOf(ObjectiveForm form) => form switch
         {
