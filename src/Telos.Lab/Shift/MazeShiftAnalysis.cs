@@ -3,6 +3,8 @@ using System.Text;
 using Telos.Lab.Reports;
 using Telos.Lab.Runs;
 using Telos.Lab.Sweeps;
+using Telos.Learning.Objectives;
+using Telos.Objectives;
 using Telos.Randomness;
 using Telos.Statistics;
 
@@ -41,8 +43,9 @@ public sealed class MazeShiftAnalysis
     /// <summary>Bootstrap resamples of the AUC interval.</summary>
     public const int BootstrapResamples = 2000;
 
-    /// <summary>The audits whose predictive power is reported, in order: the three a user can run, then the oracle ones.</summary>
-    public static IReadOnlyList<string> Scores { get; } = ["audit/identifiability", "audit/disagreement_test", "audit/disagreement_train", "oracle/epic_test", "oracle/epic_train"];
+    /// <summary>The audits whose predictive power is reported, in order: those a user can run (identifiability, cross-form disagreement, seed-ensemble disagreement), then the oracle ones.</summary>
+    public static IReadOnlyList<string> Scores { get; } =
+        ["audit/identifiability", "audit/disagreement_test", "audit/disagreement_train", "audit/ensemble_test", "audit/ensemble_train", "oracle/epic_test", "oracle/epic_train"];
 
     private const string MapPrefix = "retarget/";
     private readonly SweepTables _tables;
@@ -151,6 +154,16 @@ public sealed class MazeShiftAnalysis
             text.Append(CultureInfo.InvariantCulture,
                 $"| {_tables.Plan.ConfigurationLabel(configuration)} | {agent} | {Interval(configuration, AgentPrefix + agent + "/maze/test/success")?.Count ?? 0} | {Cell(configuration, agent, "maze/train/success")} | {Cell(configuration, agent, "maze/test/success")} | {Mean(configuration, agent, "maze/test/success_ceiling")} | {Cell(configuration, agent, "maze/test/proxy")} | {Mean(configuration, agent, "maze/test/proxy_ceiling")} | {Cell(configuration, agent, "maze/test/" + ProxyRegionResult)} |\n");
         }
+        var formRows = FormByInputRows();
+        if (formRows.Count > 0)
+        {
+            text.Append("\n## Form × input\n\nEach signal through a linear form and a net, each over the named features and over the one-hot observation, beside the policies (which see one-hot observations). Mean over seeds with the 95 % t interval over seeds; *proxy* as above.\n\n| ")
+                .Append(string.Join(" | ", FormByInput.SweepHeaders)).Append(" |\n|").Append(string.Concat(Enumerable.Repeat("---|", FormByInput.SweepHeaders.Count))).Append('\n');
+            foreach (var row in formRows)
+            {
+                text.Append("| ").Append(string.Join(" | ", row)).Append(" |\n");
+            }
+        }
         foreach (var configuration in ObjectiveConfigurations())
         {
             text.Append(CultureInfo.InvariantCulture, $"\n## Zero-rollout audits as predictors of failure ({_tables.Plan.ConfigurationLabel(configuration)})\n\n");
@@ -202,6 +215,13 @@ public sealed class MazeShiftAnalysis
             var points = rows.SelectMany((r, i) => r.Merged!.Seeds.Select(s => new BarPoint(i, s.Result.Value, s.Result.Rate?.Interval.Low, s.Result.Rate?.Interval.High))).ToList();
             report.Figure(Figures.Bars(title, bars, "rate", source, points));
         }
+        var formRows = FormByInputRows();
+        if (formRows.Count > 0)
+        {
+            report.Heading("Form × input");
+            report.Table(new ReportTable("each signal through a linear form and a net, each over the named features and over the one-hot observation, beside the policies (one-hot observations); mean over seeds [95 % t interval]",
+                FormByInput.SweepHeaders, formRows, source));
+        }
         foreach (var configuration in ObjectiveConfigurations())
         {
             var label = _tables.Plan.ConfigurationLabel(configuration);
@@ -229,6 +249,48 @@ public sealed class MazeShiftAnalysis
                     map.Agent == CeilingAgent ? "share of levels where reachable" : "share ended on the target", source));
             }
         }
+    }
+
+    /// <summary>
+    /// The sweep's form × input rows: per setting (the configuration's axes other than <c>agents</c>), every planner over the linear
+    /// form and the net of each signal, over the named features and over the one-hot observation, then the policies of that setting.
+    /// </summary>
+    private List<IReadOnlyList<string>> FormByInputRows()
+    {
+        var agents = Agents();
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var setting in agents.Select(a => Setting(a.Configuration)).Distinct())
+        {
+            var here = agents.Where(a => Setting(a.Configuration) == setting).ToList();
+            foreach (var (configuration, agent) in here)
+            {
+                var plus = agent.IndexOf(" + ", StringComparison.Ordinal);
+                if (plus < 0 || FormByInput.Parse(agent[(plus + 3)..]) is not { } spec)
+                {
+                    continue;
+                }
+                rows.Add([setting, agent[..plus], ObjectiveTraining.SignalNames[(int)spec.Signal], ObjectiveCard.FormName(spec.Form), FormByInput.InputName(spec.Input),
+                    Cell(configuration, agent, "maze/train/success"), Cell(configuration, agent, "maze/test/success"), Cell(configuration, agent, "maze/test/proxy")]);
+            }
+            if (rows.Count == 0 || rows[^1][0] != setting)
+            {
+                continue;
+            }
+            foreach (var (configuration, agent) in here.Where(a => a.Agent.StartsWith("ppo-", StringComparison.Ordinal) && !a.Agent.Contains(" + ", StringComparison.Ordinal)))
+            {
+                rows.Add([setting, agent, "PPO (environment reward)", "policy", FormByInput.InputName(ObjectiveInput.Observation),
+                    Cell(configuration, agent, "maze/train/success"), Cell(configuration, agent, "maze/test/success"), Cell(configuration, agent, "maze/test/proxy")]);
+            }
+        }
+        return rows;
+    }
+
+    /// <summary>A configuration's choices other than the agent group (<c>region=1</c>), or <c>all</c> when there are none.</summary>
+    private string Setting(int configuration)
+    {
+        var others = _tables.Plan.Axes.Select((a, i) => (a, i)).Where(p => p.a.Key != "agents")
+            .Select(p => $"{p.a.Key}={_tables.Plan.Cells[configuration * _tables.Plan.Seeds.Count].Choices[p.i]}").ToArray();
+        return others.Length == 0 ? "all" : string.Join(", ", others);
     }
 
     private List<ScatterPoint> Scatter(int configuration, string score)
@@ -313,12 +375,7 @@ public sealed class MazeShiftAnalysis
 
     private string Mean(int configuration, string agent, string metric) => Interval(configuration, AgentPrefix + agent + "/" + metric) is { } i ? Number(i.Mean) : "—";
 
-    private string Label(int configuration, string agent)
-    {
-        var others = _tables.Plan.Axes.Select((a, i) => (a, i)).Where(p => p.a.Key != "agents")
-            .Select(p => $"{p.a.Key}={_tables.Plan.Cells[configuration * _tables.Plan.Seeds.Count].Choices[p.i]}").ToArray();
-        return others.Length == 0 ? agent : $"{agent} ({string.Join(", ", others)})";
-    }
+    private string Label(int configuration, string agent) => Setting(configuration) is var setting && setting == "all" ? agent : $"{agent} ({setting})";
 
     private static double Quantile(List<double> sorted, double q)
     {
@@ -329,4 +386,21 @@ public sealed class MazeShiftAnalysis
     }
 
     private static string Number(double? value) => value is { } v ? v.ToString("F3", CultureInfo.InvariantCulture) : "—";
+}
+
+/// <summary>The form × input 2×2 (linear form and net, over the named features and over the one-hot observation) as the cell and sweep tables name it.</summary>
+public static class FormByInput
+{
+    /// <summary>The columns of a cell's table.</summary>
+    public static IReadOnlyList<string> CellHeaders { get; } = ["planner", "signal", "form", "input", "objective", "maze/train success", "maze/test success", "maze/test proxy (corner)"];
+
+    /// <summary>The columns of the sweep's table.</summary>
+    public static IReadOnlyList<string> SweepHeaders { get; } = ["setting", "optimizer", "signal", "form", "input", "maze/train success", "maze/test success", "maze/test proxy (corner)"];
+
+    /// <summary>"named features" or "one-hot observation".</summary>
+    public static string InputName(ObjectiveInput input) => input == ObjectiveInput.Features ? "named features" : "one-hot observation";
+
+    /// <summary>The objective called <paramref name="id"/> when it is one of the 2×2 (the linear form or the net, over either input, by reward or preferences); otherwise null.</summary>
+    public static ShiftObjective? Parse(string id) =>
+        ShiftObjective.All.FirstOrDefault(o => o.Id == id && o.Form is ObjectiveForm.Linear or ObjectiveForm.Net && o.Signal is ObjectiveSignal.Reward or ObjectiveSignal.Preferences);
 }

@@ -22,12 +22,23 @@ using static TorchSharp.torch;
 
 namespace Telos.Lab.Shift;
 
-/// <summary>One learned objective of the objectives group: a signal and a form the library can train together.</summary>
+/// <summary>One learned objective of the objectives group: a signal, a form and the input it reads, which the library can train together.</summary>
 /// <param name="Signal">Reward regression, preferences or demonstrations (MaxEnt IRL).</param>
 /// <param name="Form">Linear, sparse, monotone or net.</param>
-public sealed record ShiftObjective(ObjectiveSignal Signal, ObjectiveForm Form)
+/// <param name="Input">The named features or the one-hot observation (linear and net only; <see cref="FormOptions.InputOf"/>).</param>
+public sealed record ShiftObjective(ObjectiveSignal Signal, ObjectiveForm Form, ObjectiveInput Input)
 {
-    /// <summary>Every pair the library trains: reward and preferences in each form; demonstrations in the linear form only (MaxEnt IRL fits a linear card).</summary>
+    /// <summary>A form over its own input: the named features, or the one-hot observation for net.</summary>
+    public ShiftObjective(ObjectiveSignal signal, ObjectiveForm form)
+        : this(signal, form, OwnInput(form))
+    {
+    }
+
+    /// <summary>
+    /// Every objective the library trains: reward and preferences in each form; demonstrations in the linear form only (MaxEnt IRL fits a
+    /// linear card); and, for reward and preferences, the linear form over the one-hot observation and the net form over the named
+    /// features, so that form and input can be set against each other (a 2×2).
+    /// </summary>
     public static IReadOnlyList<ShiftObjective> All { get; } =
     [
         new(ObjectiveSignal.Reward, ObjectiveForm.Linear), new(ObjectiveSignal.Reward, ObjectiveForm.Sparse),
@@ -35,10 +46,22 @@ public sealed record ShiftObjective(ObjectiveSignal Signal, ObjectiveForm Form)
         new(ObjectiveSignal.Preferences, ObjectiveForm.Linear), new(ObjectiveSignal.Preferences, ObjectiveForm.Sparse),
         new(ObjectiveSignal.Preferences, ObjectiveForm.Monotone), new(ObjectiveSignal.Preferences, ObjectiveForm.Net),
         new(ObjectiveSignal.Demonstrations, ObjectiveForm.Linear),
+        new(ObjectiveSignal.Reward, ObjectiveForm.Linear, ObjectiveInput.Observation), new(ObjectiveSignal.Reward, ObjectiveForm.Net, ObjectiveInput.Features),
+        new(ObjectiveSignal.Preferences, ObjectiveForm.Linear, ObjectiveInput.Observation), new(ObjectiveSignal.Preferences, ObjectiveForm.Net, ObjectiveInput.Features),
     ];
 
-    /// <summary>The name configs and results use: <c>reward-linear</c>, <c>prefs-net</c>, <c>demos-linear</c>.</summary>
-    public string Id => ObjectiveTraining.SignalNames[(int)Signal] + "-" + ObjectiveCard.FormName(Form);
+    /// <summary>
+    /// The name configs and results use: <c>SIGNAL-FORM</c> over the form's own input (<c>reward-linear</c> reads the named
+    /// features, <c>prefs-net</c> the one-hot observation, <c>demos-linear</c>), with <c>-obs</c> for a linear form over the
+    /// one-hot observation (<c>reward-linear-obs</c>) and <c>-feat</c> for a net over the named features (<c>reward-net-feat</c>).
+    /// </summary>
+    public string Id => ObjectiveTraining.SignalNames[(int)Signal] + "-" + ObjectiveCard.FormName(Form)
+        + (Input == OwnInput(Form) ? "" : Input == ObjectiveInput.Observation ? "-obs" : "-feat");
+
+    /// <summary>Whether it reads the one-hot observation.</summary>
+    public bool ReadsObservation => Input == ObjectiveInput.Observation;
+
+    private static ObjectiveInput OwnInput(ObjectiveForm form) => form == ObjectiveForm.Net ? ObjectiveInput.Observation : ObjectiveInput.Features;
 }
 
 /// <summary>Settings of <see cref="MazeShiftExperiment"/> (the config keys are documented in experiments/maze-shift.toml and docs/maze-shift.md).</summary>
@@ -60,6 +83,7 @@ public sealed record ShiftObjective(ObjectiveSignal Signal, ObjectiveForm Form)
 /// <param name="MctsSimulations">Simulations per decision of the Monte-Carlo planners.</param>
 /// <param name="TieTolerance">Destinations within this fraction of the best value tie, and ties are drawn at random.</param>
 /// <param name="AuditLevels">Levels per distribution whose states the audits read.</param>
+/// <param name="EnsembleMembers">Members of each gradient-fitted objective's seed ensemble (the objective and M − 1 refits of the same form to the same data with other initialization seeds); 1: no ensemble audit.</param>
 /// <param name="FailureMargin">An objective fails under a planner when its maze/test success is more than this below the true reward's under the same planner on the same levels.</param>
 /// <param name="RetargetLevels">maze/test levels of each target cell of the retargeting maps.</param>
 /// <param name="SteerLevels">maze/test levels the policy's goal vectors and cheese channel are computed on.</param>
@@ -71,7 +95,7 @@ public sealed record ShiftObjective(ObjectiveSignal Signal, ObjectiveForm Form)
 /// <param name="PoliciesFrom">An earlier maze-shift sweep's run directory whose matching cell's policy a policy cell loads instead of training (<see cref="SweepPolicies"/>), or null to train.</param>
 public sealed record MazeShiftSettings(string Agents, int Size, int StepLimit, int Region, int ProxyRegion, int Levels, int TrainLevels, int StepsPerLevel, int NetLevels,
     int FitSteps, int Pairs, int DemoLevels, int IrlSteps, IReadOnlyList<ShiftObjective> Objectives, IReadOnlyList<string> Planners, int MctsSimulations, double TieTolerance,
-    int AuditLevels, double FailureMargin, int RetargetLevels, int SteerLevels, double SteerScale, float ClampValue,
+    int AuditLevels, int EnsembleMembers, double FailureMargin, int RetargetLevels, int SteerLevels, double SteerScale, float ClampValue,
     IReadOnlyDictionary<PolicyKind, (PolicyOptions Policy, PpoSettings Ppo)> Ppo, IReadOnlyList<string> Analyses, ShiftAnalysisSizes AnalysisSizes, string? PoliciesFrom)
 {
     /// <summary>The planning budget of <paramref name="planner"/>: the tie tolerance, and <see cref="MctsSimulations"/> for the Monte-Carlo planners.</summary>
@@ -161,6 +185,7 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             config.GetInt("mcts_simulations", 64, 1, 100_000),
             config.GetDouble("tie_tolerance", 0.01, 0, 0.5),
             config.GetInt("audit_levels", 20, 1, 10_000),
+            config.GetInt("ensemble_members", 1, 1, 100),
             config.GetDouble("failure_margin", 0.2, 0, 1),
             config.GetInt("retarget_levels", 50, 1, 10_000),
             config.GetInt("steer_levels", 10, 1, 10_000),
@@ -225,6 +250,8 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
         public const string PathsFile = "paths.json";
 
         private readonly List<PicturedAgent> _pictured = [];
+        private readonly List<(string Objective, double[,] Mouse)> _weightMaps = [];
+        private ReportTable? _formByInput;
         private TransitionSample? _data;
         private int _stage;
 
@@ -261,26 +288,25 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             var dataSeed = _context.DeriveSeed("objectives");
             Stage($"fitting {s.Objectives.Count} objectives on the same maze/train data");
             _data = ObjectiveData.Sample("maze/train", _trainParameters, s.TrainLevels, s.StepsPerLevel, (ulong)dataSeed, dataFirst);
-            var fitted = new List<(string Id, LoadedObjective Objective)>();
+            var fitted = new List<(ShiftObjective Spec, LoadedObjective Objective)>();
             foreach (var spec in s.Objectives)
             {
-                var net = spec.Form == ObjectiveForm.Net;
-                var request = new ObjectiveTrainingRequest(spec.Signal, spec.Form, "maze/train", _trainParameters,
-                    Levels: net ? Math.Min(s.NetLevels, s.TrainLevels) : spec.Signal == ObjectiveSignal.Demonstrations ? Math.Min(s.DemoLevels, s.TrainLevels) : s.TrainLevels,
-                    SamplesPerLevel: s.StepsPerLevel, Seed: dataSeed, Steps: spec.Signal == ObjectiveSignal.Demonstrations ? s.IrlSteps : s.FitSteps,
-                    FormOptions: FormOptionsOf(spec.Form), Pairs: s.Pairs, FirstLevel: dataFirst);
-                var (card, module) = ObjectiveTraining.Train(request);
-                var loaded = card.IsLinear ? LoadedObjective.Of(card) : LoadedObjective.Of(card, module);
-                fitted.Add((spec.Id, loaded));
+                var loaded = Fit(spec, dataSeed, dataFirst, initSeed: null);
+                fitted.Add((spec, loaded));
+                var card = loaded.Card;
                 if (card.IsLinear)
                 {
                     _context.Run.WriteArtifact($"objectives/{spec.Id}.json", ObjectiveCardFile.ToJson(card));
                 }
                 _report.Append(CultureInfo.InvariantCulture, $"## {spec.Id}\n\n```\n{card.Describe()}\n```\n\n");
+                if (loaded.Module is NetObjectiveForm { Hidden.Length: 0, Input: ObjectiveInput.Observation } linearOverObservation)
+                {
+                    AddObservationWeights(spec.Id, linearOverObservation);
+                }
             }
             var trueReward = TrueReward();
 
-            Stage("zero-rollout audits: identifiability, disagreement between the objectives, oracle EPIC");
+            Stage("zero-rollout audits: identifiability, disagreement between the objectives and within each one's seed ensemble, oracle EPIC");
             var audit = FeatureIdentifiability.Audit(_data, Maze.FeatureNames.Names.ToList());
             _report.Append("## Zero-rollout audit: weights the training data cannot identify\n\n```\n").Append(audit.Describe()).Append("\n```\n\n");
             _results.Add("objectives/audit/unidentified_features", audit.Features.Count);
@@ -292,11 +318,14 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             var valuesTest = fitted.Select(f => ObjectiveAudits.StateValues(f.Objective, auditTest)).ToArray();
             var trueTrain = ObjectiveAudits.StateValues(trueReward, auditTrain);
             var trueTest = ObjectiveAudits.StateValues(trueReward, auditTest);
-            _report.Append("## Audits before any rollout\n\n| objective | unidentified weight share | disagreement (maze/train) | disagreement (maze/test) | oracle EPIC maze/train | oracle EPIC maze/test |\n|---|---:|---:|---:|---:|---:|\n");
+            var ensembles = s.EnsembleMembers > 1 ? $"its seed ensemble of {s.EnsembleMembers} (maze/train, maze/test)" : "seed ensemble (off: ensemble_members = 1)";
+            _report.Append(CultureInfo.InvariantCulture,
+                $"## Audits before any rollout\n\n| objective | unidentified weight share | disagreement (maze/train) | disagreement (maze/test) | {ensembles} | oracle EPIC maze/train | oracle EPIC maze/test |\n|---|---:|---:|---:|---:|---:|---:|\n");
             for (var i = 0; i < fitted.Count; i++)
             {
-                var id = fitted[i].Id;
-                var share = ObjectiveAudits.UnidentifiedWeightShare(fitted[i].Objective.Card, audit, _data);
+                var (spec, objective) = fitted[i];
+                var id = spec.Id;
+                var share = ObjectiveAudits.UnidentifiedWeightShare(objective, audit, _data);
                 if (share is { } v)
                 {
                     _results.Add($"objective/{id}/audit/identifiability", v);
@@ -309,30 +338,41 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
                     .Add($"objective/{id}/audit/disagreement_test", disagreeTest)
                     .Add($"objective/{id}/oracle/epic_train", epicTrain)
                     .Add($"objective/{id}/oracle/epic_test", epicTest);
+                var ensembleText = "–";
+                if (s.EnsembleMembers > 1 && spec.Signal != ObjectiveSignal.Demonstrations)
+                {
+                    var (ensembleTrain, ensembleTest) = EnsembleDisagreement(spec, dataSeed, dataFirst, valuesTrain[i], valuesTest[i], auditTrain, auditTest);
+                    _results.Add($"objective/{id}/audit/ensemble_train", ensembleTrain).Add($"objective/{id}/audit/ensemble_test", ensembleTest);
+                    ensembleText = string.Create(CultureInfo.InvariantCulture, $"{ensembleTrain:F3}, {ensembleTest:F3}");
+                }
+                var shareText = share is { } x ? x.ToString("F3", CultureInfo.InvariantCulture) : "– (reads the one-hot observation)";
                 _report.Append(CultureInfo.InvariantCulture,
-                    $"| {id} | {(share is { } x ? x.ToString("F3", CultureInfo.InvariantCulture) : "– (reads observations)")} | {disagreeTrain:F3} | {disagreeTest:F3} | {epicTrain:F3} | {epicTest:F3} |\n");
+                    $"| {id} | {shareText} | {disagreeTrain:F3} | {disagreeTest:F3} | {ensembleText} | {epicTrain:F3} | {epicTest:F3} |\n");
             }
             _results.Add("objectives/audit/spread_train", ObjectiveAudits.Spread(valuesTrain)).Add("objectives/audit/spread_test", ObjectiveAudits.Spread(valuesTest));
             _report.Append('\n');
 
             Stage($"every objective under {string.Join(", ", s.Planners)} on maze/train and maze/test");
+            var measures = new Dictionary<(string Planner, string Objective), ShiftMeasure>();
             foreach (var plannerName in s.Planners)
             {
                 var truth = MeasurePlanner(plannerName, "true", trueReward);
-                foreach (var (id, objective) in fitted)
+                foreach (var (spec, objective) in fitted)
                 {
-                    var measured = MeasurePlanner(plannerName, id, objective);
+                    var measured = MeasurePlanner(plannerName, spec.Id, objective);
+                    measures[(plannerName, spec.Id)] = measured;
                     var gap = truth.Test.Summary.Success.Value - measured.Test.Summary.Success.Value;
-                    _results.Add($"objective/{id}/{plannerName}/success_gap", gap)
-                        .Add($"objective/{id}/{plannerName}/failed", gap > s.FailureMargin ? 1 : 0);
+                    _results.Add($"objective/{spec.Id}/{plannerName}/success_gap", gap)
+                        .Add($"objective/{spec.Id}/{plannerName}/failed", gap > s.FailureMargin ? 1 : 0);
                 }
             }
+            AddFormByInput(measures);
 
             Stage("retargeting without training: the bottom-right cell by swap and edit, and every cell by swap");
             var planner = s.Planners[0];
             var swap = LoadedObjective.Of(ObjectiveCard.Linear([new("x", 1.0), new("y", -1.0)], provenance: Provenance.Manual));
             MeasurePlanner(planner, "swap SE", swap, goal: "bottom-right");
-            if (fitted.FirstOrDefault(f => f.Id == "reward-linear").Objective is { } linear)
+            if (fitted.FirstOrDefault(f => f.Spec.Id == "reward-linear").Objective is { } linear)
             {
                 var edited = linear.Card.SetWeight("at_cheese", 0).SetWeight("at_corner", 0).SetWeight("x", 1).SetWeight("y", -1);
                 MeasurePlanner(planner, "edit SE", LoadedObjective.Of(edited), goal: "bottom-right");
@@ -439,6 +479,17 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             var source = $"run {_context.Run.Id}: {RunResults.FileName}";
             html.Figure(EvaluationReport.Bars("success and proxy pursuit, maze/train and maze/test", _summaries, source));
             html.Table(EvaluationReport.Table("every agent, every distribution", _summaries, source));
+            if (_formByInput is { } formByInput)
+            {
+                html.Heading("Form × input");
+                html.Table(formByInput);
+            }
+            if (_weightMaps.Count > 0)
+            {
+                html.Heading("Linear objectives over the one-hot observation, read back");
+                html.Paragraph("Each map: the objective's weight on the mouse channel at each cell (rows from the top). V adds the weight of the mouse's cell; the wall and cheese channels are constant within a level, so these weights alone decide where a planner goes. A linear form over one-hot inputs cannot express \"the mouse on the cheese\" (a product of two channels): it can only prefer cells.");
+                html.FigureRow([.. _weightMaps.Select(m => Figures.Heatmap($"{m.Objective}: mouse-channel weights", m.Mouse, "weight", $"run {_context.Run.Id}: objectives/{m.Objective}.weights.json"))]);
+            }
             var metrics = _context.Run.ReadMetrics();
             // A run too short for any episode to end has no return to draw.
             if (metrics.Any(r => r.Values.TryGetValue(PpoMetricKeys.EpisodicReturn, out var v) && double.IsFinite(v)))
@@ -464,6 +515,119 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
                 RunAnalyses(new ShiftAgent(name, agent.Kind, objective, plannerName, null, null, lanes, objectiveId));
             }
             return measured;
+        }
+
+        /// <summary>
+        /// Fits <paramref name="spec"/> on the cell's maze/train data: the feature forms and the linear form over the observation on
+        /// <c>train_levels</c> levels, the net over the observation on the first <c>net_levels</c> of them (full-batch training on
+        /// observations through hidden layers is the slow part), demonstrations on the first <c>demo_levels</c>.
+        /// <paramref name="initSeed"/> seeds the fit alone (null: the data seed), for the seed ensemble.
+        /// </summary>
+        private LoadedObjective Fit(ShiftObjective spec, long dataSeed, long dataFirst, long? initSeed)
+        {
+            var s = _settings;
+            var demonstrations = spec.Signal == ObjectiveSignal.Demonstrations;
+            var levels = spec.Form == ObjectiveForm.Net && spec.ReadsObservation ? Math.Min(s.NetLevels, s.TrainLevels)
+                : demonstrations ? Math.Min(s.DemoLevels, s.TrainLevels)
+                : s.TrainLevels;
+            var request = new ObjectiveTrainingRequest(spec.Signal, spec.Form, "maze/train", _trainParameters,
+                Levels: levels, SamplesPerLevel: s.StepsPerLevel, Seed: dataSeed, Steps: demonstrations ? s.IrlSteps : s.FitSteps,
+                FormOptions: FormOptionsOf(spec), Pairs: s.Pairs, FirstLevel: dataFirst, InitSeed: initSeed);
+            var (card, module) = ObjectiveTraining.Train(request);
+            return card.IsLinear ? LoadedObjective.Of(card) : LoadedObjective.Of(card, module);
+        }
+
+        /// <summary>
+        /// The seed-ensemble audit of <paramref name="spec"/>: <c>ensemble_members</c> − 1 refits of the same form to the same data
+        /// (data, pairs and levels from the data seed) with initialization seeds <c>objectives/ensemble/K</c>, beside the cell's own fit,
+        /// and their mean pairwise disagreement on the audit states of each distribution (<see cref="ObjectiveAudits.EnsembleDisagreement"/>).
+        /// </summary>
+        private (double Train, double Test) EnsembleDisagreement(ShiftObjective spec, long dataSeed, long dataFirst, double[] ownTrain, double[] ownTest,
+            IReadOnlyList<Maze> auditTrain, IReadOnlyList<Maze> auditTest)
+        {
+            var train = new List<double[]> { ownTrain };
+            var test = new List<double[]> { ownTest };
+            for (var k = 1; k < _settings.EnsembleMembers; k++)
+            {
+                var member = Fit(spec, dataSeed, dataFirst, _context.DeriveSeed($"objectives/ensemble/{k}"));
+                train.Add(ObjectiveAudits.StateValues(member, auditTrain));
+                test.Add(ObjectiveAudits.StateValues(member, auditTest));
+                member.Module?.Dispose();
+            }
+            return (ObjectiveAudits.EnsembleDisagreement(train), ObjectiveAudits.EnsembleDisagreement(test));
+        }
+
+        /// <summary>
+        /// A linear objective over the one-hot observation read back: its weight on each cell of the mouse channel (the only channel that
+        /// changes within a level, so the one that decides where a planner goes) as a table in report.md and a heatmap in report.html,
+        /// and every channel's weights in <c>objectives/ID.weights.json</c>.
+        /// </summary>
+        private void AddObservationWeights(string id, NetObjectiveForm module)
+        {
+            var (channels, bias) = module.ObservationWeights();
+            var mouse = channels[Maze.MouseChannel];
+            _weightMaps.Add((id, mouse));
+            static double[][] Rows(double[,] map) => [.. Enumerable.Range(0, map.GetLength(0)).Select(r => Enumerable.Range(0, map.GetLength(1)).Select(c => map[r, c]).ToArray())];
+            _context.Run.WriteArtifact($"objectives/{id}.weights.json", System.Text.Json.JsonSerializer.Serialize(new
+            {
+                bias,
+                wall = Rows(channels[Maze.WallChannel]),
+                mouse = Rows(mouse),
+                cheese = Rows(channels[Maze.CheeseChannel]),
+            }));
+            var size = mouse.GetLength(1);
+            _report.Append(CultureInfo.InvariantCulture, $"Weights of {id} on the mouse channel (rows from the top; V adds the weight of the mouse's cell; the wall and cheese channels are constant within a level: objectives/{id}.weights.json):\n\n| row \\ x |")
+                .Append(string.Concat(Enumerable.Range(0, size).Select(x => $" {x} |"))).Append("\n|---|").Append(string.Concat(Enumerable.Repeat("---:|", size))).Append('\n');
+            for (var row = 0; row < mouse.GetLength(0); row++)
+            {
+                _report.Append(CultureInfo.InvariantCulture, $"| {row} |");
+                for (var x = 0; x < size; x++)
+                {
+                    _report.Append(CultureInfo.InvariantCulture, $" {mouse[row, x]:F2} |");
+                }
+                _report.Append('\n');
+            }
+            _report.Append('\n');
+        }
+
+        /// <summary>
+        /// The 2×2 of form × input for each signal and planner: the linear form and the net over the named features and over the one-hot
+        /// observation, maze/train and maze/test success and maze/test proxy pursuit with Wilson intervals, in report.md and report.html.
+        /// </summary>
+        private void AddFormByInput(IReadOnlyDictionary<(string Planner, string Objective), ShiftMeasure> measures)
+        {
+            var rows = new List<IReadOnlyList<string>>();
+            foreach (var planner in _settings.Planners)
+            {
+                foreach (var signal in new[] { ObjectiveSignal.Reward, ObjectiveSignal.Preferences })
+                {
+                    foreach (var form in new[] { ObjectiveForm.Linear, ObjectiveForm.Net })
+                    {
+                        foreach (var input in new[] { ObjectiveInput.Features, ObjectiveInput.Observation })
+                        {
+                            var id = new ShiftObjective(signal, form, input).Id;
+                            if (measures.TryGetValue((planner, id), out var m))
+                            {
+                                rows.Add([planner, ObjectiveTraining.SignalNames[(int)signal], ObjectiveCard.FormName(form), FormByInput.InputName(input), id,
+                                    m.Train is { } t ? EvaluationReport.RateText(t.Success) : "—", EvaluationReport.RateText(m.Test.Summary.Success), EvaluationReport.RateText(m.Test.Summary.Proxy)]);
+                            }
+                        }
+                    }
+                }
+            }
+            if (rows.Count == 0)
+            {
+                return;
+            }
+            _formByInput = new ReportTable("form × input: the same signal through a linear form and a net, each over the named features and over the one-hot observation (95 % Wilson over levels)",
+                FormByInput.CellHeaders, rows, $"run {_context.Run.Id}: {RunResults.FileName}");
+            _report.Append("## Form × input\n\nEach signal fitted by a linear form and by a net, each over the named features and over the one-hot observation (the policies see one-hot observations). 95 % Wilson intervals over levels.\n\n| ")
+                .Append(string.Join(" | ", FormByInput.CellHeaders)).Append(" |\n|").Append(string.Concat(Enumerable.Repeat("---|", FormByInput.CellHeaders.Count))).Append('\n');
+            foreach (var row in rows)
+            {
+                _report.Append("| ").Append(string.Join(" | ", row)).Append(" |\n");
+            }
+            _report.Append('\n');
         }
 
         private static LoadedObjective TrueReward() => LoadedObjective.Of(ObjectiveCard.Linear([new("at_cheese", 10.0)], provenance: Provenance.Manual));
@@ -569,14 +733,14 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
         /// </summary>
         private sealed record PicturedAgent(string Agent, string Label, string? ObjectiveId, LoadedObjective? Objective, int[][] Cells);
 
-        private static FormOptions FormOptionsOf(ObjectiveForm form) => form switch
+        private static FormOptions FormOptionsOf(ShiftObjective spec) => spec.Form switch
         {
             // Sparse: the two strongest features survive (as in the demo).
             ObjectiveForm.Sparse => new FormOptions(Keep: 2),
             // Monotone: the signs a programmer would declare for "get to the cheese"; every other feature is free.
             ObjectiveForm.Monotone => new FormOptions(Signs: ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal,
                 [new KeyValuePair<string, int>("at_cheese", 1), new("path_dist_to_cheese", -1), new("euclid_dist_to_cheese", -1)])),
-            _ => new FormOptions(),
+            _ => new FormOptions(Input: spec.Input),
         };
     }
 }

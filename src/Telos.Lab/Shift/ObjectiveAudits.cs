@@ -7,7 +7,7 @@ namespace Telos.Lab.Shift;
 /// <summary>
 /// Audits of learned objectives that need no rollout: the objective's value at every open cell of a set of levels
 /// (any form, the network ones included, through the evaluator a planner uses), how far objectives fitted to the
-/// same data disagree there, and — as an oracle check that needs the true reward, which a user does not have —
+/// same data disagree there (across forms, and within one form's seed ensemble), and — as an oracle check that needs the true reward, which a user does not have —
 /// EPIC to the true reward.
 /// </summary>
 /// <remarks>
@@ -71,6 +71,33 @@ public static class ObjectiveAudits
         return Distance(ensemble[member], others);
     }
 
+    /// <summary>
+    /// The disagreement within a seed ensemble (objectives of one form fitted to the same data with different initialization seeds):
+    /// the mean over pairs of members of their <see cref="Distance"/> on the same states, a pair with identical values counting 0 (two
+    /// identical constant objectives agree, though a constant one is uncorrelated with any other). 0: every member ranks the states
+    /// alike (e.g. a fit whose optimum does not depend on the initialization); √½: members unrelated.
+    /// </summary>
+    /// <exception cref="ArgumentException">Fewer than two members, or members over different states.</exception>
+    public static double EnsembleDisagreement(IReadOnlyList<double[]> members)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        if (members.Count < 2 || members.Any(m => m.Length != members[0].Length))
+        {
+            throw new ArgumentException("an ensemble needs two or more members over the same states", nameof(members));
+        }
+        var total = 0.0;
+        var pairs = 0;
+        for (var i = 0; i < members.Count; i++)
+        {
+            for (var j = i + 1; j < members.Count; j++)
+            {
+                total += members[i].AsSpan().SequenceEqual(members[j]) ? 0.0 : Distance(members[i], members[j]);
+                pairs++;
+            }
+        }
+        return total / pairs;
+    }
+
     /// <summary>The ensemble's spread: over states, the mean standard deviation across members of their standardized values (0: all rank states alike).</summary>
     public static double Spread(IReadOnlyList<double[]> ensemble)
     {
@@ -86,35 +113,58 @@ public static class ObjectiveAudits
     }
 
     /// <summary>
-    /// The share of a feature card's weight that the identifiability audit cannot pin down: Σ over unidentified features of
-    /// |w|·sd(feature), over the same sum for every feature (each weight in units of its feature's spread on the data). 0 when every
-    /// weighted feature is identified; null for a card that reads observations (it has no feature weights).
+    /// The share of an objective's dependence on its named features that the identifiability audit cannot pin down: Σ over
+    /// unidentified features of sᵢ·sd(feature), over the same sum for every feature, where sᵢ is |wᵢ| for a linear-family card
+    /// and, for a network over the features, the mean over the training states of |∂V/∂xᵢ| (which is |wᵢ| for a linear one), so
+    /// each feature's share is in units of its spread on the data. 0 when V reads only identified features; null for an
+    /// objective over the one-hot observation (it reads no named feature, so the audit of the features does not apply).
+    /// </summary>
+    public static double? UnidentifiedWeightShare(LoadedObjective objective, IdentifiabilityReport audit, TransitionSample data)
+    {
+        ArgumentNullException.ThrowIfNull(objective);
+        ArgumentNullException.ThrowIfNull(data);
+        var card = objective.Card;
+        if (card.IsLinear)
+        {
+            return UnidentifiedWeightShare(card, audit, data);
+        }
+        if (objective.Module is not { Input: ObjectiveInput.Features } module)
+        {
+            return null;
+        }
+        var rows = data.FeatureRows(card.Features, next: true);
+        return Share(card.Features, module.MeanAbsoluteGradient(rows, card.Features.Length), rows, audit);
+    }
+
+    /// <summary>
+    /// <see cref="UnidentifiedWeightShare(LoadedObjective, IdentifiabilityReport, TransitionSample)"/> of a card: its weights for
+    /// a linear-family card; null for a network card (it has no weights of its own).
     /// </summary>
     public static double? UnidentifiedWeightShare(ObjectiveCard card, IdentifiabilityReport audit, TransitionSample data)
     {
         ArgumentNullException.ThrowIfNull(card);
         ArgumentNullException.ThrowIfNull(audit);
         ArgumentNullException.ThrowIfNull(data);
-        if (!card.IsLinear)
-        {
-            return null;
-        }
-        var features = card.Features;
-        var rows = data.FeatureRows(features, next: true);
-        var n = rows.Length / features.Length;
+        return card.IsLinear ? Share(card.Features, [.. card.Weights.Select(Math.Abs)], data.FeatureRows(card.Features, next: true), audit) : null;
+    }
+
+    private static double Share(IReadOnlyList<string> features, double[] sensitivity, double[] rows, IdentifiabilityReport audit)
+    {
+        ArgumentNullException.ThrowIfNull(audit);
+        var n = rows.Length / features.Count;
         double total = 0, unidentified = 0;
-        for (var f = 0; f < features.Length; f++)
+        for (var f = 0; f < features.Count; f++)
         {
             double sum = 0, squares = 0;
             for (var r = 0; r < n; r++)
             {
-                var v = rows[r * features.Length + f];
+                var v = rows[r * features.Count + f];
                 sum += v;
                 squares += v * v;
             }
             var mean = sum / n;
             var sd = Math.Sqrt(Math.Max(0, squares / n - mean * mean));
-            var share = Math.Abs(card.Weights[f]) * (sd > 0 ? sd : 1);
+            var share = sensitivity[f] * (sd > 0 ? sd : 1);
             total += share;
             if (audit.IsUnidentified(features[f]))
             {

@@ -94,7 +94,7 @@ public sealed class GoalRegressionAnalysis : IShiftAnalysis
 {
     /// <summary>The objectives it applies to.</summary>
     public static IReadOnlyList<string> Objectives { get; } =
-        [.. ShiftObjective.All.Where(o => o.Signal == ObjectiveSignal.Reward && o.Form != ObjectiveForm.Net).Select(o => o.Id)];
+        [.. ShiftObjective.All.Where(o => o.Signal == ObjectiveSignal.Reward && o.Form != ObjectiveForm.Net && o.Input == ObjectiveInput.Features).Select(o => o.Id)];
 
     /// <inheritdoc/>
     public string Name => "goal-regression";
@@ -209,7 +209,8 @@ public sealed class RevealedObjectiveAnalysis : IShiftAnalysis
 /// Signatures of learned planning (<see cref="PlanningSignatures"/>): ridge probes for the cheese cell and the next
 /// 1, 4 and 8 actions from each hook point of a policy and from the observation, on its greedy episodes on <c>probe_levels</c>
 /// maze/test levels of the cell's seed (a quarter held out); and, as the control, the same probes from each hidden layer
-/// of a network objective, on the episodes of the hard-coded agent that plans over it (it has nothing to plan with).
+/// of a network objective over the observation, on the episodes of the hard-coded agent that plans over it (it has nothing to
+/// plan with). The linear form over the observation has no hidden layer, and the net over the features is not probed.
 /// </summary>
 /// <remarks>Results: <c>analysis/probes/AGENT/POINT/TARGET/held_out_accuracy</c>, <c>by_level</c> (the mean over held-out levels),
 /// <c>majority</c> (the majority-class baseline) and <c>held_out_rows</c>; TARGET is <c>cheese_cell</c> or <c>action_K</c>.</remarks>
@@ -222,7 +223,7 @@ public sealed class ProbeAnalysis : IShiftAnalysis
     public bool AppliesTo(ShiftAgent agent)
     {
         ArgumentNullException.ThrowIfNull(agent);
-        return agent.Policy is not null || (agent.Objective?.Module is NetObjectiveForm && agent.Planner is not null);
+        return agent.Policy is not null || (agent.Objective?.Module is NetObjectiveForm { Input: ObjectiveInput.Observation, Hidden.Length: > 0 } && agent.Planner is not null);
     }
 
     /// <inheritdoc/>

@@ -93,24 +93,32 @@ public sealed class ConvexObjectiveForm : TrainableObjective
 }
 
 /// <summary>
-/// The opaque baseline: an MLP (ReLU) over the flattened one-hot observation. Nothing about it is
-/// readable; it exists to compare against the readable forms.
+/// A free network (an MLP with ReLU) over the flattened one-hot observation — the opaque baseline — or, with
+/// <see cref="ObjectiveInput.Features"/>, over the named features (standardized by the training data's mean and
+/// spread, <see cref="Standardize"/>), so that readability and input can be varied apart. With no hidden layer it is
+/// linear in its input: over the one-hot observation, one weight per channel and cell (<see cref="ObservationWeights"/>).
 /// </summary>
 public sealed class NetObjectiveForm : TrainableObjective
 {
     [ComponentName(Name = "body")]
     private readonly Sequential _body;
+    [ComponentName(Name = "mean")]
+    private readonly Tensor? _mean;
+    [ComponentName(Name = "scale")]
+    private readonly Tensor? _scale;
 
-    /// <param name="features">Feature names (used only by penalties added as edits).</param>
-    /// <param name="observation">C×H×W of the input.</param>
-    /// <param name="hidden">Hidden widths.</param>
-    public NetObjectiveForm(ImmutableArray<string> features, ObservationShape observation, ImmutableArray<int> hidden)
+    /// <param name="features">Feature names: the input columns with <see cref="ObjectiveInput.Features"/>; otherwise used only by penalties added as edits.</param>
+    /// <param name="observation">C×H×W of an observation input (ignored for a features input).</param>
+    /// <param name="hidden">Hidden widths; none: a linear map of the input.</param>
+    /// <param name="input">What the network reads: the one-hot observation (default) or the named features.</param>
+    public NetObjectiveForm(ImmutableArray<string> features, ObservationShape observation, ImmutableArray<int> hidden, ObjectiveInput input = ObjectiveInput.Observation)
         : base("net", features)
     {
-        Observation = observation;
+        Observation = input == ObjectiveInput.Observation ? observation : default;
         Hidden = hidden.IsDefault ? [] : hidden;
+        Input = input;
         var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
-        var width = observation.Size;
+        var width = input == ObjectiveInput.Observation ? observation.Size : features.Length;
         for (var k = 0; k < Hidden.Length; k++)
         {
             layers.Add(($"linear{k}", nn.Linear(width, Hidden[k], dtype: ScalarType.Float64)));
@@ -119,23 +127,83 @@ public sealed class NetObjectiveForm : TrainableObjective
         }
         layers.Add(("out", nn.Linear(width, 1, dtype: ScalarType.Float64)));
         _body = nn.Sequential(layers);
+        if (input == ObjectiveInput.Features)
+        {
+            _mean = zeros(features.Length, dtype: ScalarType.Float64);
+            _scale = ones(features.Length, dtype: ScalarType.Float64);
+            register_buffer("mean", _mean);
+            register_buffer("scale", _scale);
+        }
         RegisterComponents();
     }
 
     public override ObjectiveForm Form => ObjectiveForm.Net;
 
-    public override ObjectiveInput Input => ObjectiveInput.Observation;
+    public override ObjectiveInput Input { get; }
 
-    /// <summary>C×H×W.</summary>
+    /// <summary>C×H×W of an observation input; default for a features input.</summary>
     public ObservationShape Observation { get; }
 
-    /// <summary>Hidden widths.</summary>
+    /// <summary>Hidden widths (empty: linear in the input).</summary>
     public ImmutableArray<int> Hidden { get; }
 
-    public override Tensor forward(Tensor x) => _body.call(x).squeeze(-1);
+    public override Tensor forward(Tensor x) => _body.call(Standardized(x)).squeeze(-1);
 
     /// <summary>
-    /// The activation after each hidden layer's ReLU for inputs <paramref name="x"/> [B, C·H·W]:
+    /// A features input: sets the standardization x̂ = (x − μ)/σ from data rows [N, F]; a feature constant on the data
+    /// (σ &lt; 10⁻⁶) keeps σ = 1, so off-distribution values of it stay in its own units rather than blowing up. An
+    /// observation input (one-hot) is not standardized: does nothing.
+    /// </summary>
+    public void Standardize(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (_mean is null || _scale is null)
+        {
+            return;
+        }
+        using var scope = NewDisposeScope();
+        using (no_grad())
+        {
+            var sd = x.std(0);
+            _mean.copy_(x.mean([0]));
+            _scale.copy_(where(sd < 1e-6, ones_like(sd), sd));
+        }
+    }
+
+    /// <summary>
+    /// The weights of a network without hidden layers over the one-hot observation, as maps: [channel][row from the top, column]
+    /// (V = bias + Σ over channels and cells of weight × observation), and the bias.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The network has hidden layers or reads features.</exception>
+    public (double[][,] Channels, double Bias) ObservationWeights()
+    {
+        if (Hidden.Length > 0 || Input != ObjectiveInput.Observation)
+        {
+            throw new InvalidOperationException("only a network without hidden layers over the observation has one weight per channel and cell");
+        }
+        var output = (Linear)_body.children().Last();
+        var weights = ToArray(output.weight!);
+        var bias = ToArray(output.bias!)[0];
+        var (c, h, w) = (Observation.Channels, Observation.Height, Observation.Width);
+        var channels = new double[c][,];
+        for (var k = 0; k < c; k++)
+        {
+            channels[k] = new double[h, w];
+            for (var row = 0; row < h; row++)
+            {
+                for (var col = 0; col < w; col++)
+                {
+                    channels[k][row, col] = weights[(k * h + row) * w + col];
+                }
+            }
+        }
+        return (channels, bias);
+    }
+
+    private Tensor Standardized(Tensor x) => _mean is null || _scale is null ? x : (x - _mean) / _scale;
+
+    /// <summary>
+    /// The activation after each hidden layer's ReLU for inputs <paramref name="x"/> [B, D] (D = C·H·W, or F for a features input):
     /// <c>hidden0</c>, <c>hidden1</c>, … each [B, width], in the caller's dispose scope (none when the
     /// network has no hidden layer). The network's only intermediate values, for probes.
     /// </summary>
@@ -143,6 +211,7 @@ public sealed class NetObjectiveForm : TrainableObjective
     {
         ArgumentNullException.ThrowIfNull(x);
         var result = new List<(string, Tensor)>();
+        x = Standardized(x);
         foreach (var layer in _body.children().Cast<nn.Module<Tensor, Tensor>>())
         {
             x = layer.call(x);
@@ -158,7 +227,7 @@ public sealed class NetObjectiveForm : TrainableObjective
     {
         Form = ObjectiveForm.Net,
         Features = Features,
-        Network = new NetworkSpec("observation", Hidden, Observation),
+        Network = Input == ObjectiveInput.Observation ? new NetworkSpec("observation", Hidden, Observation) : new NetworkSpec("features", Hidden, null),
         Provenance = provenance,
     };
 }

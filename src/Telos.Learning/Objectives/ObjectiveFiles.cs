@@ -179,6 +179,8 @@ public static class ObjectiveFiles
                 return new LinearObjectiveForm(card.Features, card.Weights.AsSpan(), card.Bias);
             case ObjectiveForm.Convex:
                 return new ConvexObjectiveForm(card.Features, card.Network!.Hidden);
+            case ObjectiveForm.Net when card.Network!.Input == "features":
+                return new NetObjectiveForm(card.Features, default, card.Network.Hidden, ObjectiveInput.Features);
             case ObjectiveForm.Net:
                 return new NetObjectiveForm(card.Features, card.Network!.Observation ?? throw new TelosInputException("net card needs network.observation"), card.Network.Hidden);
             default:

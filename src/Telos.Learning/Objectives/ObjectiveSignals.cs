@@ -97,6 +97,7 @@ public static class ObjectiveSignals
         {
             convex.Standardize(to);
         }
+        (model as NetObjectiveForm)?.Standardize(to);
         var steps = Optimize(model, options, frozen, () => (model.Reward(from, fromT, to, toT) - target).pow(2).mean() + model.Regularizer());
         using (no_grad())
         {
@@ -181,6 +182,7 @@ public static class ObjectiveSignals
         fromT = fromT.narrow(0, 0, rows);
         to = to.narrow(0, 0, rows);
         toT = toT.narrow(0, 0, rows);
+        (model as NetObjectiveForm)?.Standardize(to);
         var a = tensor(pairs.First.Select(i => (long)i).ToArray());
         var b = tensor(pairs.Second.Select(i => (long)i).ToArray());
         var label = tensor(pairs.Label, ScalarType.Float64);
@@ -265,7 +267,7 @@ public static class ObjectiveSignals
         var toT = TrainableObjective.Flags(data.ToTerminal);
         if (model.Input == ObjectiveInput.Observation)
         {
-            var obs = data.ToObservations ?? throw new TelosInputException("the net form trains on observations; collect the sample with observations");
+            var obs = data.ToObservations ?? throw new TelosInputException("this form reads observations; collect the sample with observations");
             var to = TrainableObjective.Rows(obs, data.ObservationShape!.Value.Size);
             return (to, fromT, to, toT);
         }

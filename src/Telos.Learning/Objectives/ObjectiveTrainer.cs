@@ -11,10 +11,29 @@ namespace Telos.Learning.Objectives;
 /// <param name="Signs">Monotone form: declared sign per feature name (+1 or −1); unnamed features are free.</param>
 /// <param name="Hidden">Convex and net forms: hidden widths.</param>
 /// <param name="Gamma">Shaped form: γ of the shaping term.</param>
-public sealed record FormOptions(int Keep = 3, double L1 = 0.01, IReadOnlyDictionary<string, int>? Signs = null, ImmutableArray<int> Hidden = default, double Gamma = 0.99)
+/// <param name="Input">
+/// What the form reads; null: its own input (the named features for every form but net, the one-hot observation for net).
+/// The linear form over <see cref="ObjectiveInput.Observation"/> is a net without hidden layers (one weight per channel and
+/// cell; its card's form is net); the net form over <see cref="ObjectiveInput.Features"/> reads the named features.
+/// The other forms read named features only.
+/// </param>
+public sealed record FormOptions(int Keep = 3, double L1 = 0.01, IReadOnlyDictionary<string, int>? Signs = null, ImmutableArray<int> Hidden = default, double Gamma = 0.99,
+    ObjectiveInput? Input = null)
 {
     /// <summary>Hidden widths, defaulting to [32, 32].</summary>
     public ImmutableArray<int> HiddenOrDefault => Hidden.IsDefaultOrEmpty ? [32, 32] : Hidden;
+
+    /// <summary>What <paramref name="form"/> reads under these options.</summary>
+    /// <exception cref="TelosInputException">A form other than linear or net asked to read observations.</exception>
+    public ObjectiveInput InputOf(ObjectiveForm form)
+    {
+        var input = Input ?? (form == ObjectiveForm.Net ? ObjectiveInput.Observation : ObjectiveInput.Features);
+        if (input == ObjectiveInput.Observation && form is not (ObjectiveForm.Linear or ObjectiveForm.Net))
+        {
+            throw new TelosInputException($"form '{ObjectiveCard.FormName(form)}' reads named features; only the linear and net forms can read the one-hot observation");
+        }
+        return input;
+    }
 }
 
 /// <summary>
@@ -30,19 +49,22 @@ public sealed record FormOptions(int Keep = 3, double L1 = 0.01, IReadOnlyDictio
 /// </example>
 public static class ObjectiveTrainer
 {
-    /// <summary>A fresh module of <paramref name="form"/> over <paramref name="features"/>, initialized from <paramref name="seed"/>.</summary>
+    /// <summary>A fresh module of <paramref name="form"/> over <paramref name="features"/> (or the observation, <see cref="FormOptions.Input"/>), initialized from <paramref name="seed"/>.</summary>
+    /// <exception cref="TelosInputException">An unknown form, or one that cannot read the asked input.</exception>
     public static TrainableObjective Create(ObjectiveForm form, FeatureSchema features, ObservationShape observation, FormOptions options, long seed)
     {
         TorchRuntime.Seed(seed);
         var names = features.Names.ToImmutableArray();
+        var input = options.InputOf(form);
         return form switch
         {
+            ObjectiveForm.Linear when input == ObjectiveInput.Observation => new NetObjectiveForm(names, observation, [], ObjectiveInput.Observation),
             ObjectiveForm.Linear => new LinearObjectiveForm(names),
             ObjectiveForm.Sparse => new SparseObjectiveForm(names, options.L1),
             ObjectiveForm.Monotone => new MonotoneObjectiveForm(names, SignsOf(names, options.Signs)),
             ObjectiveForm.Convex => new ConvexObjectiveForm(names, options.HiddenOrDefault),
             ObjectiveForm.Shaped => new ShapedObjectiveForm(names, options.Gamma),
-            ObjectiveForm.Net => new NetObjectiveForm(names, observation, options.HiddenOrDefault),
+            ObjectiveForm.Net => new NetObjectiveForm(names, observation, options.HiddenOrDefault, input),
             _ => throw new TelosInputException($"unknown form {form}"),
         };
     }

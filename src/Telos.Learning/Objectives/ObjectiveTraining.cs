@@ -95,11 +95,16 @@ public readonly record struct GoalLabel(long LevelSeed, int X, int Y, double Val
 /// <param name="Labels">Goal: the labelled states.</param>
 /// <param name="Anchor">Goal: λ of the anchor keeping other states' values.</param>
 /// <param name="FirstLevel">The first level's seed: the data (and the demonstrations) come from levels FirstLevel..FirstLevel+Levels−1.</param>
+/// <param name="InitSeed">
+/// Seeds the fit alone (the module's initialization and the optimizer); null: <paramref name="Seed"/>. The data, the preference
+/// pairs and the demonstrations still come from <paramref name="Seed"/>, so fits that differ only here saw the same data (an
+/// ensemble). MaxEnt IRL has no random initialization and ignores it.
+/// </param>
 public sealed record ObjectiveTrainingRequest(
     ObjectiveSignal Signal, ObjectiveForm Form, string On, DistributionParameters Parameters,
     int Levels = 20, int SamplesPerLevel = 200, long Seed = 0, int Steps = 500, double? LearningRate = null, FormOptions? FormOptions = null,
     double Lambda = 0.9, string? Reference = null, int Pairs = 500, int Segment = 4, int DemonstrationsPerLevel = 10,
-    Demonstrator Demonstrator = Demonstrator.Soft, string? From = null, IReadOnlyList<GoalLabel>? Labels = null, double Anchor = 1.0, long FirstLevel = 0);
+    Demonstrator Demonstrator = Demonstrator.Soft, string? From = null, IReadOnlyList<GoalLabel>? Labels = null, double Anchor = 1.0, long FirstLevel = 0, long? InitSeed = null);
 
 /// <summary>
 /// The library behind <c>telos objective train</c>: data from a registered distribution, the
@@ -151,9 +156,9 @@ public static class ObjectiveTraining
             throw new TelosInputException($"learning rate {learningRate} must be a positive number");
         }
         var family = EnvironmentFamilies.Of(request.On);
-        var training = new TrainingOptions(request.Steps, learningRate, request.Seed);
+        var training = new TrainingOptions(request.Steps, learningRate, request.InitSeed ?? request.Seed);
         var formOptions = request.FormOptions ?? new FormOptions();
-        var neural = request.Form == ObjectiveForm.Net;
+        var neural = formOptions.InputOf(request.Form) == ObjectiveInput.Observation;
         TransitionSample Sample(bool observations) =>
             ObjectiveData.Sample(request.On, request.Parameters, request.Levels, request.SamplesPerLevel, (ulong)request.Seed, request.FirstLevel, observations);
         switch (request.Signal)

@@ -54,6 +54,23 @@ public abstract class TrainableObjective : nn.Module<Tensor, Tensor>
     /// <summary>The card of the current parameters. Neural forms leave <see cref="ObjectiveCard.WeightsFile"/> to the saver.</summary>
     public abstract ObjectiveCard ToCard(Provenance provenance);
 
+    /// <summary>
+    /// How strongly V reads each input column on <paramref name="rows"/> ([N, D] row-major, D = the input width): the mean
+    /// over rows of |∂V/∂xᵢ| (for a linear form, |wᵢ| exactly). Parameters' gradients are left untouched.
+    /// </summary>
+    /// <exception cref="ArgumentException">No rows, or a length that is not a multiple of <paramref name="width"/>.</exception>
+    public double[] MeanAbsoluteGradient(ReadOnlySpan<double> rows, int width)
+    {
+        if (width < 1 || rows.IsEmpty || rows.Length % width != 0)
+        {
+            throw new ArgumentException($"expected N ≥ 1 rows of {width} values, got {rows.Length} values", nameof(rows));
+        }
+        using var scope = NewDisposeScope();
+        var x = Rows(rows, width).requires_grad_(true);
+        var gradient = autograd.grad([call(x).sum()], [x])[0];
+        return ToArray(gradient.abs().mean([0]));
+    }
+
     /// <summary>A float64 tensor [B, D] copied from a row-major span.</summary>
     public static Tensor Rows(ReadOnlySpan<double> values, int width) =>
         tensor(values.ToArray(), [values.Length / Math.Max(1, width), width], ScalarType.Float64);
