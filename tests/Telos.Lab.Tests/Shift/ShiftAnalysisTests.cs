@@ -124,4 +124,69 @@ public sealed class ShiftAnalysisTests
         Assert.Contains("agents", error.Message, StringComparison.Ordinal);
         Assert.Throws<TelosInputException>(() => experiment.Configure(ConfigFile.Parse("objectives = [\"reward-linear\", \"reward-linear\"]", "shift.toml")));
     }
+
+    [Fact]
+    public void TheEnsembleAuditIsZeroForIdenticalFitsAndGrowsWhenFitsDiffer()
+    {
+        double[] a = [0, 1, 2, 3];
+        Assert.Equal(0.0, ObjectiveAudits.EnsembleDisagreement([a, a, a]));
+        Assert.Equal(0.0, ObjectiveAudits.EnsembleDisagreement([[4, 4, 4, 4], [4, 4, 4, 4]])); // identical constants agree
+        Assert.Equal(1.0, ObjectiveAudits.EnsembleDisagreement([a, [3, 2, 1, 0]]), 9);
+        // Pairs (a, a) 0, (a, −a) 1, (a, −a) 1: the mean over the three pairs.
+        Assert.Equal(2.0 / 3, ObjectiveAudits.EnsembleDisagreement([a, a, [3, 2, 1, 0]]), 9);
+        Assert.Throws<ArgumentException>(() => ObjectiveAudits.EnsembleDisagreement([a]));
+
+        // Nets over the observation fitted to the same data: the same initialization seed gives the same values, another seed others.
+        var parameters = DistributionParameters.Of(("size", 7));
+        var level = MazeFamily.Instance.Typed("maze/test", parameters).Level(11);
+        double[] Member(long init)
+        {
+            var (card, module) = ObjectiveTraining.Train(new ObjectiveTrainingRequest(ObjectiveSignal.Reward, ObjectiveForm.Net, "maze/train", parameters,
+                Levels: 3, SamplesPerLevel: 50, Seed: 2, Steps: 30, FormOptions: new FormOptions(Hidden: [8]), InitSeed: init));
+            return ObjectiveAudits.StateValues(LoadedObjective.Of(card, module), [level]);
+        }
+        var first = Member(1);
+        Assert.Equal(0.0, ObjectiveAudits.EnsembleDisagreement([first, Member(1)]));
+        Assert.True(ObjectiveAudits.EnsembleDisagreement([first, Member(2), Member(3)]) > 0.01);
+    }
+
+    [Fact]
+    public void TheIdentifiabilityShareOfANetOverFeaturesIsItsSensitivityToTheFlaggedFeatures()
+    {
+        var parameters = DistributionParameters.Of(("size", 7));
+        var data = ObjectiveData.Sample("maze/train", parameters, 10, 50, 1);
+        var audit = FeatureIdentifiability.Audit(data, Maze.FeatureNames.Names.ToList());
+        // A linear card's share through its module (the gradient is the weight) equals the share from its weights.
+        var card = ObjectiveCard.Linear([.. Maze.FeatureNames.Names.Select((f, i) => new KeyValuePair<string, double>(f, f == "at_corner" ? 5.0 : i * 0.1))]);
+        var viaWeights = ObjectiveAudits.UnidentifiedWeightShare(card, audit, data)!.Value;
+        Assert.InRange(viaWeights, 0.05, 0.95);
+        var net = (NetObjectiveForm)ObjectiveTrainer.Create(ObjectiveForm.Net, data.Features, default, new FormOptions(Hidden: [6], Input: ObjectiveInput.Features), 3);
+        var netCard = net.ToCard(Provenance.Manual);
+        var share = ObjectiveAudits.UnidentifiedWeightShare(LoadedObjective.Of(netCard, net), audit, data);
+        Assert.InRange(share!.Value, 0.01, 0.99);
+        // The linear form over the observation reads no named feature: no share.
+        var observed = ObjectiveData.Sample("maze/train", parameters, 2, 20, 1, observations: true);
+        var overObservation = ObjectiveTrainer.Create(ObjectiveForm.Linear, observed.Features, observed.ObservationShape!.Value, new FormOptions(Input: ObjectiveInput.Observation), 3);
+        Assert.Null(ObjectiveAudits.UnidentifiedWeightShare(LoadedObjective.Of(overObservation.ToCard(Provenance.Manual), overObservation), audit, data));
+    }
+
+    [Fact]
+    public void TheTwoByTwoNamesSayFormAndInput()
+    {
+        var ids = ShiftObjective.All.Select(o => o.Id).ToList();
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.Equal(ObjectiveInput.Observation, FormByInput.Parse("reward-linear-obs")!.Input);
+        Assert.Equal(ObjectiveForm.Linear, FormByInput.Parse("reward-linear-obs")!.Form);
+        Assert.Equal(ObjectiveInput.Features, FormByInput.Parse("prefs-net-feat")!.Input);
+        Assert.Equal(ObjectiveInput.Observation, FormByInput.Parse("prefs-net")!.Input);
+        Assert.Equal(ObjectiveInput.Features, FormByInput.Parse("reward-linear")!.Input);
+        Assert.Null(FormByInput.Parse("reward-sparse"));
+        Assert.Null(FormByInput.Parse("demos-linear"));
+        var settings = new MazeShiftExperiment().Configure(ConfigFile.Parse("""
+            objectives = ["reward-linear", "reward-linear-obs", "reward-net-feat"]
+            ensemble_members = 4
+            """, "shift.toml"));
+        Assert.Equal([ObjectiveInput.Features, ObjectiveInput.Observation, ObjectiveInput.Features], settings.Objectives.Select(o => o.Input));
+        Assert.Equal(4, settings.EnsembleMembers);
+    }
 }
