@@ -34,7 +34,7 @@ public static class ObjectiveAudits
         return [.. values];
     }
 
-    /// <summary>EPIC between two arrival rewards given by their values on the same states: <see cref="Epic.PearsonDistance"/> (a constant one is uncorrelated with any other).</summary>
+    /// <summary>EPIC between two arrival rewards given by their values on the same states: <see cref="Epic.PearsonDistance"/> (a constant one is uncorrelated with any varying one; two constant ones agree).</summary>
     public static double Distance(IReadOnlyList<double> a, IReadOnlyList<double> b)
     {
         ArgumentNullException.ThrowIfNull(a);
@@ -73,9 +73,9 @@ public static class ObjectiveAudits
 
     /// <summary>
     /// The disagreement within a seed ensemble (objectives of one form fitted to the same data with different initialization seeds):
-    /// the mean over pairs of members of their <see cref="Distance"/> on the same states, a pair with identical values counting 0 (two
-    /// identical constant objectives agree, though a constant one is uncorrelated with any other). 0: every member ranks the states
-    /// alike (e.g. a fit whose optimum does not depend on the initialization); √½: members unrelated.
+    /// the mean over pairs of members of their <see cref="Distance"/> on the same states (two constant members agree; a constant and a
+    /// varying one are unrelated, <see cref="Epic.PearsonDistance"/>). 0: every member ranks the states alike (e.g. a fit whose optimum
+    /// does not depend on the initialization); √½: members unrelated; 1: opposite.
     /// </summary>
     /// <exception cref="ArgumentException">Fewer than two members, or members over different states.</exception>
     public static double EnsembleDisagreement(IReadOnlyList<double[]> members)
@@ -91,7 +91,7 @@ public static class ObjectiveAudits
         {
             for (var j = i + 1; j < members.Count; j++)
             {
-                total += members[i].AsSpan().SequenceEqual(members[j]) ? 0.0 : Distance(members[i], members[j]);
+                total += Distance(members[i], members[j]);
                 pairs++;
             }
         }

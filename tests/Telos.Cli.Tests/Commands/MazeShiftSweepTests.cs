@@ -31,9 +31,10 @@ public sealed class MazeShiftSweepFixture : IDisposable
         pairs = 50
         demo_levels = 3
         irl_steps = 10
-        objectives = ["reward-linear", "reward-sparse", "reward-net", "demos-linear"]
+        objectives = ["reward-linear", "reward-sparse", "reward-net", "demos-linear", "reward-linear-obs", "reward-net-feat"]
         planners = ["bfs"]
         audit_levels = 2
+        ensemble_members = 2
         retarget_levels = 2
         steer_levels = 2
         label_budgets = [0, 1, 4]
@@ -153,7 +154,7 @@ public sealed class MazeShiftSweepTests(MazeShiftSweepFixture fixture) : IClassF
         {
             using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(fixture.Straight, "cells", cell, "paths.json")));
             var agents = json.RootElement.EnumerateArray().ToList();
-            var expectedAgents = cell is "000" or "001" ? new[] { "bfs + true", "bfs + reward-linear", "bfs + reward-sparse", "bfs + reward-net", "bfs + demos-linear" } : ["ppo-lstm"];
+            var expectedAgents = cell is "000" or "001" ? new[] { "bfs + true", "bfs + reward-linear", "bfs + reward-sparse", "bfs + reward-net", "bfs + demos-linear", "bfs + reward-linear-obs", "bfs + reward-net-feat" } : ["ppo-lstm"];
             Assert.Equal(expectedAgents, agents.Select(a => a.GetProperty("agent").GetString()));
             var levels = Telos.Lab.Shift.ShiftMeasurement.Levels(seed, "shift", "test", 10).Take(3).ToArray();
             var mazes = Telos.Environments.MazeFamily.Instance.Typed("maze/test", Telos.Environments.DistributionParameters.Of(("size", 7), ("step_limit", 40)));
@@ -187,16 +188,19 @@ public sealed class MazeShiftSweepTests(MazeShiftSweepFixture fixture) : IClassF
         var html = File.ReadAllText(report);
         // Bars (train success, test success, corner, region), a scatter per audit score with a point, and the maps
         // (bfs swap, the ceiling, ppo-lstm steer and clamp).
-        var expected = 4 + 5 + 4;
+        var expected = 4 + 7 + 4;
         Assert.True(page.Figures.Count >= expected, $"{page.Figures.Count} figures, expected at least {expected}");
         Assert.All(page.Figures, f => Assert.True(f.Width > 50 && f.Height > 50, $"a figure of {f.Width}×{f.Height}"));
         Assert.Contains("Zero-rollout audits as predictors of failure", html, StringComparison.Ordinal);
         Assert.Contains("Retargeting without training: success per target cell", html, StringComparison.Ordinal);
+        Assert.Contains($"<h2>{System.Net.WebUtility.HtmlEncode("Form × input")}</h2>", html, StringComparison.Ordinal);
+        Assert.Contains("audit/ensemble_test", html, StringComparison.Ordinal);
 
-        // A cell's own report: its bars, and per pictured level one heatmap with paths per objective (the true reward and
-        // the four fitted ones) for the objectives cell, one (the policy over the true reward) for the policy cell, whose
-        // training is too short for an episode to end and so draws no learning curve.
-        foreach (var (cell, figures) in new[] { ("000", 1 + (3 * 5)), ("002", 1 + 3) })
+        // A cell's own report: its bars, per pictured level one heatmap with paths per objective (the true reward and
+        // the six fitted ones) and the linear objective over the observation read back (one map) for the objectives cell, one
+        // (the policy over the true reward) for the policy cell, whose training is too short for an episode to end and so
+        // draws no learning curve.
+        foreach (var (cell, figures) in new[] { ("000", 1 + (3 * 7) + 1), ("002", 1 + 3) })
         {
             var cellPage = await HeadlessChromium.OpenAsync(Path.Combine(fixture.Straight, "cells", cell, "report.html"));
             Assert.Empty(cellPage.Errors);

@@ -130,7 +130,8 @@ public sealed class ShiftAnalysisTests
     {
         double[] a = [0, 1, 2, 3];
         Assert.Equal(0.0, ObjectiveAudits.EnsembleDisagreement([a, a, a]));
-        Assert.Equal(0.0, ObjectiveAudits.EnsembleDisagreement([[4, 4, 4, 4], [4, 4, 4, 4]])); // identical constants agree
+        Assert.Equal(0.0, ObjectiveAudits.EnsembleDisagreement([[4, 4, 4, 4], [4, 4, 4, 4]])); // constants agree
+        Assert.Equal(Math.Sqrt(0.5), ObjectiveAudits.EnsembleDisagreement([[4, 4, 4, 4], a]), 9); // a constant ranks nothing
         Assert.Equal(1.0, ObjectiveAudits.EnsembleDisagreement([a, [3, 2, 1, 0]]), 9);
         // Pairs (a, a) 0, (a, −a) 1, (a, −a) 1: the mean over the three pairs.
         Assert.Equal(2.0 / 3, ObjectiveAudits.EnsembleDisagreement([a, a, [3, 2, 1, 0]]), 9);
