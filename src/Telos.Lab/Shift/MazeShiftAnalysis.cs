@@ -262,19 +262,25 @@ public sealed class MazeShiftAnalysis
         foreach (var setting in agents.Select(a => Setting(a.Configuration)).Distinct())
         {
             var here = agents.Where(a => Setting(a.Configuration) == setting).ToList();
+            var twoByTwo = new List<(string Planner, ShiftObjective Spec, int Configuration, string Agent)>();
             foreach (var (configuration, agent) in here)
             {
                 var plus = agent.IndexOf(" + ", StringComparison.Ordinal);
-                if (plus < 0 || FormByInput.Parse(agent[(plus + 3)..]) is not { } spec)
+                if (plus >= 0 && FormByInput.Parse(agent[(plus + 3)..]) is { } spec)
                 {
-                    continue;
+                    twoByTwo.Add((agent[..plus], spec, configuration, agent));
                 }
-                rows.Add([setting, agent[..plus], ObjectiveTraining.SignalNames[(int)spec.Signal], ObjectiveCard.FormName(spec.Form), FormByInput.InputName(spec.Input),
-                    Cell(configuration, agent, "maze/train/success"), Cell(configuration, agent, "maze/test/success"), Cell(configuration, agent, "maze/test/proxy")]);
             }
-            if (rows.Count == 0 || rows[^1][0] != setting)
+            if (twoByTwo.Count == 0)
             {
                 continue;
+            }
+            var planners = twoByTwo.Select(t => t.Planner).Distinct().ToList();
+            // Per planner and signal, the four side by side: linear then net, named features then the observation.
+            foreach (var (planner, spec, configuration, agent) in twoByTwo.OrderBy(t => planners.IndexOf(t.Planner)).ThenBy(t => t.Spec.Signal).ThenBy(t => t.Spec.Form).ThenBy(t => t.Spec.Input))
+            {
+                rows.Add([setting, planner, ObjectiveTraining.SignalNames[(int)spec.Signal], ObjectiveCard.FormName(spec.Form), FormByInput.InputName(spec.Input),
+                    Cell(configuration, agent, "maze/train/success"), Cell(configuration, agent, "maze/test/success"), Cell(configuration, agent, "maze/test/proxy")]);
             }
             foreach (var (configuration, agent) in here.Where(a => a.Agent.StartsWith("ppo-", StringComparison.Ordinal) && !a.Agent.Contains(" + ", StringComparison.Ordinal)))
             {

@@ -318,7 +318,7 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             var valuesTest = fitted.Select(f => ObjectiveAudits.StateValues(f.Objective, auditTest)).ToArray();
             var trueTrain = ObjectiveAudits.StateValues(trueReward, auditTrain);
             var trueTest = ObjectiveAudits.StateValues(trueReward, auditTest);
-            var ensembles = s.EnsembleMembers > 1 ? $"its seed ensemble of {s.EnsembleMembers} (maze/train, maze/test)" : "seed ensemble (off: ensemble_members = 1)";
+            var ensembles = s.EnsembleMembers > 1 ? $"seed-ensemble disagreement, {s.EnsembleMembers} members (maze/train, maze/test)" : "seed-ensemble disagreement (off: ensemble_members = 1)";
             _report.Append(CultureInfo.InvariantCulture,
                 $"## Audits before any rollout\n\n| objective | unidentified weight share | disagreement (maze/train) | disagreement (maze/test) | {ensembles} | oracle EPIC maze/train | oracle EPIC maze/test |\n|---|---:|---:|---:|---:|---:|---:|\n");
             for (var i = 0; i < fitted.Count; i++)

@@ -181,6 +181,7 @@ public sealed class NetObjectiveForm : TrainableObjective
         {
             throw new InvalidOperationException("only a network without hidden layers over the observation has one weight per channel and cell");
         }
+        using var scope = NewDisposeScope();
         var output = (Linear)_body.children().Last();
         var weights = ToArray(output.weight!);
         var bias = ToArray(output.bias!)[0];

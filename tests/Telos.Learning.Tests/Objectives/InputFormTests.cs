@@ -35,6 +35,11 @@ public sealed class InputFormTests : IDisposable
         var states = Enumerable.Range(0, level.StateCount).Select(level.StateAt).ToArray();
         var values = new double[states.Length];
         LoadedObjective.Of(card, module).Evaluator(level).Evaluate(states, values);
+        var path = Path.Combine(_folder.FullName, "linear-obs.json");
+        ObjectiveFiles.Save(card, module, path);
+        var reloaded = new double[states.Length];
+        ObjectiveFiles.Load(path).Evaluator(level).Evaluate(states, reloaded);
+        Assert.Equal(values, reloaded); // a card with no hidden layer saves and loads like any network card
         var observation = new float[level.ObservationShape.Size];
         for (var i = 0; i < states.Length; i++)
         {
