@@ -343,7 +343,7 @@ public sealed class KeysChestsShiftExperiment : Experiment<KeysChestsShiftSettin
                 Stage($"{name} on kc/train and kc/test");
                 using (var lanes = new PolicyAgent<KeysAndChestsState>(policy, AgentEvaluations.PolicyLanes, name))
                 {
-                    Measure(name, lanes, withTrain: true);
+                    Measure(name, lanes);
                 }
 
                 Stage($"retargeting {name} without training: the kc/train − kc/test steering vector");
@@ -359,7 +359,7 @@ public sealed class KeysChestsShiftExperiment : Experiment<KeysChestsShiftSettin
                 using (vector)
                 using (var steered = (IDisposable)Retargeting.Hooked<KeysAndChestsState>(policy, new ActivationHooks(policy).Steer(point, vector, s.SteerScale), name + SteerSuffix))
                 {
-                    Measure(name + SteerSuffix, (IBatchedAgent<KeysAndChestsState>)steered, withTrain: true);
+                    Measure(name + SteerSuffix, (IBatchedAgent<KeysAndChestsState>)steered);
                 }
                 _report.Append(CultureInfo.InvariantCulture, $"Steering: the mean activation at `{point}` on the start observations of {s.SteerLevels} kc/train rooms minus that of {s.SteerLevels} kc/test rooms, added ×{s.SteerScale}.\n\n");
             }
@@ -400,19 +400,17 @@ public sealed class KeysChestsShiftExperiment : Experiment<KeysChestsShiftSettin
         {
             var name = $"{planner} + {objectiveId}";
             var lanes = AgentActions.Lanes(_settings.Planner(planner, objective.ForAgent<KeysAndChestsState>(name)), 1);
-            return Measure(name, lanes, withTrain: true);
+            return Measure(name, lanes);
         }
 
-        private (EvaluationSummary Test, EvaluationSummary Train) Measure(string name, IBatchedAgent<KeysAndChestsState> agent, bool withTrain)
+        /// <summary>Measures <paramref name="agent"/> on the cell's kc/train rooms (the in-distribution control) and kc/test rooms.</summary>
+        private (EvaluationSummary Test, EvaluationSummary Train) Measure(string name, IBatchedAgent<KeysAndChestsState> agent)
         {
             var test = Evaluate(agent, "kc/test", _testLevels);
-            var train = withTrain ? Evaluate(agent, "kc/train", _trainLevels) : null;
-            if (train is not null)
-            {
-                Add(name, train);
-            }
+            var train = Evaluate(agent, "kc/train", _trainLevels);
+            Add(name, train);
             Add(name, test);
-            return (test, train!);
+            return (test, train);
         }
 
         /// <summary>The one evaluation path, judged by the true goal (every chest the keys allow opened; proxy: every key held).</summary>
