@@ -357,9 +357,16 @@ public sealed class KeysChestsShiftExperiment : Experiment<KeysChestsShiftSettin
                         StartObservations(ShiftMeasurement.Levels(_context.Seed, LevelScope, "steer-test", s.SteerLevels).Select(test.Level).ToArray())).MoveToOuterDisposeScope();
                 }
                 using (vector)
-                using (var steered = (IDisposable)Retargeting.Hooked<KeysAndChestsState>(policy, new ActivationHooks(policy).Steer(point, vector, s.SteerScale), name + SteerSuffix))
                 {
-                    Measure(name + SteerSuffix, (IBatchedAgent<KeysAndChestsState>)steered);
+                    var steered = Retargeting.Hooked<KeysAndChestsState>(policy, new ActivationHooks(policy).Steer(point, vector, s.SteerScale), name + SteerSuffix);
+                    try
+                    {
+                        Measure(name + SteerSuffix, steered);
+                    }
+                    finally
+                    {
+                        (steered as IDisposable)?.Dispose();
+                    }
                 }
                 _report.Append(CultureInfo.InvariantCulture, $"Steering: the mean activation at `{point}` on the start observations of {s.SteerLevels} kc/train rooms minus that of {s.SteerLevels} kc/test rooms, added ×{s.SteerScale}.\n\n");
             }
