@@ -18,17 +18,21 @@ namespace Telos.Lab.Shift;
 /// </remarks>
 public static class ObjectiveAudits
 {
-    /// <summary>The objective's value at every state of every level, level after level in state-index order.</summary>
-    public static double[] StateValues(LoadedObjective objective, IReadOnlyList<Maze> levels)
+    /// <summary>
+    /// The objective's value at every state of every level (or, with <paramref name="include"/>, at the states it accepts), level after
+    /// level in state-index order: the maze's every open cell; for keys &amp; chests the states a room can be in.
+    /// </summary>
+    public static double[] StateValues<TState>(LoadedObjective objective, IReadOnlyList<IEnumerableEnvironment<TState>> levels, Func<IEnumerableEnvironment<TState>, TState, bool>? include = null)
+        where TState : struct
     {
         ArgumentNullException.ThrowIfNull(objective);
         ArgumentNullException.ThrowIfNull(levels);
         var values = new List<double>();
         foreach (var level in levels)
         {
-            var states = Enumerable.Range(0, level.StateCount).Select(level.StateAt).ToArray();
+            var states = Enumerable.Range(0, level.StateCount).Select(level.StateAt).Where(s => include is null || include(level, s)).ToArray();
             var buffer = new double[states.Length];
-            objective.Evaluator<MazeState>(level).Evaluate(states, buffer);
+            objective.Evaluator<TState>(level).Evaluate(states, buffer);
             values.AddRange(buffer);
         }
         return [.. values];

@@ -146,11 +146,15 @@ public static class Retargeting
         return GoalVector.MeanDifference(policy, point, with, without);
     }
 
-    /// <summary>A policy's lanes with <paramref name="hooks"/> installed for as long as the lanes live.</summary>
-    public static IBatchedAgent<MazeState> Hooked(ActorCritic policy, ActivationHooks hooks, string name)
+    /// <summary>A policy's maze lanes with <paramref name="hooks"/> installed for as long as the lanes live.</summary>
+    public static IBatchedAgent<MazeState> Hooked(ActorCritic policy, ActivationHooks hooks, string name) => Hooked<MazeState>(policy, hooks, name);
+
+    /// <summary>A policy's lanes on any family's levels with <paramref name="hooks"/> installed for as long as the lanes live.</summary>
+    public static IBatchedAgent<TState> Hooked<TState>(ActorCritic policy, ActivationHooks hooks, string name)
+        where TState : struct
     {
         ArgumentNullException.ThrowIfNull(policy);
-        return new HookedPolicy(policy, hooks, name);
+        return new HookedPolicy<TState>(policy, hooks, name);
     }
 
     private static bool Usable(Maze level, int cell) => level.IsOpen(cell) && cell != level.Cheese && cell != level.Start;
@@ -167,17 +171,18 @@ public static class Retargeting
     }
 
     /// <summary>Installs the hooks on creation, removes and disposes them (and the lanes) on disposal.</summary>
-    private sealed class HookedPolicy : IBatchedAgent<MazeState>, IDisposable
+    private sealed class HookedPolicy<TState> : IBatchedAgent<TState>, IDisposable
+        where TState : struct
     {
         private readonly ActorCritic _policy;
         private readonly ActivationHooks _hooks;
-        private readonly PolicyAgent<MazeState> _lanes;
+        private readonly PolicyAgent<TState> _lanes;
 
         public HookedPolicy(ActorCritic policy, ActivationHooks hooks, string name)
         {
             _policy = policy;
             _hooks = hooks;
-            _lanes = new PolicyAgent<MazeState>(policy, Evaluation.AgentEvaluations.PolicyLanes, name);
+            _lanes = new PolicyAgent<TState>(policy, Evaluation.AgentEvaluations.PolicyLanes, name);
             policy.Hooks = hooks;
         }
 
@@ -187,9 +192,9 @@ public static class Retargeting
 
         public int Lanes => _lanes.Lanes;
 
-        public void Reset(int lane, IEnvironment<MazeState> level, ulong seed) => _lanes.Reset(lane, level, seed);
+        public void Reset(int lane, IEnvironment<TState> level, ulong seed) => _lanes.Reset(lane, level, seed);
 
-        public void Act(ReadOnlySpan<int> lanes, ReadOnlySpan<MazeState> states, Span<int> actions) => _lanes.Act(lanes, states, actions);
+        public void Act(ReadOnlySpan<int> lanes, ReadOnlySpan<TState> states, Span<int> actions) => _lanes.Act(lanes, states, actions);
 
         public void Dispose()
         {
