@@ -93,8 +93,8 @@ public static class LstmSequence
 /// <summary>
 /// The recurrence of <see cref="LstmSequence"/> as one custom autograd node: inputs the projected
 /// gates [T, B, 4S], h₀ and c₀ [B, S], keeps [T, B] (no gradient) and W_hh [4S, S]; outputs every
-/// tick's h [T, B, S] and the last c [B, S]. The forward keeps a trace [T, B, 6S] (activated gates,
-/// c, h per tick) for the backward, which walks the ticks in reverse (backpropagation through time).
+/// tick's h [T, B, S] and the last c [B, S]. The forward keeps a trace [T, B, 7S] (activated gates,
+/// c, tanh c, h per tick) for the backward, which walks the ticks in reverse (backpropagation through time).
 /// </summary>
 internal sealed class LstmRecurrenceFunction : autograd.MultiTensorFunction<LstmRecurrenceFunction>
 {
@@ -104,7 +104,7 @@ internal sealed class LstmRecurrenceFunction : autograd.MultiTensorFunction<Lstm
     {
         var (projected, hidden, cell, keeps, weightHh) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4]);
         var (steps, batch, size) = (projected.shape[0], projected.shape[1], hidden.shape[1]);
-        var trace = empty(steps, batch, 6 * size);
+        var trace = empty(steps, batch, LstmRecurrenceKernel.TraceWidth * size);
         var (h, c) = Forward(projected, hidden, cell, keeps, weightHh, trace);
         ctx.save_for_backward([hidden.contiguous(), cell.contiguous(), keeps.contiguous(), weightHh.t().contiguous(), trace]);
         return [h, c];
@@ -120,13 +120,15 @@ internal sealed class LstmRecurrenceFunction : autograd.MultiTensorFunction<Lstm
         var gradProjected = empty(steps, batch, 4 * size);
         var gradH0 = empty(batch, size);
         var gradC0 = empty(batch, size);
-        var gradTransposed = zeros(size, 4 * size);
+        var kept = empty(steps * batch, size);
         LstmRecurrenceKernel.Backward((int)steps, (int)batch, (int)size, Floats(gradHidden), Floats(gradLastCell), Floats(keeps), Floats(hidden), Floats(cell),
-            Floats(transposed), Floats(trace), Floats(gradProjected), Floats(gradH0), Floats(gradC0), Floats(gradTransposed));
-        return [gradProjected, gradH0, gradC0, null!, gradTransposed.t()];
+            Floats(transposed), Floats(trace), Floats(gradProjected), Floats(gradH0), Floats(gradC0), Floats(kept));
+        // dL/dW_hh = Σ over ticks and rows of dz ⊗ (keep·h_prev): one [4S, T·B]×[T·B, S] GEMM.
+        var gradWeight = gradProjected.view(steps * batch, 4 * size).t().mm(kept);
+        return [gradProjected, gradH0, gradC0, null!, gradWeight];
     }
 
-    /// <summary>The recurrence without autograd; fills <paramref name="trace"/> ([T, B, 6S]) when given.</summary>
+    /// <summary>The recurrence without autograd; fills <paramref name="trace"/> ([T, B, 7S]) when given.</summary>
     internal static (Tensor Hidden, Tensor LastCell) Forward(Tensor projected, Tensor hidden, Tensor cell, Tensor keeps, Tensor weightHh, Tensor? trace)
     {
         var (steps, batch, size) = (projected.shape[0], projected.shape[1], hidden.shape[1]);
@@ -164,19 +166,23 @@ internal static class LstmRecurrenceKernel
     /// <param name="transposed">W_hhᵀ, [S, G].</param>
     /// <param name="hidden">[T, B, S] output: every tick's h.</param>
     /// <param name="cell">[B, S]: c₀ in, last c out.</param>
-    /// <param name="trace">[T, B, 6S] output (activated gates, c, h) or empty: not kept.</param>
+    /// <param name="trace">[T, B, 7S] output (activated gates, c, tanh c, h) or empty: not kept.</param>
     public static void Forward(int steps, int batch, int size, ReadOnlySpan<float> gates, ReadOnlySpan<float> h0, ReadOnlySpan<float> keeps, ReadOnlySpan<float> transposed,
         Span<float> hidden, Span<float> cell, Span<float> trace)
     {
         var g4 = 4 * size;
-        var scratch = Scratch(g4);
+        var scratch = Scratch(g4 + 3 * size);
+        var width = Vector<float>.Count;
+        var whole = Vector.IsHardwareAccelerated ? size - size % width : 0;
         for (var t = 0; t < steps; t++)
         {
             for (var b = 0; b < batch; b++)
             {
                 var keep = keeps[t * batch + b];
                 var previous = t == 0 ? h0.Slice(b * size, size) : hidden.Slice(((t - 1) * batch + b) * size, size);
-                var z = scratch.AsSpan(0, g4);
+                // row: the activated gates i, f, g, o, then c, tanh c and h of this tick (the trace's layout).
+                var row = trace.IsEmpty ? scratch.AsSpan(0, TraceWidth * size) : trace.Slice((t * batch + b) * TraceWidth * size, TraceWidth * size);
+                var z = row[..g4];
                 gates.Slice((t * batch + b) * g4, g4).CopyTo(z);
                 for (var k = 0; k < size; k++)
                 {
@@ -187,47 +193,68 @@ internal static class LstmRecurrenceKernel
                     }
                 }
                 var c = cell.Slice(b * size, size);
-                var h = hidden.Slice((t * batch + b) * size, size);
-                for (var k = 0; k < size; k++)
+                var ci = z[..size];
+                var cf = z.Slice(size, size);
+                var cg = z.Slice(2 * size, size);
+                var co = z.Slice(3 * size, size);
+                var cc = row.Slice(g4, size);
+                var ct = row.Slice(g4 + size, size);
+                var ch = row.Slice(g4 + 2 * size, size);
+                var vKeep = new Vector<float>(keep);
+                for (var k = 0; k < whole; k += width)
                 {
-                    var i = Sigmoid(z[k]);
-                    var f = Sigmoid(z[size + k]);
-                    var g = MathF.Tanh(z[2 * size + k]);
-                    var o = Sigmoid(z[3 * size + k]);
+                    var i = Sigmoid(new Vector<float>(ci[k..]));
+                    var f = Sigmoid(new Vector<float>(cf[k..]));
+                    var g = Tanh(new Vector<float>(cg[k..]));
+                    var o = Sigmoid(new Vector<float>(co[k..]));
+                    var ck = f * (vKeep * new Vector<float>(c[k..])) + i * g;
+                    var tc = Tanh(ck);
+                    i.CopyTo(ci[k..]);
+                    f.CopyTo(cf[k..]);
+                    g.CopyTo(cg[k..]);
+                    o.CopyTo(co[k..]);
+                    ck.CopyTo(c[k..]);
+                    ck.CopyTo(cc[k..]);
+                    tc.CopyTo(ct[k..]);
+                    (o * tc).CopyTo(ch[k..]);
+                }
+                for (var k = whole; k < size; k++)
+                {
+                    var i = Sigmoid(ci[k]);
+                    var f = Sigmoid(cf[k]);
+                    var g = Tanh(cg[k]);
+                    var o = Sigmoid(co[k]);
                     var ck = f * (keep * c[k]) + i * g;
-                    c[k] = ck;
-                    h[k] = o * MathF.Tanh(ck);
-                    z[k] = i;
-                    z[size + k] = f;
-                    z[2 * size + k] = g;
-                    z[3 * size + k] = o;
+                    var tc = Tanh(ck);
+                    (ci[k], cf[k], cg[k], co[k]) = (i, f, g, o);
+                    (c[k], cc[k], ct[k], ch[k]) = (ck, ck, tc, o * tc);
                 }
-                if (!trace.IsEmpty)
-                {
-                    var row = trace.Slice((t * batch + b) * 6 * size, 6 * size);
-                    z.CopyTo(row);
-                    c.CopyTo(row.Slice(g4, size));
-                    h.CopyTo(row.Slice(g4 + size, size));
-                }
+                ch.CopyTo(hidden.Slice((t * batch + b) * size, size));
             }
         }
     }
 
+    /// <summary>Floats per (t, b) of the trace, in units of S: gates (4), c, tanh c, h.</summary>
+    public const int TraceWidth = 7;
+
     /// <summary>
     /// Backward through time from <see cref="Forward"/>'s <paramref name="trace"/>: the gradients of
-    /// the projected gates, h₀, c₀ and W_hhᵀ, given the gradients of every tick's h and of the last c.
-    /// <paramref name="gradTransposed"/> [S, G] is accumulated into (pass zeros).
+    /// the projected gates [T, B, G] (dz), h₀ and c₀, given the gradients of every tick's h and of the
+    /// last c; and <paramref name="keptHidden"/> [T, B, S], the state each tick's W_hh multiplied
+    /// (keep·h_prev), so that dL/dW_hh = dzᵀ·keptHidden is one GEMM for the caller.
     /// </summary>
     public static void Backward(int steps, int batch, int size, ReadOnlySpan<float> gradHidden, ReadOnlySpan<float> gradLastCell, ReadOnlySpan<float> keeps,
         ReadOnlySpan<float> h0, ReadOnlySpan<float> c0, ReadOnlySpan<float> transposed, ReadOnlySpan<float> trace,
-        Span<float> gradGates, Span<float> gradH0, Span<float> gradC0, Span<float> gradTransposed)
+        Span<float> gradGates, Span<float> gradH0, Span<float> gradC0, Span<float> keptHidden)
     {
         var g4 = 4 * size;
-        var stride = 6 * size;
+        var stride = TraceWidth * size;
+        var width = Vector<float>.Count;
+        var whole = Vector.IsHardwareAccelerated ? size - size % width : 0;
         // gradH0 and gradC0 carry dL/dh and dL/dc of the state entering the tick being processed.
         gradH0.Clear();
         gradLastCell.CopyTo(gradC0);
-        var scratch = Scratch(size);
+        var one = Vector<float>.One;
         for (var t = steps - 1; t >= 0; t--)
         {
             for (var b = 0; b < batch; b++)
@@ -235,40 +262,62 @@ internal static class LstmRecurrenceKernel
                 var keep = keeps[t * batch + b];
                 var row = trace.Slice((t * batch + b) * stride, stride);
                 var previousRow = t == 0 ? default : trace.Slice(((t - 1) * batch + b) * stride, stride);
-                var hPrevious = t == 0 ? h0.Slice(b * size, size) : previousRow.Slice(g4 + size, size);
+                var hPrevious = t == 0 ? h0.Slice(b * size, size) : previousRow.Slice(g4 + 2 * size, size);
                 var cPrevious = t == 0 ? c0.Slice(b * size, size) : previousRow.Slice(g4, size);
                 var dh = gradH0.Slice(b * size, size);
                 var dc = gradC0.Slice(b * size, size);
                 var gradH = gradHidden.Slice((t * batch + b) * size, size);
                 var dz = gradGates.Slice((t * batch + b) * g4, g4);
-                for (var k = 0; k < size; k++)
+                var ri = row[..size];
+                var rf = row.Slice(size, size);
+                var rg = row.Slice(2 * size, size);
+                var ro = row.Slice(3 * size, size);
+                var rt = row.Slice(g4 + size, size);
+                var di = dz[..size];
+                var df = dz.Slice(size, size);
+                var dg = dz.Slice(2 * size, size);
+                var dO = dz.Slice(3 * size, size);
+                var vKeep = new Vector<float>(keep);
+                for (var k = 0; k < whole; k += width)
                 {
-                    var (i, f, g, o, c) = (row[k], row[size + k], row[2 * size + k], row[3 * size + k], row[g4 + k]);
+                    var (i, f, g, o, tc) = (new Vector<float>(ri[k..]), new Vector<float>(rf[k..]), new Vector<float>(rg[k..]), new Vector<float>(ro[k..]), new Vector<float>(rt[k..]));
+                    var dhk = new Vector<float>(gradH[k..]) + new Vector<float>(dh[k..]);
+                    var dck = new Vector<float>(dc[k..]) + dhk * o * (one - tc * tc);
+                    (dck * g * i * (one - i)).CopyTo(di[k..]);
+                    (dck * (vKeep * new Vector<float>(cPrevious[k..])) * f * (one - f)).CopyTo(df[k..]);
+                    (dck * i * (one - g * g)).CopyTo(dg[k..]);
+                    (dhk * tc * o * (one - o)).CopyTo(dO[k..]);
+                    (vKeep * dck * f).CopyTo(dc[k..]);
+                }
+                for (var k = whole; k < size; k++)
+                {
+                    var (i, f, g, o, tc) = (ri[k], rf[k], rg[k], ro[k], rt[k]);
                     var dhk = gradH[k] + dh[k];
-                    var tc = MathF.Tanh(c);
                     var dck = dc[k] + dhk * o * (1 - tc * tc);
-                    dz[k] = dck * g * i * (1 - i);
-                    dz[size + k] = dck * (keep * cPrevious[k]) * f * (1 - f);
-                    dz[2 * size + k] = dck * i * (1 - g * g);
-                    dz[3 * size + k] = dhk * tc * o * (1 - o);
+                    di[k] = dck * g * i * (1 - i);
+                    df[k] = dck * (keep * cPrevious[k]) * f * (1 - f);
+                    dg[k] = dck * i * (1 - g * g);
+                    dO[k] = dhk * tc * o * (1 - o);
                     dc[k] = keep * dck * f;
                 }
-                var dhPrevious = scratch.AsSpan(0, size);
+                var kept = keptHidden.Slice((t * batch + b) * size, size);
                 for (var k = 0; k < size; k++)
                 {
-                    var hk = keep * hPrevious[k];
-                    if (hk != 0)
-                    {
-                        Axpy(hk, dz, gradTransposed.Slice(k * g4, g4));
-                    }
-                    dhPrevious[k] = keep * Dot(transposed.Slice(k * g4, g4), dz);
+                    kept[k] = keep * hPrevious[k];
+                    dh[k] = keep * Dot(transposed.Slice(k * g4, g4), dz);
                 }
-                dhPrevious.CopyTo(dh);
             }
         }
     }
 
     private static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+
+    // tanh x = 1 − 2 / (e^{2x} + 1): exact at ±∞ (e^{2x} overflowing to ∞ gives 1), absolute error ~1e-7 near 0.
+    private static float Tanh(float x) => 1f - 2f / (MathF.Exp(2f * x) + 1f);
+
+    private static Vector<float> Sigmoid(Vector<float> x) => Vector<float>.One / (Vector<float>.One + Vector.Exp(-x));
+
+    private static Vector<float> Tanh(Vector<float> x) => Vector<float>.One - new Vector<float>(2f) / (Vector.Exp(x + x) + Vector<float>.One);
 
     /// <summary>y += a·x.</summary>
     private static void Axpy(float a, ReadOnlySpan<float> x, Span<float> y)
