@@ -65,6 +65,8 @@ LEARNING_RATE, ADAM_EPS = 2.5e-3, 1e-5
 GAMMA, GAE_LAMBDA, CLIP_COEF, ENT_COEF, VF_COEF, MAX_GRAD_NORM = 0.99, 0.95, 0.2, 0.01, 0.5, 0.5
 CONV_CHANNELS, FEATURES, LSTM_SIZE, ACTIONS = 8, 64, 64, 4
 DELTA = np.array([-SIZE, 1, SIZE, -1], dtype=np.intp)
+# "hoisted": the LSTM's input projection for all ticks as one GEMM before the tick loop; "cell": nn.LSTMCell per tick.
+LSTM_UNROLL = os.environ.get("PEER_LSTM_UNROLL", "hoisted")
 
 # The maze generator is maze-step.py's (randomized Kruskal, as Telos' MazeLayout).
 _spec = importlib.util.spec_from_file_location("maze_step", os.path.join(os.path.dirname(os.path.abspath(__file__)), "maze-step.py"))
@@ -164,9 +166,20 @@ class LstmActorCritic(nn.Module):
         keep = (1.0 - starts).unsqueeze(-1)
         h, c = state
         outputs = []
-        for t in range(steps):
-            h, c = self.lstm(features[t], (h * keep[t], c * keep[t]))
-            outputs.append(h)
+        if LSTM_UNROLL == "hoisted":
+            # The input projection of every tick (and both biases) in one GEMM; per tick only h·W_hhᵀ and the gates.
+            lstm = self.lstm
+            projected = torch.addmm(lstm.bias_ih + lstm.bias_hh, features.reshape(steps * batch, -1), lstm.weight_ih.t()).view(steps, batch, -1)
+            w_hh_t = lstm.weight_hh.t()
+            for t in range(steps):
+                i, f, g, o = torch.addmm(projected[t], h * keep[t], w_hh_t).chunk(4, 1)
+                c = torch.sigmoid(f) * (c * keep[t]) + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+                outputs.append(h)
+        else:
+            for t in range(steps):
+                h, c = self.lstm(features[t], (h * keep[t], c * keep[t]))
+                outputs.append(h)
         out = torch.stack(outputs)
         return self.actor(out), self.critic(out).squeeze(-1), (h, c)
 
