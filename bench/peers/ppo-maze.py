@@ -36,8 +36,14 @@ kernels, dispatcher and autograd engine, and ~11 % in the Python interpreter):
   softmax/multinomial/log_softmax/gather (no distribution object, no argument validation).
 - Truncated environments are bootstrapped in one batched forward per step (Telos runs one per
   truncated environment; either is ~2 % of an iteration).
-Not tried: torch.jit.script of the unroll, and fusing the LSTM's input projection out of the tick
-loop (Telos does neither; both change the op sequence both sides share).
+- The LSTM's input projection is hoisted out of the tick loop: x·W_ihᵀ + b_ih + b_hh for all 64 ticks
+  is one addmm, and a tick is addmm(projected[t], keep·h, W_hhᵀ), chunk, three sigmoids, two tanh and
+  the cell's mul/add (Telos' fused kernel hoists it too). Measured against nn.LSTMCell per tick
+  (PEER_LSTM_UNROLL=cell keeps that form): 847 and 969 vs 740 and 690 steps/cpu-s, alternating, load
+  ~15 (bench/peers/README.md).
+Not tried: torch.jit.script of the unroll. Debian's PyTorch 1.13 cannot fuse on the CPU
+(torch._C._jit_can_fuse_on_cpu() is False, built without LLVM), so scripting would remove interpreter
+overhead (~11 % of the profile), not LibTorch's per-op cost.
 """
 import importlib.util
 import json
