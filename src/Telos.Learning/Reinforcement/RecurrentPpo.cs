@@ -73,7 +73,7 @@ public sealed record PpoSettings
     /// How an LSTM policy runs its LSTM while training, rollouts and updates alike (Telos' own
     /// setting, <c>lstm_kernel</c>; not in CleanRL): <see cref="LstmKernel.LibTorch"/> (the default,
     /// which every run before <see cref="LstmKernel.Fused"/> existed used, so their metrics reproduce)
-    /// or <see cref="LstmKernel.Fused"/>, ~1e-6 from it per step and several times faster on small
+    /// or <see cref="LstmKernel.Fused"/>, the same function to float rounding (tested to 1e-5) and several times faster on small
     /// networks. The trainer sets the policy's <see cref="ActorCritic.LstmKernel"/> to it.
     /// </summary>
     public LstmKernel LstmKernel { get; init; }
