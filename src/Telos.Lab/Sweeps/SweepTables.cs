@@ -15,7 +15,7 @@ public sealed record SeedValue(SweepCell Cell, RunResult Result);
 /// <param name="Configuration">The configuration's index.</param>
 /// <param name="Name">The result's name.</param>
 /// <param name="Seeds">The seeds that reported it, in seed order of the sweep.</param>
-/// <param name="Interval">Mean over those seeds with its 95 % t interval.</param>
+/// <param name="Interval">Mean over those seeds with its 95 % t interval; for a rate (every seed's value a <see cref="Telos.Agents.Rate"/>) clipped to [0, 1].</param>
 public sealed record MergedResult(int Configuration, string Name, IReadOnlyList<SeedValue> Seeds, MeanInterval Interval);
 
 /// <summary>A cell that did not produce results, and why.</summary>
@@ -99,7 +99,9 @@ public sealed class SweepTables
                     .ToList();
                 if (seeds.Count > 0)
                 {
-                    merged.Add(new MergedResult(c, name, seeds, MeanInterval.Of(seeds.Select(s => s.Result.Value).ToArray())));
+                    var interval = MeanInterval.Of(seeds.Select(s => s.Result.Value).ToArray());
+                    // A rate's interval is clipped to [0, 1]: the t interval is symmetric and can reach past it.
+                    merged.Add(new MergedResult(c, name, seeds, seeds.All(s => s.Result.Rate is not null) ? interval.ClippedTo(0, 1) : interval));
                 }
             }
         }
@@ -114,7 +116,7 @@ public sealed class SweepTables
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"{Plan.Configurations} configuration(s) × {Plan.Seeds.Count} seed(s) = {Plan.Cells.Count} cells, {Plan.Cells.Count - Failures.Count} with results.\n\n");
-        text.Append("Mean over seeds with its 95 % Student-t interval over seeds (mean ± t(0.975, n − 1) · s / √n; none for one seed). ");
+        text.Append("Mean over seeds with its 95 % Student-t interval over seeds (mean ± t(0.975, n − 1) · s / √n, clipped to [0, 1] for rates; none for one seed). ");
         text.Append("Each seed's column gives that run's value and, for rates, the count and its 95 % Wilson interval over the run's levels.\n");
         foreach (var name in Names)
         {

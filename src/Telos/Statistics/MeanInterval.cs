@@ -55,6 +55,26 @@ public readonly record struct MeanInterval(double Mean, double Low, double High,
     }
 
     /// <summary>
+    /// The interval of a quantity that cannot leave [<paramref name="low"/>, <paramref name="high"/>] (a rate: [0, 1]), its
+    /// ends clipped to that range; the mean and the count are unchanged. A t interval is symmetric and can
+    /// reach past the range when few replicates spread widely (five seeds at 0, 0, 0.5, 0.6, 0.7 give
+    /// [−0.06, 0.78]); the clipped interval keeps every value the quantity can take.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="low"/> &gt; <paramref name="high"/>, or the mean lies outside the range.</exception>
+    public MeanInterval ClippedTo(double low, double high)
+    {
+        if (!(low <= high))
+        {
+            throw new ArgumentException($"the range [{low}, {high}] is empty", nameof(low));
+        }
+        if (Mean < low || Mean > high)
+        {
+            throw new ArgumentException($"the mean {Mean} lies outside [{low}, {high}]", nameof(low));
+        }
+        return this with { Low = Math.Max(Low, low), High = Math.Min(High, high) };
+    }
+
+    /// <summary>
     /// The 0.975 quantile of Student's t with <paramref name="degreesOfFreedom"/> degrees of freedom: tabulated
     /// for 1–30, the Cornish–Fisher expansion in 1/df to the fourth order beyond (error below 1e-7 there).
     /// </summary>

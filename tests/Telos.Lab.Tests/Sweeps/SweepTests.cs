@@ -173,7 +173,10 @@ public sealed class SweepTests
         var csv = inOrder.ToCsv().Split('\n');
         Assert.Equal(FormattableString.Invariant($"0,1.0,false,score,3,{(0.1 + 0.2 + 0.30000000000000004) / 3:R},{MeanInterval.Of([0.1, 0.2, 0.30000000000000004]).Low:R},{MeanInterval.Of([0.1, 0.2, 0.30000000000000004]).High:R}"), csv[1]);
         Assert.Equal("1,2.5,false,extra,1,1,,", csv[^2]);
-        Assert.Contains("| scale=1.0, fail=false | 3 | 0.1 | [-0.148414, 0.348414] | 0.000 (0/10; Wilson [0.000, 0.278]) | 0.100 (1/10; Wilson [0.018, 0.404]) | 0.200 (2/10; Wilson [0.057, 0.510]) |", inOrder.ToMarkdown(), StringComparison.Ordinal);
+        // The score's interval reaches below 0 (it is not a rate: kept, as the CSV line above says); the success rate's t
+        // interval, 0.1 ± 0.248414, is clipped to [0, 1].
+        Assert.True(MeanInterval.Of([0.1, 0.2, 0.30000000000000004]).Low < 0);
+        Assert.Contains("| scale=1.0, fail=false | 3 | 0.1 | [0, 0.348414] | 0.000 (0/10; Wilson [0.000, 0.278]) | 0.100 (1/10; Wilson [0.018, 0.404]) | 0.200 (2/10; Wilson [0.057, 0.510]) |", inOrder.ToMarkdown(), StringComparison.Ordinal);
     }
 
     private sealed class StopAfter(int cells, CancellationTokenSource cancel) : IProgress<ProgressUpdate>
@@ -190,6 +193,23 @@ public sealed class SweepTests
 
 public sealed class MeanIntervalTests
 {
+    [Fact]
+    public void ABoundedQuantitysIntervalIsClippedToItsRangeAndKeepsItsMean()
+    {
+        var wide = MeanInterval.Of([0.0, 0.0, 0.5, 0.6, 0.7]);
+        Assert.True(wide.Low < 0);
+
+        var clipped = wide.ClippedTo(0, 1);
+
+        Assert.Equal(new MeanInterval(wide.Mean, 0, wide.High, 5), clipped);
+        var high = MeanInterval.Of([1.0, 1.0, 0.9]).ClippedTo(0, 1);
+        Assert.Equal(1.0, high.High);
+        Assert.Equal(MeanInterval.Of([1.0, 1.0, 0.9]).Low, high.Low);
+        Assert.Equal(MeanInterval.Of([0.25]), MeanInterval.Of([0.25]).ClippedTo(0, 1));
+        Assert.Throws<ArgumentException>(() => wide.ClippedTo(1, 0));
+        Assert.Throws<ArgumentException>(() => MeanInterval.Of([2.0, 3.0]).ClippedTo(0, 1));
+    }
+
     [Fact]
     public void TheIntervalIsTheStudentTIntervalOverReplicates()
     {
