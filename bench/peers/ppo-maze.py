@@ -36,8 +36,14 @@ kernels, dispatcher and autograd engine, and ~11 % in the Python interpreter):
   softmax/multinomial/log_softmax/gather (no distribution object, no argument validation).
 - Truncated environments are bootstrapped in one batched forward per step (Telos runs one per
   truncated environment; either is ~2 % of an iteration).
-Not tried: torch.jit.script of the unroll, and fusing the LSTM's input projection out of the tick
-loop (Telos does neither; both change the op sequence both sides share).
+- The LSTM's input projection is hoisted out of the tick loop: x·W_ihᵀ + b_ih + b_hh for all 64 ticks
+  is one addmm, and a tick is addmm(projected[t], keep·h, W_hhᵀ), chunk, three sigmoids, two tanh and
+  the cell's mul/add (Telos' fused kernel hoists it too). Measured against nn.LSTMCell per tick
+  (PEER_LSTM_UNROLL=cell keeps that form): 847 and 969 vs 740 and 690 steps/cpu-s, alternating, load
+  ~15 (bench/peers/README.md).
+Not tried: torch.jit.script of the unroll. Debian's PyTorch 1.13 cannot fuse on the CPU
+(torch._C._jit_can_fuse_on_cpu() is False, built without LLVM), so scripting would remove interpreter
+overhead (~11 % of the profile), not LibTorch's per-op cost.
 """
 import importlib.util
 import json
@@ -65,6 +71,8 @@ LEARNING_RATE, ADAM_EPS = 2.5e-3, 1e-5
 GAMMA, GAE_LAMBDA, CLIP_COEF, ENT_COEF, VF_COEF, MAX_GRAD_NORM = 0.99, 0.95, 0.2, 0.01, 0.5, 0.5
 CONV_CHANNELS, FEATURES, LSTM_SIZE, ACTIONS = 8, 64, 64, 4
 DELTA = np.array([-SIZE, 1, SIZE, -1], dtype=np.intp)
+# "hoisted": the LSTM's input projection for all ticks as one GEMM before the tick loop; "cell": nn.LSTMCell per tick.
+LSTM_UNROLL = os.environ.get("PEER_LSTM_UNROLL", "hoisted")
 
 # The maze generator is maze-step.py's (randomized Kruskal, as Telos' MazeLayout).
 _spec = importlib.util.spec_from_file_location("maze_step", os.path.join(os.path.dirname(os.path.abspath(__file__)), "maze-step.py"))
@@ -164,9 +172,20 @@ class LstmActorCritic(nn.Module):
         keep = (1.0 - starts).unsqueeze(-1)
         h, c = state
         outputs = []
-        for t in range(steps):
-            h, c = self.lstm(features[t], (h * keep[t], c * keep[t]))
-            outputs.append(h)
+        if LSTM_UNROLL == "hoisted":
+            # The input projection of every tick (and both biases) in one GEMM; per tick only h·W_hhᵀ and the gates.
+            lstm = self.lstm
+            projected = torch.addmm(lstm.bias_ih + lstm.bias_hh, features.reshape(steps * batch, -1), lstm.weight_ih.t()).view(steps, batch, -1)
+            w_hh_t = lstm.weight_hh.t()
+            for t in range(steps):
+                i, f, g, o = torch.addmm(projected[t], h * keep[t], w_hh_t).chunk(4, 1)
+                c = torch.sigmoid(f) * (c * keep[t]) + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+                outputs.append(h)
+        else:
+            for t in range(steps):
+                h, c = self.lstm(features[t], (h * keep[t], c * keep[t]))
+                outputs.append(h)
         out = torch.stack(outputs)
         return self.actor(out), self.critic(out).squeeze(-1), (h, c)
 

@@ -11,8 +11,9 @@ namespace Telos.Benchmarks.Reinforcement;
 /// trains it (LSTM policy, conv 8, features 64, LSTM 64; 5×5 maze/train, step limit 30; 16
 /// environments × 64 steps, 4 minibatches by environment, 8 epochs, clip 0.2, rate 2.5e-3 annealed),
 /// for 11 iterations of which the first is a warm-up; median over the other 10 of environment steps
-/// per second of one iteration (rollout, GAE and update). One LibTorch intra-op thread. The peer,
-/// <c>bench/peers/ppo-maze.py</c>, is the same in PyTorch and NumPy.
+/// per second of one iteration (rollout, GAE and update). One LibTorch intra-op thread. The LSTM
+/// runs on <see cref="LstmKernel.Fused"/>. The peer, <c>bench/peers/ppo-maze.py</c>, is the same in
+/// PyTorch and NumPy.
 /// </summary>
 public sealed class PpoMazePeer : IPeerWorkload
 {
@@ -20,7 +21,7 @@ public sealed class PpoMazePeer : IPeerWorkload
 
     public string Unit => "steps/s";
 
-    public double Measure() => PpoMazeRun.Measure().StepsPerSecond;
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused).StepsPerSecond;
 }
 
 /// <summary><c>bench/peers/run.sh ppo-maze-cpu</c>: the <see cref="PpoMazePeer"/> workload per process CPU second (the peer uses <c>time.process_time</c>), which load from other jobs distorts less.</summary>
@@ -30,7 +31,30 @@ public sealed class PpoMazeCpuPeer : IPeerWorkload
 
     public string Unit => "steps/cpu-s";
 
-    public double Measure() => PpoMazeRun.Measure().StepsPerCpuSecond;
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused).StepsPerCpuSecond;
+}
+
+/// <summary>
+/// <see cref="PpoMazePeer"/> on <see cref="LstmKernel.LibTorch"/>, Telos' side only (no peer script;
+/// <c>dotnet bench/Telos.Benchmarks/bin/Release/net10.0/Telos.Benchmarks.dll peer ppo-maze-libtorch</c>).
+/// </summary>
+public sealed class PpoMazeLibTorchKernel : IPeerWorkload
+{
+    public string Name => "ppo-maze-libtorch";
+
+    public string Unit => "steps/s";
+
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.LibTorch).StepsPerSecond;
+}
+
+/// <summary><see cref="PpoMazeLibTorchKernel"/> per process CPU second.</summary>
+public sealed class PpoMazeLibTorchKernelCpu : IPeerWorkload
+{
+    public string Name => "ppo-maze-libtorch-cpu";
+
+    public string Unit => "steps/cpu-s";
+
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.LibTorch).StepsPerCpuSecond;
 }
 
 /// <summary>The run both workloads time.</summary>
@@ -39,13 +63,14 @@ internal static class PpoMazeRun
     public const int Warmup = 1;
     public const int Timed = 10;
 
-    public static (double StepsPerSecond, double StepsPerCpuSecond) Measure()
+    public static (double StepsPerSecond, double StepsPerCpuSecond) Measure(LstmKernel kernel)
     {
         TorchRuntime.EnsureInitialized(threads: 1);
         var settings = new PpoSettings
         {
             Seed = 1, NumEnvs = 16, NumSteps = 64, TotalTimesteps = 16 * 64 * (Warmup + Timed), LearningRate = 0.0025,
             NumMinibatches = 4, UpdateEpochs = 8, ClipCoef = 0.2, EntCoef = 0.01, VfCoef = 0.5, MaxGradNorm = 0.5,
+            LstmKernel = kernel,
         };
         var family = MazeFamily.Instance;
         var levels = family.Distribution("maze/train", DistributionParameters.Of(("size", 5), ("step_limit", 30)));

@@ -69,6 +69,15 @@ public sealed record PpoSettings
     /// <summary>Stop an update's epochs early once approx_kl exceeds this (null: never) [target_kl].</summary>
     public double? TargetKl { get; init; }
 
+    /// <summary>
+    /// How an LSTM policy runs its LSTM while training, rollouts and updates alike (Telos' own
+    /// setting, <c>lstm_kernel</c>; not in CleanRL): <see cref="LstmKernel.LibTorch"/> (the default,
+    /// which every run before <see cref="LstmKernel.Fused"/> existed used, so their metrics reproduce)
+    /// or <see cref="LstmKernel.Fused"/>, the same function to float rounding (tested to 1e-5) and several times faster on small
+    /// networks. The trainer sets the policy's <see cref="ActorCritic.LstmKernel"/> to it.
+    /// </summary>
+    public LstmKernel LstmKernel { get; init; }
+
     /// <summary>Transitions per rollout, E·T [batch_size].</summary>
     public int BatchSize => NumEnvs * NumSteps;
 
@@ -236,6 +245,7 @@ public sealed partial class RecurrentPpo<TState> : IDisposable
         TorchRuntime.EnsureInitialized();
         _envs = envs;
         _policy = policy;
+        _policy.LstmKernel = settings.LstmKernel;
         _settings = settings;
         _optimizer = optim.Adam(policy.parameters(), settings.LearningRate, eps: settings.AdamEps);
         _actionGenerator = new Generator(Seeds.Derive(settings.Seed, "ppo/actions"));

@@ -43,6 +43,18 @@ public sealed class PpoExperimentTests
         Assert.Equal(100, settings.Ppo.NumIterations);
     }
 
+    /// <summary><c>lstm_kernel</c> chooses the LSTM kernel training uses; absent, it is LibTorch's.</summary>
+    [Theory]
+    [InlineData("", Telos.Learning.Reinforcement.Policies.LstmKernel.LibTorch)]
+    [InlineData("lstm_kernel = \"fused\"", Telos.Learning.Reinforcement.Policies.LstmKernel.Fused)]
+    [InlineData("lstm_kernel = \"libtorch\"", Telos.Learning.Reinforcement.Policies.LstmKernel.LibTorch)]
+    public void TheLstmKernelIsAConfigKey(string line, Telos.Learning.Reinforcement.Policies.LstmKernel expected)
+    {
+        using var temp = new TempFolder();
+        var prepared = Runner(temp).Prepare(ConfigFile.Parse(Tiny.Replace("seed = 3", "seed = 3\n" + line, StringComparison.Ordinal), "tiny.toml"), "tiny");
+        Assert.Equal(expected, Assert.IsType<PpoExperimentSettings>(prepared.Settings).Ppo.LstmKernel);
+    }
+
     [Fact]
     public void TheShippedKeysAndChestsConfigValidates()
     {
@@ -132,6 +144,7 @@ public sealed class PpoExperimentTests
     [InlineData("num_minibatches = 3", "tiny.toml:10: key 'num_minibatches': 3 must divide num_envs 4")]
     [InlineData("total_timesteps = 31", "tiny.toml:9: key 'total_timesteps': 31 is less than one rollout")]
     [InlineData("policy = \"gru\"", "tiny.toml:13: key 'policy': expected one of")]
+    [InlineData("lstm_kernel = \"cuda\"", "tiny.toml:13: key 'lstm_kernel': expected one of")]
     public void BadConfigsFailBeforeAnythingIsWritten(string replacement, string expectedPrefix)
     {
         using var temp = new TempFolder();

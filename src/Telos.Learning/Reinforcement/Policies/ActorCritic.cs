@@ -159,6 +159,14 @@ public abstract class ActorCritic : nn.Module
         return copy;
     }
 
+    /// <summary>
+    /// How an LSTM core runs through a sequence (default <see cref="LstmKernel.LibTorch"/>); cores
+    /// without an LSTM (CNN, DRC) ignore it. Not part of the architecture: a checkpoint loads and runs
+    /// under either kernel. With <see cref="Hooks"/> set, an LSTM core runs LibTorch's kernel, whose
+    /// ticks the hooks can read and edit.
+    /// </summary>
+    public LstmKernel LstmKernel { get; set; }
+
     /// <summary>Width S of the recurrent state (0: feed-forward).</summary>
     public abstract int StateSize { get; }
 
@@ -359,6 +367,11 @@ public sealed class LstmActorCritic : ActorCritic
     protected override (Tensor Output, RecurrentState State) Core(Tensor features, RecurrentState state, Tensor starts)
     {
         var steps = features.shape[0];
+        if (LstmKernel == LstmKernel.Fused && Hooks is null)
+        {
+            var (hidden, lastCell) = LstmSequence.Run(features, state.Hidden, state.Cell, starts.neg().add(1), _lstm.weight_ih!, _lstm.weight_hh!, _lstm.bias_ih!, _lstm.bias_hh!);
+            return (hidden, new RecurrentState(hidden[steps - 1], lastCell));
+        }
         var (h, c) = (state.Hidden, state.Cell);
         var outputs = new Tensor[steps];
         // 1 − start for every tick at once: one op per tick instead of four (select, neg, add, unsqueeze).
