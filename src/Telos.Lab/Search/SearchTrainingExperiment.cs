@@ -163,6 +163,7 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
                 var clock = Stopwatch.StartNew();
                 var stepsAtStart = trainer.GlobalStep;
                 var improvement = new List<double>();
+                var overModel = new List<double>();
                 try
                 {
                     while (trainer.Iteration < s.NumIterations)
@@ -171,6 +172,10 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
                         var metrics = trainer.Step();
                         context.Run.LogMetrics(metrics.GlobalStep, metrics.Scalars);
                         improvement.Add(metrics.Scalars[SearchTrainingMetricKeys.PolicyImprovement]);
+                        if (metrics.Scalars.TryGetValue(SearchTrainingMetricKeys.SearchOverModelTime, out var ratio))
+                        {
+                            overModel.Add(ratio);
+                        }
                         if (metrics.Iteration % settings.CheckpointEvery == 0 || metrics.Iteration == s.NumIterations)
                         {
                             Save(policy, trainer);
@@ -200,6 +205,10 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
                 var trainedSteps = trainer.GlobalStep - stepsAtStart;
                 // Wall-clock figures of this process's share of the run (a resumed run times only what it trained).
                 results.Add("time/train_seconds", trainSeconds).Add("time/train_sps", trainedSteps / Math.Max(trainSeconds, 1e-9));
+                if (overModel.Count > 0)
+                {
+                    results.Add("time/search_over_model", overModel.Average());
+                }
                 if (improvement.Count > 0)
                 {
                     results.Add("search/policy_improvement", improvement.Average()).Add("search/policy_improvement_min_iteration_mean", improvement.Min());

@@ -116,6 +116,9 @@ public static class SearchTrainingMetricKeys
     /// <summary>The smallest of those per-root gains in the iteration (≥ 0 up to rounding).</summary>
     public const string PolicyImprovementMin = "search/policy_improvement_min";
 
+    /// <summary>The searches' wall-clock over the time their model calls (environment steps and forward passes) took, over the iteration: 1 would be a search costing nothing beyond its leaves.</summary>
+    public const string SearchOverModelTime = "search/time_over_model_time";
+
     /// <summary>Transitions in the replay buffer after the iteration's episodes were added.</summary>
     public const string ReplaySize = "replay/size";
 }
@@ -329,13 +332,18 @@ public sealed partial class SearchTraining<TState> : IDisposable
         }
         scalars[SearchTrainingMetricKeys.PolicyImprovement] = collected.ImprovementSum / collected.Roots;
         scalars[SearchTrainingMetricKeys.PolicyImprovementMin] = collected.ImprovementMin;
+        if (collected.ModelSeconds > 0)
+        {
+            scalars[SearchTrainingMetricKeys.SearchOverModelTime] = collected.SearchSeconds / collected.ModelSeconds;
+        }
         scalars[SearchTrainingMetricKeys.ReplaySize] = _replayCount;
         scalars[SearchTrainingMetricKeys.Sps] = _settings.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
         return new SearchTrainingMetrics(_iteration, _globalStep, collected.Episodes, scalars);
     }
 
     /// <summary>What the steps of one iteration gathered.</summary>
-    private readonly record struct Collected(int Episodes, int Successes, double ReturnSum, long LengthSum, double ImprovementSum, double ImprovementMin, long Roots);
+    private readonly record struct Collected(int Episodes, int Successes, double ReturnSum, long LengthSum, double ImprovementSum, double ImprovementMin, long Roots,
+        double SearchSeconds, double ModelSeconds);
 
     /// <summary>T steps of every environment, each one batched search; finished episodes go into the replay buffer.</summary>
     private Collected Collect()
@@ -344,6 +352,7 @@ public sealed partial class SearchTraining<TState> : IDisposable
         var e = s.NumEnvs;
         var (episodes, successes, returnSum, lengthSum) = (0, 0, 0.0, 0L);
         var (improvementSum, improvementMin) = (0.0, double.PositiveInfinity);
+        var (searchSeconds, modelSeconds) = (0.0, 0.0);
         for (var t = 0; t < s.NumSteps; t++)
         {
             var stepSeed = Seeds.Derive(s.Seed, "search-train/search/" + _globalStep.ToString(CultureInfo.InvariantCulture));
@@ -354,6 +363,8 @@ public sealed partial class SearchTraining<TState> : IDisposable
                 _seeds[i] = SearchSeeds.ForRoot(stepSeed, i);
             }
             var result = _search.Run(_levels, _states, _seeds);
+            searchSeconds += result.Statistics.TotalSeconds;
+            modelSeconds += result.Statistics.ModelSeconds;
             var observations = _envs.Observations;
             for (var i = 0; i < e; i++)
             {
@@ -381,7 +392,7 @@ public sealed partial class SearchTraining<TState> : IDisposable
                 }
             }
         }
-        return new Collected(episodes, successes, returnSum, lengthSum, improvementSum, improvementMin, (long)s.NumSteps * e);
+        return new Collected(episodes, successes, returnSum, lengthSum, improvementSum, improvementMin, (long)s.NumSteps * e, searchSeconds, modelSeconds);
     }
 
     /// <summary>Environment <paramref name="env"/>'s row for its episode's next step.</summary>
