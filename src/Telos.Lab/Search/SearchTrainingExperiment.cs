@@ -163,7 +163,7 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
                 var clock = Stopwatch.StartNew();
                 var stepsAtStart = trainer.GlobalStep;
                 var improvement = new List<double>();
-                var overModel = new List<double>();
+                var (searchSeconds, modelSeconds) = (0.0, 0.0);
                 try
                 {
                     while (trainer.Iteration < s.NumIterations)
@@ -172,10 +172,7 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
                         var metrics = trainer.Step();
                         context.Run.LogMetrics(metrics.GlobalStep, metrics.Scalars);
                         improvement.Add(metrics.Scalars[SearchTrainingMetricKeys.PolicyImprovement]);
-                        if (metrics.Scalars.TryGetValue(SearchTrainingMetricKeys.SearchOverModelTime, out var ratio))
-                        {
-                            overModel.Add(ratio);
-                        }
+                        (searchSeconds, modelSeconds) = (searchSeconds + metrics.SearchSeconds, modelSeconds + metrics.ModelSeconds);
                         if (metrics.Iteration % settings.CheckpointEvery == 0 || metrics.Iteration == s.NumIterations)
                         {
                             Save(policy, trainer);
@@ -205,9 +202,10 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
                 var trainedSteps = trainer.GlobalStep - stepsAtStart;
                 // Wall-clock figures of this process's share of the run (a resumed run times only what it trained).
                 results.Add("time/train_seconds", trainSeconds).Add("time/train_sps", trainedSteps / Math.Max(trainSeconds, 1e-9));
-                if (overModel.Count > 0)
+                if (modelSeconds > 0)
                 {
-                    results.Add("time/search_over_model", overModel.Average());
+                    // The searches' wall-clock over their model calls' (environment steps and one forward pass per wave): 1 would be a search costing nothing beyond its leaves.
+                    results.Add("time/search_seconds", searchSeconds).Add("time/search_over_model", searchSeconds / modelSeconds);
                 }
                 if (improvement.Count > 0)
                 {

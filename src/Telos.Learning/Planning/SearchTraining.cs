@@ -116,9 +116,6 @@ public static class SearchTrainingMetricKeys
     /// <summary>The smallest of those per-root gains in the iteration (≥ 0 up to rounding).</summary>
     public const string PolicyImprovementMin = "search/policy_improvement_min";
 
-    /// <summary>The searches' wall-clock over the time their model calls (environment steps and forward passes) took, over the iteration: 1 would be a search costing nothing beyond its leaves.</summary>
-    public const string SearchOverModelTime = "search/time_over_model_time";
-
     /// <summary>Transitions in the replay buffer after the iteration's episodes were added.</summary>
     public const string ReplaySize = "replay/size";
 }
@@ -128,7 +125,9 @@ public static class SearchTrainingMetricKeys
 /// <param name="GlobalStep">Environment steps so far.</param>
 /// <param name="Episodes">Episodes that ended during the iteration.</param>
 /// <param name="Scalars">Values by <see cref="SearchTrainingMetricKeys"/> key; <c>charts/episodic_*</c> and the success rate are absent when no episode ended, the losses when the buffer was still empty; SPS is wall-clock.</param>
-public sealed record SearchTrainingMetrics(int Iteration, long GlobalStep, int Episodes, IReadOnlyDictionary<string, double> Scalars);
+/// <param name="SearchSeconds">Wall-clock of the iteration's searches (outside the scalars, like every timing but SPS, so that identical runs log identical metrics).</param>
+/// <param name="ModelSeconds">Of that, the time inside their model calls (environment steps and the forward pass of each wave).</param>
+public sealed record SearchTrainingMetrics(int Iteration, long GlobalStep, int Episodes, IReadOnlyDictionary<string, double> Scalars, double SearchSeconds = 0, double ModelSeconds = 0);
 
 /// <summary>Sets up search-training runs.</summary>
 public static class SearchTraining
@@ -332,13 +331,9 @@ public sealed partial class SearchTraining<TState> : IDisposable
         }
         scalars[SearchTrainingMetricKeys.PolicyImprovement] = collected.ImprovementSum / collected.Roots;
         scalars[SearchTrainingMetricKeys.PolicyImprovementMin] = collected.ImprovementMin;
-        if (collected.ModelSeconds > 0)
-        {
-            scalars[SearchTrainingMetricKeys.SearchOverModelTime] = collected.SearchSeconds / collected.ModelSeconds;
-        }
         scalars[SearchTrainingMetricKeys.ReplaySize] = _replayCount;
         scalars[SearchTrainingMetricKeys.Sps] = _settings.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-        return new SearchTrainingMetrics(_iteration, _globalStep, collected.Episodes, scalars);
+        return new SearchTrainingMetrics(_iteration, _globalStep, collected.Episodes, scalars, collected.SearchSeconds, collected.ModelSeconds);
     }
 
     /// <summary>What the steps of one iteration gathered.</summary>

@@ -5,6 +5,7 @@ using Telos.Learning.Reinforcement;
 using Telos.Learning.Reinforcement.Policies;
 using Telos.Learning.Runs;
 using Telos.Learning.Tests.Reinforcement;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace Telos.Learning.Tests.Planning;
@@ -55,7 +56,7 @@ public sealed class ToySearchTraining : IDisposable
     public void Dispose() => Policy.Dispose();
 }
 
-public sealed class SearchTrainingTests(ToySearchTraining toy) : IClassFixture<ToySearchTraining>
+public sealed class SearchTrainingTests(ToySearchTraining toy, ITestOutputHelper output) : IClassFixture<ToySearchTraining>
 {
     /// <summary>Success on 100 held-out maze/train levels (seeds from 1,000,000).</summary>
     private static double Success(IBatchedAgent<MazeState> agent)
@@ -82,6 +83,7 @@ public sealed class SearchTrainingTests(ToySearchTraining toy) : IClassFixture<T
     [Fact]
     public void TrainingRaisesTheNetworkAlonesSuccess()
     {
+        output.WriteLine(FormattableString.Invariant($"network alone: greedy success {toy.Before:P0} before training, {toy.After:P0} after"));
         Assert.Equal(0, toy.Before);
         Assert.True(toy.After >= 0.1, $"greedy success after training {toy.After:P0} (before {toy.Before:P0})");
     }
@@ -91,6 +93,7 @@ public sealed class SearchTrainingTests(ToySearchTraining toy) : IClassFixture<T
     public void SearchBeatsTheNetworkAlone()
     {
         var search = WithSearch(toy.Policy, 64);
+        output.WriteLine(FormattableString.Invariant($"with search at 64 simulations: {search:P0}; network alone: {toy.After:P0}"));
         Assert.True(search >= toy.After + 0.1, $"search at 64 simulations {search:P0}, network alone {toy.After:P0}");
     }
 
