@@ -54,22 +54,7 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
     public override SearchTrainingExperimentSettings Configure(ConfigTable config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var known = EnvironmentFamilies.Distributions.Select(d => d.Name).ToArray();
-        var env = config.GetString("env", "maze/train", known);
-        var evalEnv = config.GetString("eval_env", PpoExperiment.DefaultEvalEnv(env), known);
-        if (EnvironmentFamilies.Of(env) != EnvironmentFamilies.Of(evalEnv))
-        {
-            throw config.Error("eval_env", $"'{evalEnv}' is not of the family of env '{env}'");
-        }
-        var parameters = new List<(string, int?)>();
-        var table = config.Table("params");
-        foreach (var declared in EnvironmentFamilies.Of(env).Parameters)
-        {
-            if (table.Contains(declared.Name))
-            {
-                parameters.Add((declared.Name, table.GetInt(declared.Name, declared.Default ?? declared.Min, declared.Min, declared.Max)));
-            }
-        }
+        var (env, evalEnv, resolved) = PpoExperiment.ReadDistributions(config);
         var policy = config.GetString("policy", "cnn", ["cnn"]);
         var options = new PolicyOptions(Enum.Parse<PolicyKind>(policy, ignoreCase: true), config.GetInt("conv_channels", 16, 1, 256), config.GetInt("features", 128, 1, 4096));
         var defaults = new SearchTrainingSettings();
@@ -96,7 +81,7 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
         }
         // 0: the training's budget (a default that follows another key must not be resolved into the config, or a sweep's axis would not reach it).
         var evalSimulations = config.GetInt("eval_simulations", 0, 0, 4096);
-        var settings = new SearchTrainingExperimentSettings(env, evalEnv, DistributionParameters.Of([.. parameters]),
+        var settings = new SearchTrainingExperimentSettings(env, evalEnv, resolved,
             config.GetInt("eval_episodes", 200, 1, 100_000),
             evalSimulations == 0 ? training.Simulations : evalSimulations,
             config.GetInt("checkpoint_every", 10, 1, 10_000_000),
@@ -111,7 +96,6 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
         {
             throw config.Error("probe_levels", "needs at least 2 levels (the probes hold some out)");
         }
-        EnvironmentFamilies.Of(env).Accept(new DistributionCheck(env, evalEnv, settings.Parameters));
         return settings;
     }
 
@@ -130,17 +114,6 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
         ArgumentNullException.ThrowIfNull(settings);
         TorchRuntime.EnsureInitialized();
         return EnvironmentFamilies.Of(settings.Env).Accept(new Training(context, settings, Kind));
-    }
-
-    private sealed class DistributionCheck(string env, string evalEnv, DistributionParameters parameters) : IFamilyOperation<bool>
-    {
-        public bool Run<TState>(IEnvironmentFamily<TState> family)
-            where TState : struct
-        {
-            family.Distribution(env, parameters);
-            family.Distribution(evalEnv, parameters);
-            return true;
-        }
     }
 
     private sealed class Training(ExperimentContext context, SearchTrainingExperimentSettings settings, string kind) : IFamilyOperation<int>
@@ -209,7 +182,7 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
                 }
                 if (improvement.Count > 0)
                 {
-                    results.Add("search/policy_improvement", improvement.Average()).Add("search/policy_improvement_min_iteration_mean", improvement.Min());
+                    results.Add("search/policy_improvement", improvement.Average()).Add("search/policy_improvement_lowest_iteration", improvement.Min());
                 }
 
                 clock.Restart();
