@@ -14,6 +14,7 @@ using Telos.Learning.Native;
 using Telos.Learning.Planning;
 using Telos.Learning.Reinforcement;
 using Telos.Learning.Reinforcement.Policies;
+using Telos.Randomness;
 using static TorchSharp.torch;
 
 namespace Telos.Lab.Search;
@@ -192,7 +193,7 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
                     var network = AgentEvaluations.EvaluatePolicy(family, policy, settings.Policy, distribution, settings.Parameters, settings.EvalEpisodes, context.Seed);
                     using var searchAgent = new PolicySearchAgent<TState>(policy, AgentEvaluations.PolicyLanes, settings.EvalSimulations, $"search-{settings.EvalSimulations}", (float)s.Gamma);
                     var search = AgentEvaluation.Evaluate(searchAgent, family, distribution, settings.Parameters, AgentEvaluations.LevelSeeds(context.Seed, settings.EvalEpisodes),
-                        Telos.Randomness.Seeds.Derive(context.Seed, "eval")).Summary;
+                        Seeds.Derive(context.Seed, "eval")).Summary;
                     EvaluationReport.AddTo(results, network, "network");
                     EvaluationReport.AddTo(results, search, "search");
                     evaluations.Add(("network alone", network));
@@ -219,9 +220,9 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
             var size = settings.Parameters["size"] ?? MazeDistribution.DefaultSize;
             if (settings.ProbeLevels > 0)
             {
-                var seeds = AgentEvaluations.LevelSeeds(Telos.Randomness.Seeds.Derive(context.Seed, "probes"), settings.ProbeLevels);
-                var rows = PlanningSignatures.ProbePolicy(family, "network", policy, "maze/test", settings.Parameters, seeds, Telos.Randomness.Seeds.Derive(context.Seed, "eval"),
-                    [PlanningSignatures.CheeseCell(size)], ProbeSettings.Default(Telos.Randomness.Seeds.Derive(context.Seed, "probe-split")));
+                var seeds = AgentEvaluations.LevelSeeds(Seeds.Derive(context.Seed, "probes"), settings.ProbeLevels);
+                var rows = PlanningSignatures.ProbePolicy(family, "network", policy, "maze/test", settings.Parameters, seeds, Seeds.Derive(context.Seed, "eval"),
+                    [PlanningSignatures.CheeseCell(size)], ProbeSettings.Default(Seeds.Derive(context.Seed, "probe-split")));
                 report.Append("## Linear probes of the network alone (maze/test episodes, held-out levels)\n\n| layer | target | accuracy | majority baseline |\n|---|---|---:|---:|\n");
                 foreach (var row in rows)
                 {
@@ -237,7 +238,7 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
                 foreach (var distribution in new[] { settings.Env, settings.EvalEnv }.Distinct())
                 {
                     var typed = family.Distribution(distribution, settings.Parameters);
-                    var seeds = AgentEvaluations.LevelSeeds(Telos.Randomness.Seeds.Derive(context.Seed, "value/" + distribution), settings.ValueLevels);
+                    var seeds = AgentEvaluations.LevelSeeds(Seeds.Derive(context.Seed, "value/" + distribution), settings.ValueLevels);
                     var comparison = ValueHeadComparison.Compare(policy, seeds.Select(seed => (Maze)typed.Level(seed)).ToArray(), gamma);
                     var key = distribution.Replace('/', '_');
                     results.Add($"value/{key}/epic_true", comparison.ToTrue).Add($"value/{key}/epic_proxy", comparison.ToProxy);
