@@ -48,6 +48,22 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
     public override PpoExperimentSettings Configure(ConfigTable config)
     {
         ArgumentNullException.ThrowIfNull(config);
+        var (env, evalEnv, resolved) = ReadDistributions(config);
+        var (policy, ppo) = ReadTraining(config);
+        var evalEpisodes = config.GetInt("eval_episodes", 200, 1, 100_000);
+        var checkpointEvery = config.GetInt("checkpoint_every", 10, 1, 10_000_000);
+        return new PpoExperimentSettings(env, evalEnv, resolved, evalEpisodes, checkpointEvery, policy, ppo);
+    }
+
+    /// <summary>
+    /// The distribution keys of a training run's config: <c>env</c> [maze/train], <c>eval_env</c> [<see cref="DefaultEvalEnv"/>], and the
+    /// <c>[params]</c> the family declares (absent ones keep the family's defaults), refused now if the distributions reject them,
+    /// before any run directory exists.
+    /// </summary>
+    /// <exception cref="TelosInputException">An unknown distribution, one of another family, or parameters out of range.</exception>
+    public static (string Env, string EvalEnv, DistributionParameters Parameters) ReadDistributions(ConfigTable config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
         var known = EnvironmentFamilies.Distributions.Select(d => d.Name).ToArray();
         var env = config.GetString("env", "maze/train", known);
         var evalEnv = config.GetString("eval_env", DefaultEvalEnv(env), known);
@@ -65,13 +81,9 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
                 parameters.Add((declared.Name, table.GetInt(declared.Name, declared.Default ?? declared.Min, declared.Min, declared.Max)));
             }
         }
-        var (policy, ppo) = ReadTraining(config);
-        var evalEpisodes = config.GetInt("eval_episodes", 200, 1, 100_000);
-        var checkpointEvery = config.GetInt("checkpoint_every", 10, 1, 10_000_000);
         var resolved = DistributionParameters.Of([.. parameters]);
-        // Refuse parameters the distributions reject now, before any run directory exists.
         EnvironmentFamilies.Of(env).Accept(new DistributionCheck(env, evalEnv, resolved));
-        return new PpoExperimentSettings(env, evalEnv, resolved, evalEpisodes, checkpointEvery, policy, ppo);
+        return (env, evalEnv, resolved);
     }
 
     /// <summary>

@@ -81,7 +81,9 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
 {
     private readonly IRecurrentModel<TEmbedding>? _dynamics;
     private readonly IEmbeddingFeatures<TEmbedding> _features;
-    private readonly PriorValueNetwork _network;
+    private readonly nn.Module<Tensor, (Tensor Logits, Tensor Value)> _network;
+    private readonly int _networkFeatures;
+    private readonly int _actions;
     private readonly int _maxBatch;
     private readonly float[] _featureBuffer; // [B, F]
     private readonly float[] _logitBuffer;   // [B, A]
@@ -97,30 +99,46 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
     /// <param name="network">The prior/value network (kept in eval mode, no gradients).</param>
     /// <param name="maxBatch">B.</param>
     public NeuralLeafModel(IRecurrentModel<TEmbedding>? dynamics, IEmbeddingFeatures<TEmbedding> features, PriorValueNetwork network, int maxBatch)
+        : this(dynamics, features, network, network?.Features ?? 0, network?.Actions ?? 0, maxBatch)
+    {
+    }
+
+    /// <summary>Wraps any prior/value module: input <c>[n, <paramref name="networkFeatures"/>]</c> → (logits <c>[n, <paramref name="actions"/>]</c>, values <c>[n]</c>).</summary>
+    /// <param name="dynamics">As in the other constructor.</param>
+    /// <param name="features">Network input of an embedding; its width must equal <paramref name="networkFeatures"/>.</param>
+    /// <param name="network">The module (kept in eval mode, called without gradients); the caller owns it.</param>
+    /// <param name="networkFeatures">F, the width of the module's input rows.</param>
+    /// <param name="actions">A, the width of its logits.</param>
+    /// <param name="maxBatch">B.</param>
+    public NeuralLeafModel(IRecurrentModel<TEmbedding>? dynamics, IEmbeddingFeatures<TEmbedding> features, nn.Module<Tensor, (Tensor Logits, Tensor Value)> network,
+        int networkFeatures, int actions, int maxBatch)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(network);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatch);
-        if (features.FeatureCount != network.Features)
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(actions);
+        if (features.FeatureCount != networkFeatures)
         {
-            throw new ArgumentException($"features write {features.FeatureCount} floats but the network takes {network.Features}", nameof(features));
+            throw new ArgumentException($"features write {features.FeatureCount} floats but the network takes {networkFeatures}", nameof(features));
         }
         TorchRuntime.EnsureInitialized();
         _dynamics = dynamics;
         _features = features;
         _network = network;
         _network.eval();
+        _networkFeatures = networkFeatures;
+        _actions = actions;
         _maxBatch = maxBatch;
-        _featureBuffer = new float[maxBatch * network.Features];
-        _logitBuffer = new float[maxBatch * network.Actions];
+        _featureBuffer = new float[maxBatch * networkFeatures];
+        _logitBuffer = new float[maxBatch * actions];
         _valueBuffer = new float[maxBatch];
         // The tensors share the managed buffers' (pinned) memory: features written into the buffer
         // are the network's input, and copy_ into the output views lands in the buffers, so a wave
         // moves no data through accessor objects.
         using (NewDisposeScope())
         {
-            _input = from_array(_featureBuffer).reshape(maxBatch, network.Features).MoveToOuterDisposeScope();
-            _logitsOut = from_array(_logitBuffer).reshape(maxBatch, network.Actions).MoveToOuterDisposeScope();
+            _input = from_array(_featureBuffer).reshape(maxBatch, networkFeatures).MoveToOuterDisposeScope();
+            _logitsOut = from_array(_logitBuffer).reshape(maxBatch, actions).MoveToOuterDisposeScope();
             _valuesOut = from_array(_valueBuffer).MoveToOuterDisposeScope();
         }
     }
@@ -140,7 +158,7 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
             _dynamics.Recurrent(batch);
         }
         var n = batch.Count;
-        var a = _network.Actions;
+        var a = _actions;
         if (batch.ActionCount != a)
         {
             throw new ArgumentException($"search has {batch.ActionCount} actions but the network has {a}");
@@ -187,7 +205,7 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
     {
         var n = embeddings.Length;
         Forward(embeddings);
-        _logitBuffer.AsSpan(0, n * _network.Actions).CopyTo(logits);
+        _logitBuffer.AsSpan(0, n * _actions).CopyTo(logits);
         _valueBuffer.AsSpan(0, n).CopyTo(values);
     }
 
@@ -200,7 +218,7 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
         {
             throw new ArgumentException($"{n} embeddings exceed the batch of {_maxBatch}");
         }
-        var f = _network.Features;
+        var f = _networkFeatures;
         var features = _featureBuffer.AsSpan(0, n * f);
         for (var i = 0; i < n; i++)
         {
