@@ -62,9 +62,10 @@ public sealed class ClusterCellLauncher : ICellLauncher, IDisposable
             var host = ClusterHosts.Client(config, null);
             try
             {
-                host.StartAsync().GetAwaiter().GetResult();
+                using var bound = new CancellationTokenSource(Max(timeout - clock.Elapsed, TimeSpan.FromSeconds(1)));
+                host.StartAsync(bound.Token).GetAwaiter().GetResult();
                 var launcher = new ClusterCellLauncher(host, config, log ?? (_ => { }));
-                launcher.RefreshAsync(force: true).GetAwaiter().GetResult();
+                launcher.RefreshAsync(force: true).WaitAsync(bound.Token).GetAwaiter().GetResult();
                 launcher.MaxJobs = launcher.TotalSlots();
                 if (launcher.MaxJobs > 0)
                 {
@@ -87,6 +88,8 @@ public sealed class ClusterCellLauncher : ICellLauncher, IDisposable
             Thread.Sleep(500);
         }
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>The silos now known, each with its slots and the cells it runs for this launcher.</summary>
     public IReadOnlyList<(string Silo, int Slots, int Running)> Silos()
