@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
@@ -35,6 +36,7 @@ public sealed class ClusterCellLauncher : ICellLauncher, IDisposable
     private readonly Action<string> _log;
     private readonly object _lock = new();
     private readonly Dictionary<string, Silo> _silos = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<CellExit>>> _inFlight = new(StringComparer.Ordinal);
     private long _refreshedAt = long.MinValue;
 
     private ClusterCellLauncher(IHost host, ClusterConfig config, Action<string> log)
@@ -100,7 +102,21 @@ public sealed class ClusterCellLauncher : ICellLauncher, IDisposable
         }
     }
 
-    public CellExit Run(string cellDirectory, CancellationToken cancellationToken) => RunAsync(cellDirectory, cancellationToken).GetAwaiter().GetResult();
+    /// <summary>Runs the cell to its end; a second call for the same cell while one runs waits for that one (one run, one copy).</summary>
+    public CellExit Run(string cellDirectory, CancellationToken cancellationToken)
+    {
+        var toml = File.ReadAllText(Path.Combine(cellDirectory, "config.toml"));
+        var key = CellKey(cellDirectory, toml);
+        var run = _inFlight.GetOrAdd(key, _ => new Lazy<Task<CellExit>>(() => RunAsync(cellDirectory, key, toml, cancellationToken)));
+        try
+        {
+            return run.Value.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            _inFlight.TryRemove(new KeyValuePair<string, Lazy<Task<CellExit>>>(key, run));
+        }
+    }
 
     public void Dispose()
     {
@@ -121,11 +137,11 @@ public sealed class ClusterCellLauncher : ICellLauncher, IDisposable
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
     }
 
-    private async Task<CellExit> RunAsync(string cellDirectory, CancellationToken cancellationToken)
+    private async Task<CellExit> RunAsync(string cellDirectory, string key, string toml, CancellationToken cancellationToken)
     {
-        var toml = await File.ReadAllTextAsync(Path.Combine(cellDirectory, "config.toml"), CancellationToken.None).ConfigureAwait(false);
+        await Task.Yield();
         var name = Path.GetFileName(Path.GetFullPath(cellDirectory).TrimEnd(Path.DirectorySeparatorChar));
-        var job = new CellJob(CellKey(cellDirectory, toml), name, toml);
+        var job = new CellJob(key, name, toml);
         var losses = new List<string>();
         while (true)
         {
@@ -214,7 +230,13 @@ public sealed class ClusterCellLauncher : ICellLauncher, IDisposable
                 Suspect(silo);
                 return null;
             }
-            // The record goes last: until it is written the cell is not done here, whatever else arrived.
+            // Files of an earlier attempt that this one did not write go first; the record goes last: until it is
+            // written the cell is not done here, whatever else arrived.
+            var keep = files.Select(f => Path.GetFullPath(Path.Combine(cellDirectory, f.Path))).ToHashSet(StringComparer.Ordinal);
+            foreach (var stale in Directory.EnumerateFiles(cellDirectory, "*", SearchOption.AllDirectories).Where(f => !keep.Contains(Path.GetFullPath(f))).ToList())
+            {
+                File.Delete(stale);
+            }
             foreach (var (path, bytes) in files.OrderBy(f => f.Path == RunRecordFile.FileName))
             {
                 var target = Path.Combine(cellDirectory, path.Replace('/', Path.DirectorySeparatorChar));
