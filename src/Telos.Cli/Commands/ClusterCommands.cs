@@ -14,6 +14,7 @@ public sealed class ClusterCommands : ICommandGroup
     public IEnumerable<Command> Create(CliContext context)
     {
         var clusterOption = ClusterOption();
+        clusterOption.Required = true;
         var portOption = new Option<int>("--port") { Description = "Silo-to-silo port on the cluster's address", DefaultValueFactory = _ => 11111 };
         var gatewayOption = new Option<int>("--gateway-port") { Description = "Port where clients (telos run --cluster) connect", DefaultValueFactory = _ => 30000 };
         var workOption = new Option<string?>("--work") { Description = "Folder where this silo's cells run (default: a folder per port under the temp folder)" };
@@ -39,6 +40,18 @@ public sealed class ClusterCommands : ICommandGroup
             return ExitCodes.Success;
         });
         silo.Subcommands.Add(cert);
+
+        var schemaCluster = ClusterOption();
+        schemaCluster.Required = true;
+        var schema = new Command("schema", "Create the membership tables in the PostgreSQL database of a cluster config with membership = \"postgres\" (safe to run again)") { schemaCluster };
+        schema.SetAction(result =>
+        {
+            var config = ClusterConfig.Load(result.GetValue(schemaCluster)!);
+            PostgresMembership.CreateSchema(config);
+            context.WriteLine($"membership schema ready in the database of {config.SourcePath}");
+            return ExitCodes.Success;
+        });
+        silo.Subcommands.Add(schema);
         yield return silo;
     }
 

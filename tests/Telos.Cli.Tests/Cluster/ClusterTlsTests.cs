@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Telos.Cli.Commands;
 using Telos.Cluster;
 
@@ -17,7 +15,7 @@ public sealed class ClusterTlsTests : IDisposable
     {
         ClusterCertificate.Create(Path.Combine(_folder, "cluster.pfx"));
         ClusterCertificate.Create(Path.Combine(_folder, "other.pfx"));
-        var (siloPort, gatewayPort) = (FreePort(), FreePort());
+        var (siloPort, gatewayPort) = SiloProcesses.TwoFreePorts();
         var id = $"tls-{Guid.NewGuid():N}";
         string Config(string name, string? certificate) => Write(name, $"""
             cluster_id = "{id}"
@@ -65,12 +63,4 @@ public sealed class ClusterTlsTests : IDisposable
         return path;
     }
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 }

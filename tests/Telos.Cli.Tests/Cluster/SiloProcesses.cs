@@ -128,6 +128,16 @@ internal sealed class SiloProcesses : IDisposable
         return up.Result ?? throw new InvalidOperationException($"silo {index} exited: {(File.Exists(log) ? File.ReadAllText(log) : "")}");
     }
 
+    /// <summary>A loopback port that was free a moment ago.</summary>
+    public static int FreePort() => FreePorts(1)[0];
+
+    /// <summary>Two different loopback ports that were free a moment ago.</summary>
+    public static (int, int) TwoFreePorts()
+    {
+        var ports = FreePorts(2);
+        return (ports[0], ports[1]);
+    }
+
     private static int[] FreePorts(int count)
     {
         var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
