@@ -66,7 +66,10 @@ internal sealed partial class SiloCells : IDisposable
         var fresh = new Job(job.Key, Path.Combine(WorkFolder, job.Key, job.DirectoryName));
         if (!_jobs.TryAdd(job.Key, fresh))
         {
-            _jobs[job.Key].Touch();
+            if (_jobs.TryGetValue(job.Key, out var existing))
+            {
+                existing.Touch();
+            }
             return;
         }
         var root = Path.Combine(WorkFolder, job.Key);
@@ -217,6 +220,7 @@ internal sealed partial class SiloCells : IDisposable
     private sealed class Job(string key, string directory)
     {
         private long _lastSeen = Environment.TickCount64;
+        private volatile bool _dropped;
 
         public string Key { get; } = key;
 
@@ -226,7 +230,12 @@ internal sealed partial class SiloCells : IDisposable
 
         public TaskCompletionSource<CellReport> Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public volatile bool Dropped;
+        /// <summary>Released or reaped: its directory goes once it has ended.</summary>
+        public bool Dropped
+        {
+            get => _dropped;
+            set => _dropped = value;
+        }
 
         public long LastSeen => Interlocked.Read(ref _lastSeen);
 

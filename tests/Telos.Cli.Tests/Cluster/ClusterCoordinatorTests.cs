@@ -31,21 +31,8 @@ public sealed class TwoSilos : IDisposable
 /// <summary>What the submitting side does when it dies, when a cell fails, when a cell is sent twice.</summary>
 public sealed class ClusterCoordinatorTests(TwoSilos cluster) : IClassFixture<TwoSilos>, IDisposable
 {
-    private const string Sweep = """
-        experiment = "mlp-regression"
-        steps = 60
-        batch_size = 16
-        hidden = [8]
-        eval_points = 32
-        log_every = 10
-        checkpoint_every = 20
-
-        [sweep]
-        seeds = [1, 2]
-
-        [sweep.axes]
-        learning_rate = [0.01, 0.03]
-        """;
+    /// <summary>The sweep <see cref="SweepKillTests"/> kills: 2 learning rates x 2 seeds of mlp-regression.</summary>
+    private const string Sweep = SweepKillTests.Config;
 
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "telos-cluster-coordinator-tests", Guid.NewGuid().ToString("N"));
 
