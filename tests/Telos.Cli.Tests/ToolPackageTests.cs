@@ -89,7 +89,7 @@ public sealed class PackedTool : IDisposable
         return (process.ExitCode, output.Result, error.Result);
     }
 
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Telos.slnx")))

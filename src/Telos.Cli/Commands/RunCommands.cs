@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Spectre.Console;
+using Telos.Cluster;
 using Telos.Lab.Experiments;
 using Telos.Lab.Runs;
 using Telos.Lab.Sweeps;
@@ -30,13 +31,15 @@ public sealed class RunCommands : ICommandGroup
             Description = "For a sweep: how many cells run at once, each in its own telos process",
             DefaultValueFactory = _ => 1,
         };
-        var run = new Command("run", "Validate a config, create a run directory and run the experiment (a config with [sweep] runs its cells)") { configArgument, seedOption, nameOption, setOption, jobsOption };
+        var clusterOption = ClusterCommands.ClusterOption();
+        var run = new Command("run", "Validate a config, create a run directory and run the experiment (a config with [sweep] runs its cells)") { configArgument, seedOption, nameOption, setOption, jobsOption, clusterOption };
         run.SetAction(result =>
         {
             var runner = Runner(context);
             // Everything is validated here, before any directory or index row exists.
             var prepared = runner.Prepare(result.GetValue(configArgument)!, result.GetValue(seedOption), result.GetValue(nameOption), result.GetValue(setOption));
-            var sweep = Cells(result.GetValue(jobsOption));
+            using var cluster = Cluster(context, result.GetValue(clusterOption), prepared.Sweep is not null);
+            var sweep = Cells(result, jobsOption, cluster);
             return Execute(context, result, (progress, token) => runner.Start(prepared, progress, token, sweep));
         });
         yield return run;
@@ -47,12 +50,14 @@ public sealed class RunCommands : ICommandGroup
             Description = "For a sweep: how many cells run at once, each in its own telos process",
             DefaultValueFactory = _ => 1,
         };
-        var resume = new Command("resume", "Continue an interrupted or failed run from its newest intact checkpoint (a sweep: rerun the cells not done)") { idArgument, resumeJobsOption };
+        var resumeClusterOption = ClusterCommands.ClusterOption();
+        var resume = new Command("resume", "Continue an interrupted or failed run from its newest intact checkpoint (a sweep: rerun the cells not done)") { idArgument, resumeJobsOption, resumeClusterOption };
         resume.SetAction(result =>
         {
-            var sweep = Cells(result.GetValue(resumeJobsOption));
             var runner = Runner(context);
             var plan = runner.PlanResume(result.GetValue(idArgument)!);
+            using var cluster = Cluster(context, result.GetValue(resumeClusterOption), plan.Prepared.Sweep is not null);
+            var sweep = Cells(result, resumeJobsOption, cluster);
             foreach (var skipped in plan.Skipped)
             {
                 context.Error.WriteLine($"warning: skipping damaged checkpoint {Path.GetFileName(skipped.SidecarPath)}: {skipped.Reason}");
@@ -128,22 +133,51 @@ public sealed class RunCommands : ICommandGroup
     }
 
     /// <summary>
-    /// Sweep cells run as child processes of this same <c>telos</c>: the apphost when this process is one,
-    /// else <c>dotnet Telos.Cli.dll</c> (under <c>dotnet run</c>, tests and the installed tool alike).
+    /// Sweep cells run as child processes of this same <c>telos</c> (<see cref="SelfLauncher"/>), or on the cluster
+    /// when <c>--cluster</c> was given (then <c>--jobs</c>, unless given, is every slot of the cluster's silos).
     /// </summary>
-    private static SweepExecution Cells(int jobs)
+    private static SweepExecution Cells(ParseResult result, Option<int> jobsOption, ClusterCellLauncher? cluster)
     {
+        var jobs = result.GetValue(jobsOption);
         if (jobs < 1)
         {
             throw new TelosInputException($"--jobs: expected integer >= 1, got {jobs}");
         }
+        if (cluster is not null)
+        {
+            return new SweepExecution(cluster, result.GetResult(jobsOption) is { Implicit: false } ? jobs : cluster.MaxJobs);
+        }
+        return new SweepExecution(SelfLauncher(jobs), jobs);
+    }
+
+    /// <summary>
+    /// Cells as child processes of this same <c>telos</c>: the apphost when this process is one, else
+    /// <c>dotnet Telos.Cli.dll</c> (under <c>dotnet run</c>, tests and the installed tool alike). A silo runs its cells so too.
+    /// </summary>
+    internal static ProcessCellLauncher SelfLauncher(int jobs)
+    {
         var assembly = typeof(RunCommands).Assembly.Location;
         var process = Environment.ProcessPath ?? "dotnet";
         var self = Path.GetFileNameWithoutExtension(process);
-        var launcher = self.Equals(Path.GetFileNameWithoutExtension(assembly), StringComparison.OrdinalIgnoreCase)
+        return self.Equals(Path.GetFileNameWithoutExtension(assembly), StringComparison.OrdinalIgnoreCase)
             ? new ProcessCellLauncher(process, [], jobs)
             : new ProcessCellLauncher(self.Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? process : "dotnet", [assembly], jobs);
-        return new SweepExecution(launcher, jobs);
+    }
+
+    /// <summary>The cluster of <c>--cluster CONFIG</c>, connected; null without the option.</summary>
+    /// <exception cref="TelosInputException">The config is bad, the cluster cannot be reached, or the run is not a sweep.</exception>
+    private static ClusterCellLauncher? Cluster(CliContext context, string? configPath, bool isSweep)
+    {
+        if (configPath is null)
+        {
+            return null;
+        }
+        var config = ClusterConfig.Load(configPath);
+        if (!isSweep)
+        {
+            throw new TelosInputException($"--cluster {configPath}: the config has no [sweep] table; a cluster runs a sweep's cells");
+        }
+        return ClusterCellLauncher.Connect(config, TimeSpan.FromSeconds(20), line => context.Error.WriteLine("warning: " + line));
     }
 
     internal static ExperimentRunner Runner(CliContext context) => new(new RunStore(context.RunsRoot), ExperimentCatalog.Discover());

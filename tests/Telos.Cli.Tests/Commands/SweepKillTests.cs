@@ -8,7 +8,7 @@ namespace Telos.Cli.Tests.Commands;
 /// <summary>SIGKILL a real <c>telos run</c> of a sweep after some cells finished, resume it, and compare its tables with an uninterrupted sweep's.</summary>
 public sealed class SweepKillTests : IDisposable
 {
-    private const string Config = """
+    internal const string Config = """
         experiment = "mlp-regression"
         steps = 60
         batch_size = 16
