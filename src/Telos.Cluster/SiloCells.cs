@@ -162,7 +162,7 @@ internal sealed partial class SiloCells : IDisposable
         job.Ended.TrySetResult(new CellReport(CellProgress.Ended, exit.ExitCode, exit.Error, ListFiles(job.Directory)));
         if (job.Dropped)
         {
-            DeleteQuietly(Path.GetDirectoryName(job.Directory)!);
+            job.DeleteDirectoryOnce();
         }
     }
 
@@ -196,7 +196,7 @@ internal sealed partial class SiloCells : IDisposable
         job.Stop.Cancel();
         if (job.Ended.Task.IsCompleted)
         {
-            DeleteQuietly(Path.GetDirectoryName(job.Directory)!);
+            job.DeleteDirectoryOnce();
         }
     }
 
@@ -219,8 +219,10 @@ internal sealed partial class SiloCells : IDisposable
 
     private sealed class Job(string key, string directory)
     {
+        private readonly Lock _deletion = new();
         private long _lastSeen = Environment.TickCount64;
-        private volatile bool _dropped;
+        private int _dropped;
+        private bool _deleted;
 
         public string Key { get; } = key;
 
@@ -233,12 +235,32 @@ internal sealed partial class SiloCells : IDisposable
         /// <summary>Released or reaped: its directory goes once it has ended.</summary>
         public bool Dropped
         {
-            get => _dropped;
-            set => _dropped = value;
+            get => Volatile.Read(ref _dropped) != 0;
+            // A full fence: Drop sets this and then reads whether the job ended, the job's thread sets its end and then
+            // reads this; with both fenced, at least one of them sees both and deletes the directory.
+            set => Interlocked.Exchange(ref _dropped, value ? 1 : 0);
         }
 
         public long LastSeen => Interlocked.Read(ref _lastSeen);
 
         public void Touch() => Interlocked.Exchange(ref _lastSeen, Environment.TickCount64);
+
+        /// <summary>
+        /// Deletes the job's directory, once: the job's own thread (when it ends after a drop) and a release (after it
+        /// ended) may both ask at the same moment. Two recursive deletes of one tree at once can each stop on a file the
+        /// other removed and leave the rest; the second caller here waits for the first, so when a release returns the
+        /// directory is gone.
+        /// </summary>
+        public void DeleteDirectoryOnce()
+        {
+            lock (_deletion)
+            {
+                if (!_deleted)
+                {
+                    _deleted = true;
+                    DeleteQuietly(System.IO.Path.GetDirectoryName(Directory)!);
+                }
+            }
+        }
     }
 }
