@@ -48,18 +48,7 @@ public sealed partial class SearchTraining<TState>
     {
         ArgumentNullException.ThrowIfNull(tensors);
         ArgumentNullException.ThrowIfNull(progress);
-        Tensor Get(string name, long[]? shape = null, ScalarType? type = null)
-        {
-            if (!tensors.TryGetValue(name, out var t))
-            {
-                throw new TelosInputException($"{source}: checkpoint has no tensor '{name}'");
-            }
-            if ((shape is not null && !t.shape.SequenceEqual(shape)) || (type is { } expected && t.dtype != expected))
-            {
-                throw new TelosInputException($"{source}: tensor '{name}' is {t.dtype} [{string.Join(", ", t.shape)}]; expected {type?.ToString() ?? t.dtype.ToString()} [{string.Join(", ", shape ?? t.shape)}]");
-            }
-            return t;
-        }
+        Tensor Get(string name, long[]? shape = null, ScalarType? type = null) => CheckpointTensors.Get(tensors, name, source, shape, type);
         var s = _settings;
         if (progress.Iteration < 0 || progress.Iteration > s.NumIterations || progress.GlobalStep != (long)progress.Iteration * s.BatchSize)
         {

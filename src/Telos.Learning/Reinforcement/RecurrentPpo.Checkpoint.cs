@@ -1,5 +1,4 @@
 using System.Globalization;
-using Telos.Environments;
 using Telos.Learning.Runs;
 using Telos.Randomness;
 using static TorchSharp.torch;
@@ -73,17 +72,7 @@ public sealed partial class RecurrentPpo<TState>
         var adamSteps = AdamCheckpoint.Capture(_optimizer, "adam.", tensors);
         tensors["rng.actions"] = _actionGenerator.get_state();
         tensors["rng.minibatches"] = tensor(Array.ConvertAll(_minibatchOrder.State(), w => unchecked((long)w)));
-        foreach (var (name, array) in _envs.SaveState().Arrays)
-        {
-            tensors["envs." + name] = array switch
-            {
-                int[] a => tensor(a),
-                long[] a => tensor(a),
-                float[] a => tensor(a),
-                byte[] a => tensor(a),
-                _ => throw new InvalidOperationException($"environment state '{name}' has an unsupported type"),
-            };
-        }
+        BatchedEnvironmentTensors.Capture(_envs, "envs.", tensors);
         if (_state.Hidden.numel() > 0)
         {
             tensors["rollout.hidden"] = _state.Hidden.detach();
@@ -108,18 +97,7 @@ public sealed partial class RecurrentPpo<TState>
     {
         ArgumentNullException.ThrowIfNull(tensors);
         ArgumentNullException.ThrowIfNull(progress);
-        Tensor Get(string name, long[]? shape = null, ScalarType? type = null)
-        {
-            if (!tensors.TryGetValue(name, out var t))
-            {
-                throw new TelosInputException($"{source}: checkpoint has no tensor '{name}'");
-            }
-            if ((shape is not null && !t.shape.SequenceEqual(shape)) || (type is { } expected && t.dtype != expected))
-            {
-                throw new TelosInputException($"{source}: tensor '{name}' is {t.dtype} [{string.Join(", ", t.shape)}]; expected {type?.ToString() ?? t.dtype.ToString()} [{string.Join(", ", shape ?? t.shape)}]");
-            }
-            return t;
-        }
+        Tensor Get(string name, long[]? shape = null, ScalarType? type = null) => CheckpointTensors.Get(tensors, name, source, shape, type);
         var s = _settings;
         if (progress.Iteration < 0 || progress.Iteration > s.NumIterations || progress.GlobalStep != (long)progress.Iteration * s.BatchSize)
         {
@@ -135,21 +113,7 @@ public sealed partial class RecurrentPpo<TState>
             throw new TelosInputException($"{source}: tensor 'rng.minibatches' is all zero, not a stream's state");
         }
         var order = Rng.FromState(orderWords);
-        var envArrays = new Dictionary<string, Array>(StringComparer.Ordinal);
-        foreach (var (name, t) in tensors)
-        {
-            if (name.StartsWith("envs.", StringComparison.Ordinal))
-            {
-                envArrays[name["envs.".Length..]] = t.dtype switch
-                {
-                    ScalarType.Int32 => t.data<int>().ToArray(),
-                    ScalarType.Int64 => t.data<long>().ToArray(),
-                    ScalarType.Float32 => t.data<float>().ToArray(),
-                    ScalarType.Byte => t.data<byte>().ToArray(),
-                    _ => throw new TelosInputException($"{source}: tensor '{name}' is {t.dtype}; environment state is int32, int64, float32 or uint8"),
-                };
-            }
-        }
+        var envState = BatchedEnvironmentTensors.Read(tensors, "envs.", source);
         var state = _state.Hidden.numel() > 0
             ? (Get("rollout.hidden", _state.Hidden.shape, _state.Hidden.dtype), Get("rollout.cell", _state.Cell.shape, _state.Cell.dtype))
             : (null, null);
@@ -158,7 +122,7 @@ public sealed partial class RecurrentPpo<TState>
         var episodeLength = Get("rollout.episode_length", [e], ScalarType.Int32).data<int>().ToArray();
         try
         {
-            _envs.RestoreState(new BatchedEnvironmentState(envArrays));
+            _envs.RestoreState(envState);
         }
         catch (TelosInputException error)
         {
