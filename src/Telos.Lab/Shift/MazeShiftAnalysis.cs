@@ -48,6 +48,9 @@ public sealed class MazeShiftAnalysis
         ["audit/identifiability", "audit/disagreement_test", "audit/disagreement_train", "audit/ensemble_test", "audit/ensemble_train", "oracle/epic_test", "oracle/epic_train"];
 
     private const string MapPrefix = "retarget/";
+
+    private const string GemPrefix = MapPrefix + "gem/";
+
     private readonly SweepTables _tables;
     private readonly Dictionary<(int Cell, string Name), double> _values = [];
 
@@ -63,6 +66,12 @@ public sealed class MazeShiftAnalysis
             }
         }
     }
+
+    /// <summary>
+    /// The result name of a retargeting to the gem: <c>retarget/gem/AGENT/HANDLE/success</c> (ended on the gem) or
+    /// <c>…/reachable</c> (the gem could be reached without stepping on the cheese: the ceiling), each a rate.
+    /// </summary>
+    public static string GemResult(string agent, string handle, string what) => $"{GemPrefix}{agent}/{handle}/{what}";
 
     /// <summary>The result name of a retargeting map's cell: <c>retarget/AGENT/HANDLE/X,Y</c> (x from the left, y from the bottom).</summary>
     public static string MapResult(string agent, string handle, int x, int y) => string.Create(CultureInfo.InvariantCulture, $"{MapPrefix}{agent}/{handle}/{x},{y}");
@@ -174,6 +183,16 @@ public sealed class MazeShiftAnalysis
                 text.Append(CultureInfo.InvariantCulture, $"| {power.Score} | {power.Points} | {power.Failures} | {Number(power.Auc)} | {(power.Low is { } l && power.High is { } h ? $"[{Number(l)}, {Number(h)}]" : "—")} |\n");
             }
         }
+        var gemRows = GemRows();
+        if (gemRows.Count > 0)
+        {
+            text.Append("\n## Retargeting to the gem\n\nA second item no agent trained with (maze/test with gems = 1), zero gradient steps. *success* = ended on the gem, mean over seeds with the 95 % t interval over seeds; *ceiling* = mean share of levels where the gem can be reached without stepping on the cheese. Handles: `swap` the gem reward (10·at_gem); `none` the agent as trained; `edit` the reward-linear card with at_cheese → 0 and at_gem → 1 (`edit-no-corner`: and at_corner → 0); `steer` the goal vector toward the gem's cell; `clamp` the cheese channel clamped at the gem's cell.\n\n| ")
+                .Append(string.Join(" | ", GemHeaders)).Append(" |\n|").Append(string.Concat(Enumerable.Repeat("---|", GemHeaders.Count))).Append('\n');
+            foreach (var row in gemRows)
+            {
+                text.Append("| ").Append(string.Join(" | ", row)).Append(" |\n");
+            }
+        }
         foreach (var map in Maps())
         {
             text.Append(CultureInfo.InvariantCulture, $"\n## Retargeting map: {map.Agent} {map.Handle} ({_tables.Plan.ConfigurationLabel(map.Configuration)})\n\n");
@@ -237,6 +256,13 @@ public sealed class MazeShiftAnalysis
                 report.Figure(Figures.Scatter($"{power.Score} vs the success gap to the true reward ({label})", scatter, power.Score, "maze/test success: true reward − objective", source,
                     $"AUC {Number(power.Auc)}" + (power.Low is { } l && power.High is { } h ? $" [{Number(l)}, {Number(h)}]" : "")));
             }
+        }
+        var gemRows = GemRows();
+        if (gemRows.Count > 0)
+        {
+            report.Heading("Retargeting to the gem");
+            report.Table(new ReportTable("a second item no agent trained with (maze/test, gems = 1), zero gradient steps: success = ended on the gem, mean over seeds [95 % t interval]; ceiling = mean share of levels where the gem can be reached without stepping on the cheese",
+                GemHeaders, gemRows, source));
         }
         var maps = Maps();
         if (maps.Count > 0)
@@ -328,6 +354,27 @@ public sealed class MazeShiftAnalysis
             }
         }
         return list;
+    }
+
+    private static IReadOnlyList<string> GemHeaders { get; } = ["configuration", "agent", "handle", "seeds", "success", "ceiling"];
+
+    /// <summary>One row per (configuration, agent, handle) of the <c>retarget/gem/AGENT/HANDLE/success</c> results, in the order merged.</summary>
+    private List<IReadOnlyList<string>> GemRows()
+    {
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var merged in _tables.Results.Where(r => r.Name.StartsWith(GemPrefix, StringComparison.Ordinal) && r.Name.EndsWith("/success", StringComparison.Ordinal)))
+        {
+            var parts = merged.Name[GemPrefix.Length..].Split('/');
+            if (parts.Length != 3)
+            {
+                continue;
+            }
+            var i = merged.Interval;
+            rows.Add([_tables.Plan.ConfigurationLabel(merged.Configuration), parts[0], parts[1], i.Count.ToString(CultureInfo.InvariantCulture),
+                Number(i.Mean) + (i.HasInterval ? $" [{Number(i.Low)}, {Number(i.High)}]" : ""),
+                Number(Interval(merged.Configuration, GemResult(parts[0], parts[1], "reachable"))?.Mean)]);
+        }
+        return rows;
     }
 
     private IEnumerable<int> ObjectiveConfigurations() =>

@@ -89,13 +89,14 @@ public sealed record ShiftObjective(ObjectiveSignal Signal, ObjectiveForm Form, 
 /// <param name="SteerLevels">maze/test levels the policy's goal vectors and cheese channel are computed on.</param>
 /// <param name="SteerScale">Multiple of the goal vector added when steering.</param>
 /// <param name="ClampValue">Value the cheese channel is clamped to at the target.</param>
+/// <param name="GemLevels">maze/test levels with a gem (<c>gems = 1</c>) the agents are retargeted to the gem on; 0: no gem retargeting.</param>
 /// <param name="Ppo">Per policy kind, its network and PPO settings (<c>[ppo-lstm]</c>, <c>[ppo-cnn]</c>, <c>[ppo-drc]</c>).</param>
 /// <param name="Analyses">The per-agent analyses to run (<see cref="ShiftAnalyses"/>).</param>
 /// <param name="AnalysisSizes">Their sizes.</param>
 /// <param name="PoliciesFrom">An earlier maze-shift sweep's run directory whose matching cell's policy a policy cell loads instead of training (<see cref="SweepPolicies"/>), or null to train.</param>
 public sealed record MazeShiftSettings(string Agents, int Size, int StepLimit, int Region, int ProxyRegion, int Levels, int TrainLevels, int StepsPerLevel, int NetLevels,
     int FitSteps, int Pairs, int DemoLevels, int IrlSteps, IReadOnlyList<ShiftObjective> Objectives, IReadOnlyList<string> Planners, int MctsSimulations, double TieTolerance,
-    int AuditLevels, int EnsembleMembers, double FailureMargin, int RetargetLevels, int SteerLevels, double SteerScale, float ClampValue,
+    int AuditLevels, int EnsembleMembers, double FailureMargin, int RetargetLevels, int SteerLevels, double SteerScale, float ClampValue, int GemLevels,
     IReadOnlyDictionary<PolicyKind, (PolicyOptions Policy, PpoSettings Ppo)> Ppo, IReadOnlyList<string> Analyses, ShiftAnalysisSizes AnalysisSizes, string? PoliciesFrom)
 {
     /// <summary>The planning budget of <paramref name="planner"/>: the tie tolerance, and <see cref="MctsSimulations"/> for the Monte-Carlo planners.</summary>
@@ -191,6 +192,7 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             config.GetInt("steer_levels", 10, 1, 10_000),
             config.GetDouble("steer_scale", 3.0, -100, 100),
             (float)config.GetDouble("clamp_value", 5.5, -1000, 1000),
+            config.GetInt("gem_levels", 0, 0, 10_000),
             ppo,
             analyses,
             sizes,
@@ -241,6 +243,8 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
         private readonly long[] _trainLevels;
         private readonly long[] _testLevels;
         private readonly long[] _retargetLevels;
+        private readonly long[] _gemLevels;
+        private readonly List<(string Agent, string Handle, string What, EvaluationSummary Summary)> _gem = [];
         private readonly ulong _evalSeed;
         private readonly ShiftAnalysisContext _analysisContext;
         /// <summary>Maze/test levels whose paths the cell's report draws.</summary>
@@ -265,6 +269,7 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             _trainLevels = ShiftMeasurement.Levels(context.Seed, LevelScope, "train", settings.Levels);
             _testLevels = ShiftMeasurement.Levels(context.Seed, LevelScope, "test", settings.Levels);
             _retargetLevels = ShiftMeasurement.Levels(context.Seed, LevelScope, "retarget", settings.RetargetLevels);
+            _gemLevels = ShiftMeasurement.Levels(context.Seed, LevelScope, "gem", settings.GemLevels);
             _evalSeed = (ulong)context.DeriveSeed("evaluation");
             _analysisContext = new ShiftAnalysisContext(context, settings, _trainParameters, _testParameters, _trainLevels, _testLevels, null, _results, _evalSeed);
             _report.Append(CultureInfo.InvariantCulture,
@@ -380,6 +385,42 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             }
             AddMap(planner, "swap", Retargeting.Map(_testParameters, _retargetLevels, _evalSeed,
                 (x, y) => AgentActions.Lanes(s.Planner(planner, Retargeting.CellGoal(x, y)), 1)), withCeiling: true);
+
+            if (s.GemLevels > 0)
+            {
+                Stage($"retargeting {planner} to the gem, a second item it never trained with: the gem reward swapped in, the reward-linear card edited");
+                GemPlanner(planner, "swap", "the gem reward 10·at_gem swapped in", LoadedObjective.Of(MazeFamily.GemReference.Card));
+                if (fitted.FirstOrDefault(f => f.Spec.Id == "reward-linear").Objective is { } trained)
+                {
+                    var card = trained.Card;
+                    GemPlanner(planner, "none", "the reward-linear card as trained (no gem feature)", trained);
+                    var edited = card.SetWeight("at_cheese", 0).AddWeight(Maze.AtGem, 1);
+                    GemPlanner(planner, "edit", "reward-linear card: at_cheese → 0, at_gem → 1", LoadedObjective.Of(edited));
+                    var noCorner = edited.SetWeight("at_corner", 0);
+                    GemPlanner(planner, "edit-no-corner", "the same edit and at_corner → 0", LoadedObjective.Of(noCorner));
+                    _report.Append("## The reward-linear card edited toward the gem\n\n```\n").Append(noCorner.Describe()).Append("\n```\n\n");
+                }
+            }
+        }
+
+        /// <summary>The planner over <paramref name="objective"/> retargeted to the gem on the cell's gem levels (zero gradient steps).</summary>
+        private void GemPlanner(string planner, string handle, string what, LoadedObjective objective)
+        {
+            var name = $"{planner} + {handle} gem";
+            var agent = _settings.Planner(planner, objective.ForAgent<MazeState>(name));
+            AddGem(planner, handle, what, Retargeting.Gem(_testParameters, _gemLevels, _evalSeed, name, (_, _) => AgentActions.Lanes(agent, 1)));
+        }
+
+        /// <summary>
+        /// One gem retargeting's results, <c>retarget/gem/AGENT/HANDLE/success</c> (ended on the gem) and <c>…/reachable</c> (its ceiling: the
+        /// gem can be reached without stepping on the cheese), as Wilson-interval rates the sweep merges; and its rows in the cell's report.
+        /// </summary>
+        private void AddGem(string agent, string handle, string what, EvaluationSummary summary)
+        {
+            _results.Add(MazeShiftAnalysis.GemResult(agent, handle, "success"), summary.Success)
+                .Add(MazeShiftAnalysis.GemResult(agent, handle, "reachable"), summary.SuccessCeiling);
+            _gem.Add((agent, handle, what, summary));
+            _summaries.Add(summary);
         }
 
         public void RunPolicy(PolicyKind kind)
@@ -426,6 +467,19 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
                         Retargeting.Hooked(policy, new ActivationHooks(policy).Clamp(GridEncoder.Conv1Point, channel, s.Size - 1 - y, x, s.ClampValue), label);
                     MeasureRetargeted(name + " + clamp SE", Clamped(bottomRight, 0, name + " + clamp SE"));
                     AddMap(name, "clamp", Retargeting.Map(_testParameters, _retargetLevels, _evalSeed, (x, y) => Clamped(x, y, name + " + clamp")), withCeiling: false);
+                    if (s.GemLevels > 0)
+                    {
+                        AddGem(name, "clamp", $"cheese channel {channel} of encoder.conv1 clamped to {s.ClampValue} at the gem's cell",
+                            Retargeting.Gem(_testParameters, _gemLevels, _evalSeed, name + " + clamp gem", (x, y) => Retargeting.WithoutGem(Clamped(x, y, name + " + clamp gem"))));
+                    }
+                }
+                if (s.GemLevels > 0)
+                {
+                    Stage($"retargeting {name} to the gem, which it has no input for: none, steer toward the gem's cell");
+                    AddGem(name, "none", "no handle (the policy has no gem channel: it sees walls, mouse and cheese)",
+                        Retargeting.Gem(_testParameters, _gemLevels, _evalSeed, name + " + none gem", (_, _) => Retargeting.WithoutGem(new PolicyAgent<MazeState>(policy, AgentEvaluations.PolicyLanes, name + " + none gem"))));
+                    AddGem(name, "steer", $"goal vector at {point}: cheese moved to the gem's cell minus no cheese, ×{s.SteerScale}",
+                        Retargeting.Gem(_testParameters, _gemLevels, _evalSeed, name + " + steer gem", (x, y) => Retargeting.WithoutGem(Steered(x, y, name + " + steer gem"))));
                 }
             }
         }
@@ -472,6 +526,16 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             {
                 _report.Append(CultureInfo.InvariantCulture,
                     $"| {summary.Agent} | {summary.Distribution} | {summary.Goal} | {EvaluationReport.RateText(summary.Success)} | {EvaluationReport.RateText(summary.SuccessCeiling)} | {EvaluationReport.RateText(summary.Proxy)} | {EvaluationReport.RateText(summary.ProxyCeiling)} |\n");
+            }
+            if (_gem.Count > 0)
+            {
+                _report.Append(CultureInfo.InvariantCulture,
+                    $"## Retargeting to the gem\n\nA second item no agent trained with, on {_gemLevels.Length} maze/test levels with a gem (gems = 1; the same walls and cheese as without). Success: ended on the gem; ceiling: the gem can be reached without stepping on the cheese. Zero gradient steps. 95 % Wilson intervals over levels.\n\n| agent | handle | what | success | ceiling |\n|---|---|---|---|---|\n");
+                foreach (var (agent, handle, what, summary) in _gem)
+                {
+                    _report.Append(CultureInfo.InvariantCulture, $"| {agent} | {handle} | {what} | {EvaluationReport.RateText(summary.Success)} | {EvaluationReport.RateText(summary.SuccessCeiling)} |\n");
+                }
+                _report.Append('\n');
             }
             _context.Run.WriteReport(_report.ToString());
             var html = new HtmlReport($"maze-shift cell {_context.Run.Id}");

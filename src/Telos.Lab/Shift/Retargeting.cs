@@ -104,6 +104,68 @@ public static class Retargeting
         return map;
     }
 
+    /// <summary>The distribution the gem retargeting runs on: <c>maze/test</c> with <c>gems = 1</c>.</summary>
+    public const string GemDistribution = "maze/test";
+
+    /// <summary>maze/test's parameters with <c>gems = 1</c>: the same walls and cheese as without, and a gem on each level.</summary>
+    public static DistributionParameters GemParameters(DistributionParameters testParameters)
+    {
+        ArgumentNullException.ThrowIfNull(testParameters);
+        return DistributionParameters.Of([.. testParameters.Names.Where(n => n != "gems").Select(n => (n, testParameters[n])), ("gems", 1)]);
+    }
+
+    /// <summary>
+    /// Retargeting to the gem: each level of <paramref name="levelSeeds"/> (maze/test with <c>gems = 1</c>) is run by
+    /// <paramref name="agentFor"/>(x, y) of its gem's cell — levels grouped by that cell, one agent per group, so a handle that needs the
+    /// target's place (a goal vector, a clamp) gets it; an agent that reads the gem by name ignores (x, y). Success = ended on the gem
+    /// (the family's goal <c>gem</c>); its ceiling = the gem can be reached without stepping on the cheese (which ends the episode).
+    /// Episode i depends on its level seed only (the one evaluation path), so the grouping does not change any episode.
+    /// </summary>
+    /// <param name="testParameters">maze/test's parameters, without <c>gems</c>.</param>
+    /// <param name="levelSeeds">The levels; records come back in this order.</param>
+    /// <param name="seed">The evaluation seed.</param>
+    /// <param name="name">The summary's agent name.</param>
+    /// <param name="agentFor">The retargeted agent for a gem at (x, y); its <see cref="IDisposable"/> part, if any, is disposed after use.</param>
+    public static EvaluationSummary Gem(DistributionParameters testParameters, IReadOnlyList<long> levelSeeds, ulong seed, string name, Func<int, int, IBatchedAgent<MazeState>> agentFor)
+    {
+        ArgumentNullException.ThrowIfNull(levelSeeds);
+        ArgumentNullException.ThrowIfNull(agentFor);
+        var family = MazeFamily.Instance;
+        var parameters = GemParameters(testParameters);
+        var levels = family.Typed(GemDistribution, parameters);
+        var records = new Dictionary<long, EpisodeRecord>();
+        var kind = AgentKind.Scripted;
+        foreach (var group in levelSeeds.Distinct().GroupBy(s => levels.Level(s).Gem))
+        {
+            var maze = levels.Level(group.First());
+            var (x, y) = (maze.Gem % maze.Size, maze.Size - 1 - maze.Gem / maze.Size);
+            var agent = agentFor(x, y);
+            try
+            {
+                kind = agent.Kind;
+                foreach (var record in AgentEvaluation.Evaluate(agent, family, GemDistribution, parameters, group.ToArray(), seed, new EvaluationOptions(Goal: "gem")).Records)
+                {
+                    records[record.LevelSeed] = record;
+                }
+            }
+            finally
+            {
+                (agent as IDisposable)?.Dispose();
+            }
+        }
+        return EvaluationSummary.Of(name, kind, GemDistribution, "gem", [.. levelSeeds.Select(s => records[s])]);
+    }
+
+    /// <summary>
+    /// <paramref name="agent"/> on maze levels as if they had no gem (<see cref="Maze.WithoutGem"/>: three observation channels, the
+    /// eight features): how a policy trained on levels without a gem meets a gem level. Disposes <paramref name="agent"/> with itself.
+    /// </summary>
+    public static IBatchedAgent<MazeState> WithoutGem(IBatchedAgent<MazeState> agent)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        return new GemBlind(agent);
+    }
+
     /// <summary>The hook point the goal vector is added at: <c>encoder.linear</c> where the policy has it, else <c>encoder.conv1</c>.</summary>
     public static string SteerPoint(ActorCritic policy)
     {
@@ -168,6 +230,21 @@ public static class Retargeting
                 values[i] = states[i].Cell == target ? 1.0 : 0.0;
             }
         }
+    }
+
+    private sealed class GemBlind(IBatchedAgent<MazeState> inner) : IBatchedAgent<MazeState>, IDisposable
+    {
+        public string Name => inner.Name;
+
+        public AgentKind Kind => inner.Kind;
+
+        public int Lanes => inner.Lanes;
+
+        public void Reset(int lane, IEnvironment<MazeState> level, ulong seed) => inner.Reset(lane, level is Maze maze ? maze.WithoutGem() : level, seed);
+
+        public void Act(ReadOnlySpan<int> lanes, ReadOnlySpan<MazeState> states, Span<int> actions) => inner.Act(lanes, states, actions);
+
+        public void Dispose() => (inner as IDisposable)?.Dispose();
     }
 
     /// <summary>Installs the hooks on creation, removes and disposes them (and the lanes) on disposal.</summary>

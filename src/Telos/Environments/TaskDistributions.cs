@@ -12,9 +12,10 @@ public static class TaskDistributions
     /// <param name="region">Side of the top-right cheese region for <c>maze/train</c> (1 = corner; 5 = Turner et al.).</param>
     /// <param name="minCornerDistance">k for <c>maze/far</c> (default: size).</param>
     /// <param name="stepLimit">Step limit (default 4·size²).</param>
+    /// <param name="gems">1: every level also holds a gem (<see cref="Environments.Maze.Gem"/>); 0: none.</param>
     /// <exception cref="TelosInputException">Unknown name or invalid parameters.</exception>
-    public static MazeDistribution Maze(string name, int size = MazeDistribution.DefaultSize, int region = 1, int? minCornerDistance = null, int? stepLimit = null) =>
-        MazeFamily.Instance.Typed(name, DistributionParameters.Of(("size", size), ("region", region), ("min_corner_distance", minCornerDistance), ("step_limit", stepLimit)));
+    public static MazeDistribution Maze(string name, int size = MazeDistribution.DefaultSize, int region = 1, int? minCornerDistance = null, int? stepLimit = null, int gems = 0) =>
+        MazeFamily.Instance.Typed(name, DistributionParameters.Of(("size", size), ("region", region), ("min_corner_distance", minCornerDistance), ("step_limit", stepLimit), ("gems", gems)));
 
     /// <summary>A keys &amp; chests distribution by name.</summary>
     /// <param name="name"><c>kc/train</c> (chests = 2 × keys) or <c>kc/test</c> (keys = 2 × chests).</param>

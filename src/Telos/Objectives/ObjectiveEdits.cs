@@ -25,6 +25,38 @@ public static class ObjectiveEdits
         return Record(card with { Weights = card.Weights.SetItem(i, value) }, $"set {feature}={F(value)} (was {F(card.Weights[i])})");
     }
 
+    /// <summary>
+    /// Adds a named weight the card does not have yet — a feature it never trained on, such as a gem level's <c>at_gem</c> — with
+    /// <paramref name="value"/> (a monotone card declares no sign for it; a shaped card gets potential 0 on it). The card then reads
+    /// that feature, so it binds only to levels that write it.
+    /// </summary>
+    /// <exception cref="TelosInputException">The card already reads the feature, the value is not finite, or the form has no named weights.</exception>
+    public static ObjectiveCard AddWeight(this ObjectiveCard card, string feature, double value)
+    {
+        ArgumentNullException.ThrowIfNull(card);
+        ArgumentException.ThrowIfNullOrWhiteSpace(feature);
+        if (!card.IsLinear)
+        {
+            throw new TelosInputException($"--add {feature}: a {ObjectiveCard.FormName(card.Form)} card has no named weights");
+        }
+        if (card.Features.Contains(feature))
+        {
+            throw new TelosInputException($"--add {feature}: the card already reads '{feature}'; use set");
+        }
+        if (!double.IsFinite(value))
+        {
+            throw new TelosInputException($"--add {feature}: value {value} is not a finite number");
+        }
+        var added = card with
+        {
+            Features = card.Features.Add(feature),
+            Weights = card.Weights.Add(value),
+            Signs = card.Signs.IsDefaultOrEmpty ? card.Signs : card.Signs.Add(0),
+            Potential = card.Potential.IsDefaultOrEmpty ? card.Potential : card.Potential.Add(0.0),
+        };
+        return Record(added, $"add {feature}={F(value)}");
+    }
+
     /// <summary>Multiplies the weight of <paramref name="feature"/> by <paramref name="factor"/>.</summary>
     public static ObjectiveCard ScaleWeight(this ObjectiveCard card, string feature, double factor)
     {

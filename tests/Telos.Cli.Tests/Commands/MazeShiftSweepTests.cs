@@ -37,6 +37,7 @@ public sealed class MazeShiftSweepFixture : IDisposable
         ensemble_members = 2
         retarget_levels = 2
         steer_levels = 2
+        gem_levels = 6
         label_budgets = [0, 1, 4]
         regression_steps = 100
         revealed_levels = 3
@@ -300,6 +301,57 @@ public sealed class MazeShiftSweepTests(MazeShiftSweepFixture fixture) : IClassF
                 Assert.Equal(row.HeldOutAccuracy, results[$"analysis/probes/ppo-lstm/{row.Point}/{ShiftAnalysisResults.Part(row.Target)}/held_out_accuracy"].Value);
             }
         }
+    }
+
+    /// <summary>
+    /// Retargeting to the gem: each cell's <c>retarget/gem/AGENT/HANDLE/success</c> and <c>…/reachable</c> are the library's
+    /// <see cref="Retargeting.Gem"/> on the cell's gem levels, card and policy (recomputed here), and the sweep's tables merge them over seeds.
+    /// </summary>
+    [Fact]
+    public void TheGemRetargetingIsTheLibrarysOnTheCellsLevelsAndTheSweepMergesIt()
+    {
+        Assert.Equal(0, fixture.Code);
+        var test = DistributionParameters.Of(("size", 7), ("step_limit", 40));
+        var swaps = new List<Rate>();
+        foreach (var (cell, seed) in new[] { ("000", 1L), ("001", 2L) }) // objectives, seeds 1 and 2
+        {
+            var results = Results(cell);
+            var levels = ShiftMeasurement.Levels((ulong)seed, "shift", "gem", 6);
+            var evaluation = (ulong)Seeds.DeriveLong((ulong)seed, "evaluation");
+            var swap = Retargeting.Gem(test, levels, evaluation, "swap", (_, _) => AgentActions.Lanes(Planner(AgentObjective<MazeState>.FromCard(MazeFamily.GemReference.Card, "gem")), 1));
+            AssertRate(swap.Success, results["retarget/gem/bfs/swap/success"]);
+            AssertRate(swap.SuccessCeiling, results["retarget/gem/bfs/swap/reachable"]);
+            Assert.Equal(6, swap.Success.Of);
+            swaps.Add(swap.Success);
+            var card = ObjectiveCardFile.Load(Path.Combine(fixture.Straight, "cells", cell, "objectives", "reward-linear.json"));
+            var edited = card.SetWeight("at_cheese", 0).AddWeight(Maze.AtGem, 1);
+            var edit = Retargeting.Gem(test, levels, evaluation, "edit", (_, _) => AgentActions.Lanes(Planner(AgentObjective<MazeState>.FromCard(edited, "edit")), 1));
+            AssertRate(edit.Success, results["retarget/gem/bfs/edit/success"]);
+            var noCorner = Retargeting.Gem(test, levels, evaluation, "edit-no-corner",
+                (_, _) => AgentActions.Lanes(Planner(AgentObjective<MazeState>.FromCard(edited.SetWeight("at_corner", 0), "edit-no-corner")), 1));
+            AssertRate(noCorner.Success, results["retarget/gem/bfs/edit-no-corner/success"]);
+            Assert.Contains("retarget/gem/bfs/none/success", results.Keys);
+        }
+        var policy = Results("003"); // ppo-lstm, seed 2: the same gem levels as the objectives cell of seed 2, so the same ceiling
+        AssertRate(Results("001")["retarget/gem/bfs/swap/reachable"].Rate!.Value, policy["retarget/gem/ppo-lstm/steer/reachable"]);
+        var (network, _) = PolicyCheckpoints.Load(PolicyCheckpoints.FindAt(Path.Combine(fixture.Straight, "cells", "003")));
+        using (network)
+        {
+            var none = Retargeting.Gem(test, ShiftMeasurement.Levels(2, "shift", "gem", 6), (ulong)Seeds.DeriveLong(2, "evaluation"), "none",
+                (_, _) => Retargeting.WithoutGem(new Telos.Learning.Reinforcement.PolicyAgent<MazeState>(network, Telos.Lab.Evaluation.AgentEvaluations.PolicyLanes, "none")));
+            AssertRate(none.Success, policy["retarget/gem/ppo-lstm/none/success"]);
+        }
+        foreach (var handle in new[] { "none", "steer", "clamp" })
+        {
+            Assert.Equal(6, policy[$"retarget/gem/ppo-lstm/{handle}/success"].Rate!.Value.Of);
+        }
+
+        var tables = File.ReadAllLines(Path.Combine(fixture.Straight, "tables.md"));
+        Assert.Contains("## Retargeting to the gem", tables);
+        var mean = (swaps[0].Value + swaps[1].Value) / 2;
+        var row = Assert.Single(tables, l => l.Contains("| bfs | swap |", StringComparison.Ordinal));
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"| bfs | swap | 2 | {mean:F3}"), row, StringComparison.Ordinal);
+        Assert.Single(tables, l => l.Contains("| ppo-lstm | clamp | 2 |", StringComparison.Ordinal));
     }
 
     /// <summary>

@@ -10,11 +10,13 @@ public sealed class BatchedMazeTests
     public void Batch_and_single_state_forms_agree_step_for_step()
     {
         // Counts up to 40 cover the eight-at-a-time path (no encoding) and the scalar remainder.
-        Gen.Select(Gen.Int[1, 4].Select(k => 2 * k + 1), Gen.Int[1, 40], Gen.ULong, Gen.Int[0, 2], Gen.Bool).Sample((size, count, seed, kind, encode) =>
+        // Half the draws place a gem: four observation channels, the gem's drawn once in each start observation.
+        Gen.Select(Gen.Int[1, 4].Select(k => 2 * k + 1), Gen.Int[1, 40], Gen.ULong, Gen.Int[0, 5], Gen.Bool).Sample((size, count, seed, kindAndGem, encode) =>
         {
-            var name = kind switch { 0 => "maze/train", 1 => "maze/test", _ => "maze/far" };
+            var name = (kindAndGem % 3) switch { 0 => "maze/train", 1 => "maze/test", _ => "maze/far" };
             // A short step limit so truncation and auto-reset both happen often.
-            var distribution = TaskDistributions.Maze(name, size, region: Math.Min(3, size), stepLimit: 2 * size);
+            var distribution = TaskDistributions.Maze(name, size, region: Math.Min(3, size), stepLimit: 2 * size, gems: kindAndGem / 3);
+            Assert.Equal(kindAndGem / 3 == 1 ? 4 : 3, new BatchedMaze(distribution, 1, seed, poolSize: 1).ObservationShape.Channels);
             var batch = new BatchedMaze(distribution, count, seed, poolSize: 5, encodeObservations: encode);
             var levels = Enumerable.Range(0, count).Select(batch.CurrentLevel).ToArray();
             var states = levels.Select(l => l.Initial).ToArray();
@@ -117,9 +119,9 @@ public sealed class BatchedMazeTests
     [Fact]
     public void Stepping_allocates_nothing()
     {
-        var distribution = TaskDistributions.Maze("maze/test", 13, stepLimit: 30);
-        foreach (var encode in new[] { false, true })
+        foreach (var (encode, gems) in new[] { (false, 0), (true, 0), (true, 1) })
         {
+            var distribution = TaskDistributions.Maze("maze/test", 13, stepLimit: 30, gems: gems);
             var batch = new BatchedMaze(distribution, 64, seed: 1, poolSize: 16, encodeObservations: encode);
             var actions = new int[64];
             var rewards = new float[64];

@@ -25,8 +25,9 @@ namespace Telos.Environments;
 /// <see cref="FinalLevel"/> and <see cref="WriteFinalObservation"/> until that environment's
 /// next episode ends.</para>
 /// <para><b>Observations.</b> With <c>encodeObservations</c>, <see cref="Observations"/> holds
-/// [N, 3, S, S] one-hot floats (walls, mouse, cheese) kept up to date incrementally: a move
-/// writes two floats; a reset copies the new level's precomputed start observation.</para>
+/// [N, C, S, S] one-hot floats (walls, mouse, cheese; C = 3, or 4 with the gem last when the
+/// distribution places gems) kept up to date incrementally: a move writes two floats; a reset
+/// copies the new level's precomputed start observation (the gem never moves).</para>
 /// </remarks>
 public sealed class BatchedMaze : IBatchedEnvironment<MazeState>
 {
@@ -45,11 +46,12 @@ public sealed class BatchedMaze : IBatchedEnvironment<MazeState>
     private readonly int[] _finalLevel;
     private readonly float[] _observations;
     private readonly int _cells;
+    private readonly int _observationSize; // C·cells
     private readonly int _start;
     private Rng _levelStream;
 
     /// <summary>Creates <paramref name="count"/> environments, each at the start of a level drawn from the pool.</summary>
-    /// <param name="distribution">Where levels come from; all its levels must have one size.</param>
+    /// <param name="distribution">Where levels come from; all its levels must have one size and one observation shape (all with a gem, or none).</param>
     /// <param name="count">Number of environments N ≥ 1.</param>
     /// <param name="seed">Seeds the pool's level seeds and the stream that picks levels at reset.</param>
     /// <param name="poolSize">Number of pre-generated levels (≥ 1).</param>
@@ -73,9 +75,9 @@ public sealed class BatchedMaze : IBatchedEnvironment<MazeState>
         _stepLimit = new int[poolSize];
         for (var j = 0; j < poolSize; j++)
         {
-            if (_pool[j].Size != Size)
+            if (_pool[j].Size != Size || _pool[j].HasGem != _pool[0].HasGem)
             {
-                throw new ArgumentException($"pool level {j} is {_pool[j].Size}×{_pool[j].Size}, level 0 is {Size}×{Size}", nameof(distribution));
+                throw new ArgumentException($"pool level {j} is {_pool[j].Size}×{_pool[j].Size} (gem: {_pool[j].HasGem}), level 0 is {Size}×{Size} (gem: {_pool[0].HasGem})", nameof(distribution));
             }
             _pool[j].MoveMasks.CopyTo(_moves.AsSpan(j * _cells, _cells));
             _cheese[j] = _pool[j].Cheese;
@@ -90,8 +92,10 @@ public sealed class BatchedMaze : IBatchedEnvironment<MazeState>
         _finalCell = new int[count];
         _finalSteps = new int[count];
         _finalLevel = new int[count];
-        ObservationShape = new ObservationShape(3, Size, Size);
+        ObservationShape = _pool[0].ObservationShape;
+        Features = _pool[0].Features;
         var obsSize = ObservationShape.Size;
+        _observationSize = obsSize;
         if (encodeObservations)
         {
             _startObservations = new float[poolSize * obsSize];
@@ -137,13 +141,16 @@ public sealed class BatchedMaze : IBatchedEnvironment<MazeState>
     /// </summary>
     public bool Vectorized { get; init; } = true;
 
-    /// <summary>Shape of one environment's observation: 3×S×S.</summary>
+    /// <summary>Shape of one environment's observation: 3×S×S (4×S×S when the levels hold a gem).</summary>
     public ObservationShape ObservationShape { get; }
+
+    /// <summary>The named features every level writes (<see cref="Maze.FeatureNames"/>, or <see cref="Maze.GemFeatureNames"/> with gems).</summary>
+    public FeatureSchema Features { get; }
 
     /// <summary>Number of actions (4).</summary>
     public int ActionCount => 4;
 
-    /// <summary>[N, 3, S, S] one-hot observations of the current states (empty unless encoding).</summary>
+    /// <summary>[N, C, S, S] one-hot observations of the current states (empty unless encoding).</summary>
     public ReadOnlySpan<float> Observations => _observations;
 
     /// <summary>The pre-generated levels.</summary>
@@ -171,13 +178,13 @@ public sealed class BatchedMaze : IBatchedEnvironment<MazeState>
 
     IEnvironment<MazeState> IBatchedEnvironment<MazeState>.FinalLevel(int env) => FinalLevel(env);
 
-    /// <summary>Writes the 3×S×S observation of <see cref="FinalState"/> (for bootstrapping through truncation).</summary>
+    /// <summary>Writes the C×S×S observation of <see cref="FinalState"/> (for bootstrapping through truncation).</summary>
     public void WriteFinalObservation(int env, Span<float> observation) => FinalLevel(env).WriteObservation(FinalState(env), observation);
 
-    /// <summary>Writes [N, F] named features of the current states (see <see cref="Maze.FeatureNames"/>).</summary>
+    /// <summary>Writes [N, F] named features of the current states (see <see cref="Features"/>).</summary>
     public void WriteFeatures(Span<double> features)
     {
-        var f = Maze.FeatureNames.Count;
+        var f = Features.Count;
         if (features.Length != Count * f)
         {
             throw new ArgumentException($"expected {Count * f} features, got {features.Length}", nameof(features));
@@ -246,7 +253,7 @@ public sealed class BatchedMaze : IBatchedEnvironment<MazeState>
             if (EncodesObservations)
             {
                 // The start observation with the mouse moved from the start to its cell.
-                var size = 3 * _cells;
+                var size = _observationSize;
                 _startObservations.AsSpan(level[i] * size, size).CopyTo(_observations.AsSpan(i * size, size));
                 _observations[i * size + _cells + _start] = 0f;
                 _observations[i * size + _cells + cell[i]] = 1f;
@@ -402,7 +409,7 @@ public sealed class BatchedMaze : IBatchedEnvironment<MazeState>
     private void Move(int env, int from, int to)
     {
         var levelStart = _level[env] * _cells;
-        var mouse = env * 3 * _cells + _cells - levelStart;
+        var mouse = env * _observationSize + _cells - levelStart;
         _observations[mouse + from] = 0f;
         _observations[mouse + to] = 1f;
     }
@@ -416,7 +423,7 @@ public sealed class BatchedMaze : IBatchedEnvironment<MazeState>
         _stepsLeft[env] = _stepLimit[level];
         if (EncodesObservations)
         {
-            var size = 3 * _cells;
+            var size = _observationSize;
             _startObservations.AsSpan(level * size, size).CopyTo(_observations.AsSpan(env * size, size));
         }
     }

@@ -19,6 +19,12 @@ namespace Telos.Environments;
 /// time-free with the step limit as the horizon. The cheese cell is the only terminal state.</para>
 /// <para>Path distances to the cheese and to the corner are breadth-first distance fields computed
 /// once per level, so every feature is O(1) per state.</para>
+/// <para><b>The gem.</b> A level may hold a gem (<see cref="Gem"/>): a second item on an open cell that is
+/// neither the start nor the cheese, for retargeting to an object no agent trained with. It changes no
+/// dynamics (no reward, not terminal); a gem level adds the feature <c>at_gem</c> after the eight of
+/// <see cref="FeatureNames"/> (<see cref="GemFeatureNames"/>) and a fourth observation channel
+/// (<see cref="GemChannel"/>). A level without a gem has exactly the eight features and three channels
+/// of the maze without gems, so objectives and policies trained on such levels are unchanged.</para>
 /// </remarks>
 public sealed class Maze : IEnumerableEnvironment<MazeState>
 {
@@ -46,12 +52,21 @@ public sealed class Maze : IEnumerableEnvironment<MazeState>
     /// <summary>Observation channel of the cheese.</summary>
     public const int CheeseChannel = 2;
 
+    /// <summary>Observation channel of the gem, present only on levels with a gem (<see cref="HasGem"/>).</summary>
+    public const int GemChannel = 3;
+
+    /// <summary>The feature a gem level adds after <see cref="FeatureNames"/>: 1 on the gem.</summary>
+    public const string AtGem = "at_gem";
+
     /// <summary>The named features, in column order.</summary>
     public static readonly FeatureSchema FeatureNames = new(
     [
         "at_cheese", "path_dist_to_cheese", "path_dist_to_corner", "euclid_dist_to_cheese",
         "euclid_dist_to_corner", "at_corner", "x", "y",
     ]);
+
+    /// <summary>The named features of a level with a gem: <see cref="FeatureNames"/>, then <see cref="AtGem"/>.</summary>
+    public static readonly FeatureSchema GemFeatureNames = new([.. FeatureNames.Names, AtGem]);
 
     private readonly bool[] _open;
     private readonly byte[] _moves;
@@ -65,8 +80,9 @@ public sealed class Maze : IEnumerableEnvironment<MazeState>
     /// <param name="open">N² row-major flags, true for open cells. Copied.</param>
     /// <param name="cheese">Cell index of the cheese: open, not the start.</param>
     /// <param name="stepLimit">Step limit; default 4 · N².</param>
-    /// <exception cref="ArgumentException">The layout is inconsistent (wrong length, closed start or cheese, cheese on start, unreachable cheese).</exception>
-    public Maze(int size, ReadOnlySpan<bool> open, int cheese, int? stepLimit = null)
+    /// <param name="gem">Cell index of the gem (open, neither the start nor the cheese; it need not be reachable), or −1 for none.</param>
+    /// <exception cref="ArgumentException">The layout is inconsistent (wrong length, closed start or cheese, cheese on start, unreachable cheese, a gem off the open cells or on the start or cheese).</exception>
+    public Maze(int size, ReadOnlySpan<bool> open, int cheese, int? stepLimit = null, int gem = -1)
     {
         if (size < 2)
         {
@@ -94,6 +110,11 @@ public sealed class Maze : IEnumerableEnvironment<MazeState>
         {
             throw new ArgumentException($"the cheese cell {cheese} must be open and not the start", nameof(cheese));
         }
+        if (gem != -1 && ((uint)gem >= (uint)_open.Length || !_open[gem] || gem == Start || gem == cheese))
+        {
+            throw new ArgumentException($"the gem cell {gem} must be open and neither the start nor the cheese", nameof(gem));
+        }
+        Gem = gem;
 
         _moves = new byte[_open.Length];
         for (var cell = 0; cell < _open.Length; cell++)
@@ -145,6 +166,12 @@ public sealed class Maze : IEnumerableEnvironment<MazeState>
     /// <summary>Cell of the cheese.</summary>
     public int Cheese { get; }
 
+    /// <summary>Cell of the gem, or −1 when the level has none.</summary>
+    public int Gem { get; }
+
+    /// <summary>Whether the level has a gem (then it writes <see cref="GemFeatureNames"/> and four observation channels).</summary>
+    public bool HasGem => Gem >= 0;
+
     /// <summary>The distribution and seed this level came from, when it came from one (for reports).</summary>
     public string? Provenance { get; init; }
 
@@ -156,10 +183,11 @@ public sealed class Maze : IEnumerableEnvironment<MazeState>
 
     public int StepLimit { get; }
 
-    public FeatureSchema Features => FeatureNames;
+    /// <summary><see cref="FeatureNames"/>, or <see cref="GemFeatureNames"/> on a level with a gem.</summary>
+    public FeatureSchema Features => HasGem ? GemFeatureNames : FeatureNames;
 
-    /// <summary>Three channels (walls, mouse, cheese) over N×N.</summary>
-    public ObservationShape ObservationShape => new(3, Size, Size);
+    /// <summary>Three channels (walls, mouse, cheese) over N×N; four (and the gem) on a level with a gem.</summary>
+    public ObservationShape ObservationShape => new(HasGem ? 4 : 3, Size, Size);
 
     /// <summary>Number of open cells.</summary>
     public int StateCount => _cellOfState.Length;
@@ -233,7 +261,7 @@ public sealed class Maze : IEnumerableEnvironment<MazeState>
     /// <summary>
     /// Writes, in order: at_cheese (0/1), path_dist_to_cheese, path_dist_to_corner (moves),
     /// euclid_dist_to_cheese, euclid_dist_to_corner (cells), at_corner (0/1), x (column from the
-    /// left), y (row from the bottom).
+    /// left), y (row from the bottom); on a level with a gem, then at_gem (0/1).
     /// </summary>
     public void WriteFeatures(in MazeState state, Span<double> features)
     {
@@ -250,13 +278,17 @@ public sealed class Maze : IEnumerableEnvironment<MazeState>
         features[5] = cell == Corner ? 1 : 0;
         features[6] = column;
         features[7] = Size - 1 - row;
+        if (HasGem)
+        {
+            features[8] = cell == Gem ? 1 : 0;
+        }
     }
 
-    /// <summary>Writes 3·N·N floats: walls, mouse, cheese, each N×N row-major. Clears first.</summary>
+    /// <summary>Writes 3·N·N floats: walls, mouse, cheese, each N×N row-major; on a level with a gem, 4·N·N with the gem last. Clears first.</summary>
     public void WriteObservation(in MazeState state, Span<float> observation)
     {
         var plane = Size * Size;
-        observation[..(3 * plane)].Clear();
+        observation[..(ObservationShape.Channels * plane)].Clear();
         for (var cell = 0; cell < plane; cell++)
         {
             if (!_open[cell])
@@ -266,7 +298,17 @@ public sealed class Maze : IEnumerableEnvironment<MazeState>
         }
         observation[MouseChannel * plane + state.Cell] = 1f;
         observation[CheeseChannel * plane + Cheese] = 1f;
+        if (HasGem)
+        {
+            observation[GemChannel * plane + Gem] = 1f;
+        }
     }
+
+    /// <summary>
+    /// The same level (walls, cheese, step limit, provenance) without its gem: what an agent that never saw a gem reads — three
+    /// observation channels and the eight features of <see cref="FeatureNames"/>. A level without a gem is returned as it is.
+    /// </summary>
+    public Maze WithoutGem() => HasGem ? new Maze(Size, _open, Cheese, StepLimit) { Provenance = Provenance } : this;
 
     public int IndexOf(in MazeState state)
     {
@@ -282,7 +324,7 @@ public sealed class Maze : IEnumerableEnvironment<MazeState>
 
     /// <summary>
     /// ASCII picture, one line per row: <c>#</c> wall, <c>.</c> open, <c>M</c> mouse,
-    /// <c>C</c> cheese, <c>*</c> mouse on the cheese. Lines end with '\n'.
+    /// <c>C</c> cheese, <c>*</c> mouse on the cheese, <c>G</c> gem, <c>g</c> mouse on the gem. Lines end with '\n'.
     /// </summary>
     public string Render(in MazeState state)
     {
@@ -292,7 +334,7 @@ public sealed class Maze : IEnumerableEnvironment<MazeState>
             for (var column = 0; column < Size; column++)
             {
                 var cell = row * Size + column;
-                text.Append(cell == state.Cell ? (cell == Cheese ? '*' : 'M') : cell == Cheese ? 'C' : _open[cell] ? '.' : '#');
+                text.Append(cell == state.Cell ? (cell == Cheese ? '*' : cell == Gem ? 'g' : 'M') : cell == Cheese ? 'C' : cell == Gem ? 'G' : _open[cell] ? '.' : '#');
             }
             text.Append('\n');
         }
@@ -300,7 +342,7 @@ public sealed class Maze : IEnumerableEnvironment<MazeState>
     }
 
     /// <summary>
-    /// Reads a level from the ASCII form of <see cref="Render"/> (<c>#</c>, <c>.</c>, <c>M</c> optional, <c>C</c>);
+    /// Reads a level from the ASCII form of <see cref="Render"/> (<c>#</c>, <c>.</c>, <c>M</c> optional, <c>C</c>, <c>G</c> optional);
     /// the mouse always starts bottom-left. Rows are separated by newlines; blank lines are skipped.
     /// </summary>
     /// <exception cref="ArgumentException">The picture is not square, has no cheese or an unknown character.</exception>
@@ -310,6 +352,7 @@ public sealed class Maze : IEnumerableEnvironment<MazeState>
         var size = rows.Length;
         var open = new bool[size * size];
         var cheese = -1;
+        var gem = -1;
         for (var row = 0; row < size; row++)
         {
             if (rows[row].Length != size)
@@ -324,12 +367,16 @@ public sealed class Maze : IEnumerableEnvironment<MazeState>
                 {
                     '#' => false,
                     '.' or 'M' => true,
-                    'C' or '*' => true,
+                    'C' or '*' or 'G' or 'g' => true,
                     _ => throw new ArgumentException($"unknown character '{ch}' at row {row}, column {column}", nameof(picture)),
                 };
                 if (ch is 'C' or '*')
                 {
                     cheese = cell;
+                }
+                if (ch is 'G' or 'g')
+                {
+                    gem = cell;
                 }
             }
         }
@@ -337,7 +384,7 @@ public sealed class Maze : IEnumerableEnvironment<MazeState>
         {
             throw new ArgumentException("the picture has no cheese 'C'", nameof(picture));
         }
-        return new Maze(size, open, cheese, stepLimit);
+        return new Maze(size, open, cheese, stepLimit, gem);
     }
 
     private int Delta(int action) => action switch

@@ -24,6 +24,9 @@ public static class EnvironmentImages
     /// <summary>The cheese.</summary>
     public static readonly Rgb Cheese = new(250, 200, 20);
 
+    /// <summary>The maze's gem.</summary>
+    public static readonly Rgb Gem = new(40, 170, 160);
+
     /// <summary>A key.</summary>
     public static readonly Rgb Key = new(230, 170, 0);
 
@@ -45,6 +48,10 @@ public static class EnvironmentImages
             image.Fill(cell % n * cellPixels, cell / n * cellPixels, cellPixels, cellPixels, colour);
         }
         Dot(image, maze.Cheese, n, cellPixels, Cheese, inset: 1);
+        if (maze.HasGem)
+        {
+            Dot(image, maze.Gem, n, cellPixels, Gem, inset: 1);
+        }
         Dot(image, state.Cell, n, cellPixels, Agent, inset: cellPixels / 4);
         return image;
     }
