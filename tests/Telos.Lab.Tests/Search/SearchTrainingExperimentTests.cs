@@ -4,6 +4,7 @@ using Telos.Lab.Runs;
 using Telos.Lab.Search;
 using Telos.Lab.Tests.Experiments;
 using Telos.Lab.Tests.Reinforcement;
+using Telos.Learning.Reinforcement.Policies;
 
 namespace Telos.Lab.Tests.Search;
 
@@ -157,6 +158,8 @@ public sealed class SearchTrainingExperimentTests
     [Theory]
     [InlineData("search-budget.toml", 409_600)]
     [InlineData("search-budget-quick.toml", 8192)]
+    [InlineData("search-budget-drc.toml", 102_400)]
+    [InlineData("search-budget-drc-quick.toml", 8192)]
     public void TheShippedSweepsGiveEveryBudgetTheSameSteps(string file, long timesteps)
     {
         using var temp = new TempFolder();
@@ -167,5 +170,6 @@ public sealed class SearchTrainingExperimentTests
         Assert.Equal([1L, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3], prepared.Sweep.Cells.Select(c => c.Seed));
         Assert.All(cells, c => Assert.Equal(timesteps, c.Training.TotalTimesteps));
         Assert.All(cells, c => Assert.Equal((1, 7, c.Training.Simulations), (c.Parameters["region"], c.Parameters["size"], c.EvalSimulations)));
+        Assert.All(cells, c => Assert.Equal(file.Contains("drc", StringComparison.Ordinal) ? PolicyKind.Drc : PolicyKind.Cnn, c.Policy.Kind));
     }
 }
