@@ -14,16 +14,8 @@ public sealed partial class SearchTraining<TState>
         var row = slot * _episodeCapacity;
         _episodeObservations.AsSpan(first * _features, length * _features).CopyTo(_replayObservations.AsSpan(row * _features));
         _episodePolicies.AsSpan(first * _actions, length * _actions).CopyTo(_replayPolicies.AsSpan(row * _actions));
-        var gamma = _settings.Gamma;
-        double future = 0;
-        double total = 0;
-        for (var t = length - 1; t >= 0; t--)
-        {
-            var reward = _episodeRewards[first + t];
-            total += reward;
-            future = reward + (gamma * future);
-            _replayReturns[row + t] = (float)future;
-        }
+        var total = DiscountedReturns(env, length);
+        _episodeReturns.AsSpan(0, length).CopyTo(_replayReturns.AsSpan(row));
         _replayLengths[slot] = length;
         _replayNext = (slot + 1) % _replaySlots;
         _replayCount = Math.Min(_replayCount + 1, _replaySlots);

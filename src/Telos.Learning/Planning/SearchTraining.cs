@@ -217,6 +217,7 @@ public sealed partial class SearchTraining<TState> : IDisposable
     private readonly float[] _episodePolicies;
     private readonly float[] _episodeRewards;
     private readonly int[] _episodeLengths;
+    private readonly float[] _episodeReturns; // [L] scratch: a finishing episode's returns
 
     // Step buffers (no allocation per step).
     private readonly IEnvironment<TState>[] _levels;
@@ -280,6 +281,7 @@ public sealed partial class SearchTraining<TState> : IDisposable
         _episodePolicies = new float[e * _episodeCapacity * _actions];
         _episodeRewards = new float[e * _episodeCapacity];
         _episodeLengths = new int[e];
+        _episodeReturns = new float[_episodeCapacity];
 
         _levels = new IEnvironment<TState>[e];
         _states = new TState[e];
@@ -324,7 +326,22 @@ public sealed partial class SearchTraining<TState> : IDisposable
     public SearchTrainingSettings Settings => _settings;
 
     /// <summary>Transitions in the replay buffer (a recurrent policy's: the steps of its stored episodes).</summary>
-    public int ReplayCount => _recurrent ? _replayLengths.AsSpan(0, _replayCount).ToArray().Sum() : _replayCount;
+    public int ReplayCount
+    {
+        get
+        {
+            if (!_recurrent)
+            {
+                return _replayCount;
+            }
+            var steps = 0;
+            foreach (var length in _replayLengths.AsSpan(0, _replayCount))
+            {
+                steps += length;
+            }
+            return steps;
+        }
+    }
 
     /// <summary>Whether the policy is recurrent (its replay holds whole episodes).</summary>
     public bool Recurrent => _recurrent;
@@ -460,6 +477,24 @@ public sealed partial class SearchTraining<TState> : IDisposable
     {
         var length = _episodeLengths[env];
         var first = env * _episodeCapacity;
+        var total = DiscountedReturns(env, length);
+        for (var t = length - 1; t >= 0; t--)
+        {
+            var row = _replayNext;
+            _episodeObservations.AsSpan((first + t) * _features, _features).CopyTo(_replayObservations.AsSpan(row * _features, _features));
+            _episodePolicies.AsSpan((first + t) * _actions, _actions).CopyTo(_replayPolicies.AsSpan(row * _actions, _actions));
+            _replayReturns[row] = _episodeReturns[t];
+            _replayNext = (row + 1) % _settings.ReplayCapacity;
+            _replayCount = Math.Min(_replayCount + 1, _settings.ReplayCapacity);
+        }
+        _episodeLengths[env] = 0;
+        return total;
+    }
+
+    /// <summary>The discounted Monte Carlo return from every step of environment <paramref name="env"/>'s first <paramref name="length"/> steps, into <c>_episodeReturns</c>; returns the undiscounted return.</summary>
+    private double DiscountedReturns(int env, int length)
+    {
+        var first = env * _episodeCapacity;
         var gamma = _settings.Gamma;
         double future = 0;
         double total = 0;
@@ -468,14 +503,8 @@ public sealed partial class SearchTraining<TState> : IDisposable
             var reward = _episodeRewards[first + t];
             total += reward;
             future = reward + (gamma * future);
-            var row = _replayNext;
-            _episodeObservations.AsSpan((first + t) * _features, _features).CopyTo(_replayObservations.AsSpan(row * _features, _features));
-            _episodePolicies.AsSpan((first + t) * _actions, _actions).CopyTo(_replayPolicies.AsSpan(row * _actions, _actions));
-            _replayReturns[row] = (float)future;
-            _replayNext = (row + 1) % _settings.ReplayCapacity;
-            _replayCount = Math.Min(_replayCount + 1, _settings.ReplayCapacity);
+            _episodeReturns[t] = (float)future;
         }
-        _episodeLengths[env] = 0;
         return total;
     }
 
