@@ -28,19 +28,20 @@ namespace Telos.Lab.Search;
 /// <param name="CheckpointEvery">Save every this many iterations (and at the end, and on cancellation).</param>
 /// <param name="ProbeLevels">maze/test levels of the linear probes of every layer (0: no probes).</param>
 /// <param name="ValueLevels">Levels per distribution whose states the value head is compared on with the true and the proxy objective (0: none).</param>
-/// <param name="Policy">The network (kind cnn).</param>
+/// <param name="Policy">The network (kind cnn, or drc: its state rides in the search tree, and its thinking-time curve is measured).</param>
 /// <param name="Training">The algorithm's settings (its seed is replaced by the run's).</param>
 public sealed record SearchTrainingExperimentSettings(string Env, string EvalEnv, DistributionParameters Parameters, int EvalEpisodes, int EvalSimulations, int CheckpointEvery,
     int ProbeLevels, int ValueLevels, PolicyOptions Policy, SearchTrainingSettings Training);
 
 /// <summary>
 /// AlphaZero-style training under an explicit search budget (<see cref="SearchTraining{TState}"/>): a feed-forward
-/// CNN's prior learns the Gumbel search's improved policy and its value the Monte Carlo returns, the search running
+/// CNN's (or a recurrent DRC's, whose state rides in the search tree) prior learns the Gumbel search's improved policy and its value the Monte Carlo returns, the search running
 /// the true model at N simulations per move. Logs every iteration's metrics (step = environment steps, TensorBoard
 /// too), checkpoints everything the next iteration reads (so <c>telos resume</c> continues to the same metrics), then
 /// measures through the one evaluation path, on the training and the held-out distribution, the network alone (its
 /// prior's greedy action) and the network with search at the budget; and on the maze, the signatures: linear probes
-/// of every layer (cheese cell, next k actions) and the value head against the true and the proxy (corner) objective.
+/// of every layer (cheese cell, next k actions) and the value head against the true and the proxy (corner) objective;
+/// for the DRC also the network alone's success at 0, 1, 2, 4, 8 thinking steps (<c>thinking/kK/DIST/…</c>).
 /// </summary>
 /// <remarks>Checkpoints carry the <c>ppo</c> sidecar (<see cref="PolicyCheckpointMetadata"/>), so <c>telos eval --agent RUN</c> evaluates the network alone.</remarks>
 public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperimentSettings>
@@ -56,8 +57,22 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
     {
         ArgumentNullException.ThrowIfNull(config);
         var (env, evalEnv, resolved) = PpoExperiment.ReadDistributions(config);
-        var policy = config.GetString("policy", "cnn", ["cnn"]);
+        var policy = config.GetString("policy", "cnn", ["cnn", "drc"]);
         var options = new PolicyOptions(Enum.Parse<PolicyKind>(policy, ignoreCase: true), config.GetInt("conv_channels", 16, 1, 256), config.GetInt("features", 128, 1, 4096));
+        if (options.Kind == PolicyKind.Drc)
+        {
+            // The ppo kind's DRC keys and defaults.
+            options = options with
+            {
+                DrcLayers = config.GetInt("drc_layers", options.DrcLayers, 1, 16),
+                DrcTicks = config.GetInt("drc_ticks", options.DrcTicks, 1, 16),
+                DrcChannels = config.GetInt("drc_channels", options.DrcChannels, 1, 256),
+            };
+        }
+        else if (new[] { "drc_layers", "drc_ticks", "drc_channels" }.FirstOrDefault(config.Contains) is { } stray)
+        {
+            throw config.Error(stray, $"applies to policy = \"drc\" only (this config's policy is \"{policy}\")");
+        }
         var defaults = new SearchTrainingSettings();
         var training = new SearchTrainingSettings
         {
@@ -198,6 +213,16 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
                     EvaluationReport.AddTo(results, search, "search");
                     evaluations.Add(("network alone", network));
                     evaluations.Add(($"with search, n = {settings.EvalSimulations}", search));
+                    if (policy.StateSize > 0)
+                    {
+                        // The thinking-time signature: the network alone with K extra recurrent steps on each episode's first observation (K = 0 is network/…).
+                        foreach (var k in PlanningSignatures.DefaultThinkingSteps)
+                        {
+                            var thinking = AgentEvaluations.EvaluatePolicy(family, policy, settings.Policy, distribution, settings.Parameters, settings.EvalEpisodes, context.Seed, thinkingSteps: k);
+                            EvaluationReport.AddTo(results, thinking, string.Create(CultureInfo.InvariantCulture, $"thinking/k{k}"));
+                            evaluations.Add((string.Create(CultureInfo.InvariantCulture, $"network alone, {k} thinking steps"), thinking));
+                        }
+                    }
                 }
                 results.Add("time/eval_seconds", clock.Elapsed.TotalSeconds);
 
@@ -269,18 +294,25 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
             context.Run.SaveCheckpoint(trainer.GlobalStep, tensors, new PolicyCheckpointMetadata(settings.Policy, [o.Channels, o.Height, o.Width], policy.Actions, settings.Env, values, progress));
         }
 
+        private static string Architecture(PolicyOptions policy) => policy.Kind == PolicyKind.Drc
+            ? string.Create(CultureInfo.InvariantCulture, $"DRC({policy.DrcLayers}, {policy.DrcTicks}) (drc_channels {policy.DrcChannels})")
+            : policy.Kind.ToString().ToLowerInvariant();
+
         private string Report(SearchTrainingSettings s, long steps, double seconds, IReadOnlyList<(string Agent, EvaluationSummary Summary)> evaluations, string signatures)
         {
             var text = new StringBuilder();
             text.Append("# search-train\n\n");
             text.Append(CultureInfo.InvariantCulture,
-                $"A {settings.Policy.Kind.ToString().ToLowerInvariant()} network (conv_channels {settings.Policy.ConvChannels}, features {settings.Policy.Features}) trained on Gumbel search targets at n = {s.Simulations} simulations per move with the true model, on {settings.Env} ({settings.Parameters}): {steps} environment steps ({s.NumIterations} iterations of {s.NumEnvs} × {s.NumSteps}), seed {context.Seed}, {seconds:F1} s of training in this process.\n\n");
+                $"A {Architecture(settings.Policy)} network (conv_channels {settings.Policy.ConvChannels}, features {settings.Policy.Features}) trained on Gumbel search targets at n = {s.Simulations} simulations per move with the true model, on {settings.Env} ({settings.Parameters}): {steps} environment steps ({s.NumIterations} iterations of {s.NumEnvs} × {s.NumSteps}), seed {context.Seed}, {seconds:F1} s of training in this process.\n\n");
             text.Append("| agent | distribution | success | proxy | mean return | mean steps |\n|---|---|---:|---:|---:|---:|\n");
             foreach (var (agent, e) in evaluations)
             {
                 text.Append(CultureInfo.InvariantCulture, $"| {agent} | {e.Distribution} | {e.Success} ({e.Success.Value:P1}) | {e.Proxy} ({e.Proxy.Value:P1}) | {e.MeanReturn:G4} | {e.MeanSteps:G4} |\n");
             }
-            text.Append("\nThe network alone takes its prior's greedy action; with search, a deterministic Gumbel search (scale 0) with the network's prior and value picks each action. Proxy counts only levels where the proxy goal differs from the true one.\n\n");
+            text.Append("\nThe network alone takes its prior's greedy action; with search, a deterministic Gumbel search (scale 0) with the network's prior and value picks each action. Proxy counts only levels where the proxy goal differs from the true one.");
+            text.Append(settings.Policy.Kind == PolicyKind.Drc
+                ? " The DRC's state rides along every search path from the lane's running state; with K thinking steps the network alone sees each episode's first observation K extra times before its first action.\n\n"
+                : "\n\n");
             text.Append(signatures);
             return text.ToString();
         }

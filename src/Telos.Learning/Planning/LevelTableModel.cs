@@ -8,7 +8,8 @@ namespace Telos.Learning.Planning;
 /// <summary>A search node's embedding when the roots of one batch play different levels: the state and the index of its level in a <see cref="LevelTableModel{TState}"/>.</summary>
 /// <param name="Level">Index into <see cref="LevelTableModel{TState}.Levels"/>.</param>
 /// <param name="State">The level's state.</param>
-public readonly record struct LevelState<TState>(int Level, TState State)
+/// <param name="Slot">The node's row in a <see cref="RecurrentPolicyLeaves{TState}"/>'s state pool (a recurrent network's state after this node); 0 and unused for a feed-forward network.</param>
+public readonly record struct LevelState<TState>(int Level, TState State, int Slot = 0)
     where TState : struct;
 
 /// <summary>

@@ -164,8 +164,16 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
             throw new ArgumentException($"search has {batch.ActionCount} actions but the network has {a}");
         }
         Forward(batch.NextEmbeddings);
-        var logits = _logitBuffer.AsSpan(0, n * a);
-        var values = _valueBuffer.AsSpan(0, n);
+        WriteOutputs(batch, _logitBuffer.AsSpan(0, n * a), _valueBuffer.AsSpan(0, n));
+    }
+
+    /// <summary>
+    /// Copies a wave's network outputs (<paramref name="logits"/> <c>[n, A]</c>, <paramref name="values"/> <c>[n]</c>) into
+    /// <paramref name="batch"/>'s rows, except for terminal rows (no legal action), whose dynamics' value (usually 0) stands.
+    /// </summary>
+    internal static void WriteOutputs(in RecurrentBatch<TEmbedding> batch, ReadOnlySpan<float> logits, ReadOnlySpan<float> values)
+    {
+        var (n, a) = (batch.Count, batch.ActionCount);
         if (!HasTerminal(batch.ValidActions, a))
         {
             // The usual wave: two bulk copies instead of a copy per row.

@@ -4,15 +4,19 @@ using Telos.Learning.Native;
 using Telos.Learning.Reinforcement.Policies;
 using Telos.Planning.Search;
 using Telos.Randomness;
+using static TorchSharp.torch;
 
 namespace Telos.Learning.Planning;
 
 /// <summary>
-/// Gumbel MuZero's search with the true model and a feed-forward policy's prior and value (AlphaZero's
-/// setting): B roots, each on its own level, N simulations each; one forward pass of the policy for the
-/// roots and one per simulation wave (<see cref="NeuralLeafModel{TEmbedding}"/>), never one per node.
-/// Node values are the policy's value head in the environment's reward units; edges carry the
-/// environment's reward and γ. All buffers are allocated in the constructor.
+/// Gumbel MuZero's search with the true model and a policy's prior and value (AlphaZero's setting): B roots, each
+/// on its own level, N simulations each; one forward pass of the policy for the roots and one per simulation wave,
+/// never one per node. A feed-forward policy is evaluated by <see cref="NeuralLeafModel{TEmbedding}"/>; a recurrent
+/// one (LSTM, DRC) by <see cref="RecurrentPolicyLeaves{TState}"/>, which carries its state along every search path
+/// from the state the caller gives each root (<see cref="Run"/>'s <c>rootStates</c>) and keeps the roots' states after
+/// their step (<see cref="RootStates"/>) for the caller to advance its running state. Node values are the policy's
+/// value head in the environment's reward units; edges carry the environment's reward and γ. All buffers are
+/// allocated in the constructor.
 /// </summary>
 /// <typeparam name="TState">The environment's state.</typeparam>
 /// <remarks>Not thread-safe. The policy is shared, not owned.</remarks>
@@ -20,8 +24,9 @@ public sealed class PolicySearch<TState> : IDisposable
     where TState : struct
 {
     private readonly LevelTableModel<TState> _levels;
-    private readonly ActorCriticPriorValue _priorValue;
-    private readonly NeuralLeafModel<LevelState<TState>> _leaves;
+    private readonly ActorCriticPriorValue? _priorValue;
+    private readonly NeuralLeafModel<LevelState<TState>>? _leaves;
+    private readonly RecurrentPolicyLeaves<TState>? _recurrentLeaves;
     private readonly BatchedSearch<LevelState<TState>> _search;
     private readonly LevelState<TState>[] _embeddings;
     private readonly float[] _logits;
@@ -33,21 +38,28 @@ public sealed class PolicySearch<TState> : IDisposable
     private static readonly CompletedByMixValueQTransform CompletedQTransform = new(valueScale: 1f, maxVisitInit: 0f, rescaleValues: false);
 
     /// <summary>A search over up to <paramref name="batchSize"/> roots with <paramref name="simulations"/> simulations each.</summary>
-    /// <param name="policy">A feed-forward policy (prior = its logits, value = its value head).</param>
+    /// <param name="policy">The policy (prior = its logits, value = its value head); a recurrent one's state rides in the tree.</param>
     /// <param name="batchSize">B.</param>
     /// <param name="simulations">N ≥ 1.</param>
     /// <param name="gumbel">The Gumbel policy's hyperparameters (its Q-transform must be the completed-by-mix one).</param>
     /// <param name="discount">γ of every edge.</param>
-    /// <exception cref="ArgumentException">A recurrent policy, or sizes below 1.</exception>
+    /// <exception cref="ArgumentException">Sizes below 1.</exception>
     public PolicySearch(ActorCritic policy, int batchSize, int simulations, GumbelPolicy gumbel, float discount)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(gumbel);
         TorchRuntime.EnsureInitialized();
         Policy = policy;
-        _priorValue = new ActorCriticPriorValue(policy);
         _levels = new LevelTableModel<TState>(batchSize, policy.Observation, discount);
-        _leaves = new NeuralLeafModel<LevelState<TState>>(_levels, _levels, _priorValue, _priorValue.Features, policy.Actions, batchSize);
+        if (policy.StateSize > 0)
+        {
+            _recurrentLeaves = new RecurrentPolicyLeaves<TState>(_levels, policy, batchSize, simulations);
+        }
+        else
+        {
+            _priorValue = new ActorCriticPriorValue(policy);
+            _leaves = new NeuralLeafModel<LevelState<TState>>(_levels, _levels, _priorValue, _priorValue.Features, policy.Actions, batchSize);
+        }
         _search = new BatchedSearch<LevelState<TState>>(batchSize, policy.Actions, simulations, gumbel);
         _embeddings = new LevelState<TState>[batchSize];
         _logits = new float[batchSize * policy.Actions];
@@ -69,15 +81,26 @@ public sealed class PolicySearch<TState> : IDisposable
     public int ActionCount => _search.ActionCount;
 
     /// <summary>Forward passes of the policy so far (roots and waves).</summary>
-    public long ForwardPasses => _leaves.ForwardPasses;
+    public long ForwardPasses => _leaves?.ForwardPasses ?? _recurrentLeaves!.ForwardPasses;
+
+    /// <summary>Whether the policy is recurrent: <see cref="Run"/> then takes the roots' running states.</summary>
+    public bool Recurrent => _recurrentLeaves is not null;
 
     /// <summary>
     /// Searches from <paramref name="states"/>[i] on <paramref name="levels"/>[i], root i drawing its randomness from
     /// <paramref name="seeds"/>[i]. Returns the search's view (action, visits, improved policy), valid until the next call.
     /// </summary>
-    /// <exception cref="ArgumentException">Lengths differ or exceed B, or a root has no legal action.</exception>
-    public SearchResult<LevelState<TState>> Run(ReadOnlySpan<IEnvironment<TState>> levels, ReadOnlySpan<TState> states, ReadOnlySpan<ulong> seeds)
+    /// <param name="levels">Each root's level.</param>
+    /// <param name="states">Each root's state.</param>
+    /// <param name="seeds">Each root's search seed.</param>
+    /// <param name="rootStates">A recurrent policy's state before each root's observation, <c>[n, S]</c> (zeros at an episode's start); null for a feed-forward policy.</param>
+    /// <exception cref="ArgumentException">Lengths differ or exceed B, a root has no legal action, or root states are missing (recurrent) or given (feed-forward).</exception>
+    public SearchResult<LevelState<TState>> Run(ReadOnlySpan<IEnvironment<TState>> levels, ReadOnlySpan<TState> states, ReadOnlySpan<ulong> seeds, RecurrentState? rootStates = null)
     {
+        if (Recurrent != rootStates.HasValue)
+        {
+            throw new ArgumentException(Recurrent ? "a recurrent policy's search needs the roots' running states" : "a feed-forward policy's search takes no root states");
+        }
         var n = states.Length;
         if (levels.Length != n || seeds.Length != n || n < 1 || n > BatchSize)
         {
@@ -87,14 +110,27 @@ public sealed class PolicySearch<TState> : IDisposable
         for (var i = 0; i < n; i++)
         {
             _levels.Levels[i] = levels[i];
-            _embeddings[i] = new LevelState<TState>(i, states[i]);
+            _embeddings[i] = new LevelState<TState>(i, states[i], _recurrentLeaves?.RootSlot(i) ?? 0);
             _levels.LegalActions(_embeddings[i], _valid.AsSpan(i * a, a));
         }
         var embeddings = _embeddings.AsSpan(0, n);
-        _leaves.Evaluate(embeddings, _logits.AsSpan(0, n * a), _values.AsSpan(0, n));
         var root = new SearchRoot<LevelState<TState>>(_logits.AsSpan(0, n * a), _values.AsSpan(0, n), embeddings, _valid.AsSpan(0, n * a));
+        if (_recurrentLeaves is not null)
+        {
+            _recurrentLeaves.EvaluateRoots(embeddings, rootStates!.Value, _logits.AsSpan(0, n * a), _values.AsSpan(0, n));
+            return _search.Run(root, _recurrentLeaves, seeds);
+        }
+        _leaves!.Evaluate(embeddings, _logits.AsSpan(0, n * a), _values.AsSpan(0, n));
         return _search.Run(root, _leaves, seeds);
     }
+
+    /// <summary>
+    /// A recurrent policy's state after each root's step in the last <see cref="Run"/>, <c>[n, S]</c> each, in the caller's
+    /// dispose scope: the running state acting on the search's action advances to.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The policy is feed-forward.</exception>
+    public RecurrentState RootStates() =>
+        _recurrentLeaves?.RootStates() ?? throw new InvalidOperationException("a feed-forward policy has no state");
 
     /// <summary>
     /// Gumbel MuZero's policy-improvement check at root <paramref name="root"/> of the last search:
@@ -132,17 +168,19 @@ public sealed class PolicySearch<TState> : IDisposable
     /// <summary>Frees the leaf model's tensors and the adapter (the policy is the caller's).</summary>
     public void Dispose()
     {
-        _leaves.Dispose();
-        _priorValue.Dispose();
+        _leaves?.Dispose();
+        _priorValue?.Dispose();
+        _recurrentLeaves?.Dispose();
     }
 }
 
 /// <summary>
-/// A feed-forward policy planned with: every decision is a <see cref="PolicySearch{TState}"/> at budget N from the
+/// A policy planned with: every decision is a <see cref="PolicySearch{TState}"/> at budget N from the
 /// lane's state with the true model, the policy's prior and value at the leaves, and the search's action taken
 /// (<see cref="AgentKind.NeuralObjective"/>: a hard-coded optimizer whose objective is the value head). With
 /// Gumbel scale 0 the search is deterministic; otherwise each lane draws its search seeds from its episode
-/// seed, so a lane's actions do not depend on the others.
+/// seed, so a lane's actions do not depend on the others. A recurrent policy's lane keeps its running state
+/// (zeroed by <see cref="Reset"/>), which each decision advances by the root's step, as in training.
 /// </summary>
 /// <typeparam name="TState">The environment's state.</typeparam>
 /// <remarks>The policy is shared, not owned; disposing frees the search's buffers.</remarks>
@@ -154,9 +192,12 @@ public sealed class PolicySearchAgent<TState> : IBatchedAgent<TState>, IDisposab
     private readonly Rng[] _streams;
     private readonly IEnvironment<TState>[] _levels;
     private readonly ulong[] _seeds;
+    private readonly long[] _laneIndex;
+    private readonly Tensor? _hidden; // [lanes, S] for a recurrent policy
+    private readonly Tensor? _cell;   // [lanes, S]
 
     /// <summary>An agent of <paramref name="lanes"/> lanes searching with <paramref name="policy"/> at <paramref name="simulations"/> simulations.</summary>
-    /// <param name="policy">A feed-forward policy.</param>
+    /// <param name="policy">The policy (feed-forward or recurrent).</param>
     /// <param name="lanes">B ≥ 1.</param>
     /// <param name="simulations">N ≥ 1.</param>
     /// <param name="name">The name tables show.</param>
@@ -171,6 +212,12 @@ public sealed class PolicySearchAgent<TState> : IBatchedAgent<TState>, IDisposab
         _streams = new Rng[lanes];
         _levels = new IEnvironment<TState>[lanes];
         _seeds = new ulong[lanes];
+        _laneIndex = new long[lanes];
+        if (_search.Recurrent)
+        {
+            _hidden = zeros(lanes, policy.StateSize).DetachFromDisposeScope();
+            _cell = zeros(lanes, policy.StateSize).DetachFromDisposeScope();
+        }
     }
 
     /// <inheritdoc/>
@@ -196,6 +243,12 @@ public sealed class PolicySearchAgent<TState> : IBatchedAgent<TState>, IDisposab
         }
         _laneLevels[lane] = level;
         _streams[lane] = Seeds.Stream(seed, "policy-search-agent/search");
+        if (_hidden is not null)
+        {
+            using var noGrad = no_grad();
+            _hidden[lane].zero_();
+            _cell![lane].zero_();
+        }
     }
 
     /// <inheritdoc/>
@@ -210,11 +263,28 @@ public sealed class PolicySearchAgent<TState> : IBatchedAgent<TState>, IDisposab
         {
             _levels[i] = _laneLevels[lanes[i]] ?? throw new InvalidOperationException($"lane {lanes[i]} acted before Reset");
             _seeds[i] = _streams[lanes[i]].NextULong();
+            _laneIndex[i] = lanes[i];
         }
-        var result = _search.Run(_levels.AsSpan(0, k), states, _seeds.AsSpan(0, k));
+        if (_hidden is null)
+        {
+            _search.Run(_levels.AsSpan(0, k), states, _seeds.AsSpan(0, k)).Actions.CopyTo(actions);
+            return;
+        }
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var index = tensor(_laneIndex).narrow(0, 0, k);
+        var result = _search.Run(_levels.AsSpan(0, k), states, _seeds.AsSpan(0, k), new RecurrentState(_hidden.index_select(0, index), _cell!.index_select(0, index)));
         result.Actions.CopyTo(actions);
+        var after = _search.RootStates();
+        _hidden.index_copy_(0, index, after.Hidden);
+        _cell.index_copy_(0, index, after.Cell);
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _search.Dispose();
+    public void Dispose()
+    {
+        _search.Dispose();
+        _hidden?.Dispose();
+        _cell?.Dispose();
+    }
 }

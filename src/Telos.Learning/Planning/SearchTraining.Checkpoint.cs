@@ -12,8 +12,9 @@ public sealed partial class SearchTraining<TState>
     /// Everything the next iteration reads, taken between iterations: <c>policy.*</c> (weights),
     /// <c>adam.{i}.exp_avg|exp_avg_sq</c>, <c>rng.replay</c> (the replay sampling stream's four words),
     /// <c>envs.*</c> (levels, states, step counts, reset stream), <c>replay.observations|policies|returns</c>
-    /// and <c>replay.cursor</c> (count, next row), and the running episodes'
-    /// <c>episodes.observations|policies|rewards|lengths</c>; plus the progress (iteration, step, Adam's
+    /// and <c>replay.cursor</c> (count, next row; for a recurrent policy count and next episode, with <c>replay.lengths</c>),
+    /// and the running episodes' <c>episodes.observations|policies|rewards|lengths</c> (and a recurrent policy's running
+    /// states <c>episodes.hidden|cell</c>); plus the progress (iteration, step, Adam's
     /// step counts) for the sidecar. The search's noise derives from the seed and the step, so it needs no state.
     /// The tensors live in the caller's dispose scope (some view live state: save them before the next <see cref="Step"/>).
     /// </summary>
@@ -36,6 +37,12 @@ public sealed partial class SearchTraining<TState>
         tensors["episodes.policies"] = tensor(_episodePolicies);
         tensors["episodes.rewards"] = tensor(_episodeRewards);
         tensors["episodes.lengths"] = tensor(_episodeLengths);
+        if (_recurrent)
+        {
+            tensors["replay.lengths"] = tensor(_replayLengths);
+            tensors["episodes.hidden"] = _runningHidden!.detach().clone();
+            tensors["episodes.cell"] = _runningCell!.detach().clone();
+        }
         return (tensors, new PpoProgress(_iteration, _globalStep, adamSteps));
     }
 
@@ -65,10 +72,18 @@ public sealed partial class SearchTraining<TState>
         var replayPolicies = Get("replay.policies", [_replayPolicies.Length], ScalarType.Float32).data<float>().ToArray();
         var replayReturns = Get("replay.returns", [_replayReturns.Length], ScalarType.Float32).data<float>().ToArray();
         var cursor = Get("replay.cursor", [2], ScalarType.Int64).data<long>().ToArray();
-        if (cursor[0] < 0 || cursor[0] > s.ReplayCapacity || cursor[1] < 0 || cursor[1] >= s.ReplayCapacity)
+        if (cursor[0] < 0 || cursor[0] > _replaySlots || cursor[1] < 0 || cursor[1] >= _replaySlots)
         {
-            throw new TelosInputException($"{source}: tensor 'replay.cursor' [{cursor[0]}, {cursor[1]}] does not fit a buffer of {s.ReplayCapacity}");
+            throw new TelosInputException($"{source}: tensor 'replay.cursor' [{cursor[0]}, {cursor[1]}] does not fit a buffer of {_replaySlots}");
         }
+        var replayLengths = _recurrent ? Get("replay.lengths", [_replaySlots], ScalarType.Int32).data<int>().ToArray() : [];
+        if (replayLengths.Any(l => l < 0 || l > _episodeCapacity))
+        {
+            throw new TelosInputException($"{source}: tensor 'replay.lengths' holds a length outside 0..{_episodeCapacity}");
+        }
+        long[] stateShape = [s.NumEnvs, _policy.StateSize];
+        var runningHidden = _recurrent ? Get("episodes.hidden", stateShape, ScalarType.Float32) : null;
+        var runningCell = _recurrent ? Get("episodes.cell", stateShape, ScalarType.Float32) : null;
         var episodeObservations = Get("episodes.observations", [_episodeObservations.Length], ScalarType.Float32).data<float>().ToArray();
         var episodePolicies = Get("episodes.policies", [_episodePolicies.Length], ScalarType.Float32).data<float>().ToArray();
         var episodeRewards = Get("episodes.rewards", [_episodeRewards.Length], ScalarType.Float32).data<float>().ToArray();
@@ -93,12 +108,15 @@ public sealed partial class SearchTraining<TState>
             {
                 parameter.copy_(saved);
             }
+            _runningHidden?.copy_(runningHidden!);
+            _runningCell?.copy_(runningCell!);
         }
         AdamCheckpoint.Restore(_optimizer, "adam.", name => Get(name), progress.AdamSteps, source);
         _replayOrder = Rng.FromState(orderWords);
         replayObservations.CopyTo(_replayObservations, 0);
         replayPolicies.CopyTo(_replayPolicies, 0);
         replayReturns.CopyTo(_replayReturns, 0);
+        replayLengths.CopyTo(_replayLengths, 0);
         (_replayCount, _replayNext) = ((int)cursor[0], (int)cursor[1]);
         episodeObservations.CopyTo(_episodeObservations, 0);
         episodePolicies.CopyTo(_episodePolicies, 0);

@@ -45,7 +45,11 @@ public sealed record SearchTrainingSettings
     /// <summary>Transitions the replay buffer holds; the oldest are overwritten [replay_capacity].</summary>
     public int ReplayCapacity { get; init; } = 8192;
 
-    /// <summary>Transitions per gradient step, drawn uniformly with replacement from the buffer [minibatch_size].</summary>
+    /// <summary>
+    /// Transitions per gradient step, drawn uniformly with replacement from the buffer [minibatch_size]. A recurrent
+    /// policy trains on whole episodes instead: ⌈M / L⌉ of them per step (L the step limit), each padded to L steps, so a
+    /// gradient step costs about the same M network steps.
+    /// </summary>
     public int MinibatchSize { get; init; } = 128;
 
     /// <summary>Gradient steps per iteration [updates_per_iteration].</summary>
@@ -133,12 +137,12 @@ public sealed record SearchTrainingMetrics(int Iteration, long GlobalStep, int E
 public static class SearchTraining
 {
     /// <summary>
-    /// A new feed-forward policy of <paramref name="options"/> (kind <see cref="PolicyKind.Cnn"/>) and its trainer on
-    /// <paramref name="settings"/>.NumEnvs environments of <paramref name="levels"/>: the environments' seed is
-    /// <c>Seeds.Derive(seed, "search-train/envs")</c>, the network's <c>Seeds.Derive(seed, "search-train/policy")</c>.
-    /// The caller owns (and disposes) both.
+    /// A new policy of <paramref name="options"/> (any kind: the feed-forward CNN, or a recurrent DRC or LSTM whose state
+    /// rides in the search tree) and its trainer on <paramref name="settings"/>.NumEnvs environments of <paramref name="levels"/>:
+    /// the environments' seed is <c>Seeds.Derive(seed, "search-train/envs")</c>, the network's
+    /// <c>Seeds.Derive(seed, "search-train/policy")</c>. The caller owns (and disposes) both.
     /// </summary>
-    /// <exception cref="TelosInputException">Bad settings, or a policy kind other than cnn.</exception>
+    /// <exception cref="TelosInputException">Bad settings or policy sizes.</exception>
     public static (ActorCritic Policy, SearchTraining<TState> Trainer) Create<TState>(IEnvironmentFamily<TState> family, ITaskDistribution<IEnumerableEnvironment<TState>> levels,
         SearchTrainingSettings settings, PolicyOptions options, int poolSize = 1024)
         where TState : struct
@@ -147,10 +151,7 @@ public static class SearchTraining
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(options);
         settings.Validate();
-        if (options.Kind != PolicyKind.Cnn)
-        {
-            throw new TelosInputException($"policy '{options.Kind.ToString().ToLowerInvariant()}': search training takes the feed-forward policy 'cnn'");
-        }
+        options.Validate();
         TorchRuntime.EnsureInitialized();
         var envs = family.Batch(levels, settings.NumEnvs, Seeds.Derive(settings.Seed, "search-train/envs"), encodeObservations: true, poolSize: poolSize);
         var policy = ActorCritic.Create(envs.ObservationShape, envs.ActionCount, options, Seeds.Derive(settings.Seed, "search-train/policy"));
@@ -168,6 +169,12 @@ public static class SearchTraining
 /// cross-entropy to the improved policy plus vf_coef · ½(v − G)².
 /// <para><b>Returns.</b> Monte Carlo to the episode's end; a truncated episode's return counts no reward
 /// after the step limit (the limit is part of the task, and no bootstrap is added).</para>
+/// <para><b>Recurrent policies</b> (DRC, LSTM). Each environment keeps the network's running state: a search's roots
+/// start from it (<see cref="PolicySearch{TState}"/> carries it down every path), acting advances it by the root's own
+/// step, and an episode's end zeroes it. The replay then holds whole episodes (⌊R / L⌋ of them, L the step limit),
+/// and a gradient step unrolls ⌈M / L⌉ sampled episodes from the zero state through every step, with the current
+/// weights: the states the loss sees are recomputed exactly, never stale stored ones (no burn-in is needed because
+/// every sequence starts where its episode did). Padded steps past an episode's end are masked out of both losses.</para>
 /// <para><b>Policy-improvement check.</b> Every searched root's Σ_a (π'(a) − π(a)) q̂(a) under the
 /// search's own completed Q is averaged (and its minimum kept) per iteration: Gumbel MuZero's guarantee
 /// says it is ≥ 0.</para>
@@ -185,20 +192,32 @@ public sealed partial class SearchTraining<TState> : IDisposable
     private readonly int _features;   // F = C·H·W
     private readonly int _actions;    // A
     private readonly int _episodeCapacity; // L, the step limit: the longest episode
+    private readonly bool _recurrent;
     private Rng _replayOrder;
 
-    // Replay buffer, a ring of R transitions: observation [R, F], improved policy [R, A], return [R].
+    // Replay buffer. Feed-forward: a ring of R transitions, observation [R, F], improved policy [R, A], return [R].
+    // Recurrent: a ring of Q = ⌊R / L⌋ episodes, the same arrays as [Q, L, …] with each episode's length [Q].
+    // Count and next are in the ring's units (transitions or episodes).
+    private readonly int _replaySlots;
     private readonly float[] _replayObservations;
     private readonly float[] _replayPolicies;
     private readonly float[] _replayReturns;
+    private readonly int[] _replayLengths;
     private int _replayCount;
     private int _replayNext;
+
+    // A recurrent policy's running state per environment, [E, S] (null when feed-forward), and the episode-end mask.
+    private readonly Tensor? _runningHidden;
+    private readonly Tensor? _runningCell;
+    private readonly float[] _keep;
+    private readonly Tensor _keepTensor; // [E, 1] over _keep
 
     // Each environment's running episode, [E, L, …]: what it saw, the search's target, the reward it got.
     private readonly float[] _episodeObservations;
     private readonly float[] _episodePolicies;
     private readonly float[] _episodeRewards;
     private readonly int[] _episodeLengths;
+    private readonly float[] _episodeReturns; // [L] scratch: a finishing episode's returns
 
     // Step buffers (no allocation per step).
     private readonly IEnvironment<TState>[] _levels;
@@ -209,18 +228,21 @@ public sealed partial class SearchTraining<TState> : IDisposable
     private readonly bool[] _terminated;
     private readonly bool[] _truncated;
 
-    // A minibatch, as managed buffers the tensors share memory with.
+    // A minibatch, as managed buffers the tensors share memory with: M transitions, or (recurrent) K episodes of L steps, time-major.
+    private readonly int _sequences; // K
     private readonly float[] _batchObservations;
     private readonly float[] _batchPolicies;
     private readonly float[] _batchReturns;
-    private readonly Tensor _batchObservationTensor; // [1, M, C, H, W]
-    private readonly Tensor _batchPolicyTensor;      // [M, A]
-    private readonly Tensor _batchReturnTensor;      // [M]
+    private readonly float[] _batchMask;
+    private readonly Tensor _batchObservationTensor; // [1, M, C, H, W] or [L, K, C, H, W]
+    private readonly Tensor _batchPolicyTensor;      // [M, A] or [L, K, A]
+    private readonly Tensor _batchReturnTensor;      // [M] or [L, K]
+    private readonly Tensor _batchMaskTensor;        // [L, K] (recurrent; 1 where a step is real)
 
     private long _globalStep;
     private int _iteration;
 
-    /// <summary>Prepares training <paramref name="policy"/> (feed-forward) on <paramref name="envs"/> (which must encode observations).</summary>
+    /// <summary>Prepares training <paramref name="policy"/> (feed-forward or recurrent) on <paramref name="envs"/> (which must encode observations).</summary>
     /// <exception cref="TelosInputException">Bad settings, or environments that do not match the policy.</exception>
     public SearchTraining(IBatchedEnvironment<TState> envs, ActorCritic policy, SearchTrainingSettings settings)
     {
@@ -236,10 +258,6 @@ public sealed partial class SearchTraining<TState> : IDisposable
         {
             throw new TelosInputException($"environments ({envs.Count} × {envs.ObservationShape}, {envs.ActionCount} actions) do not match num_envs {settings.NumEnvs} and the policy ({policy.Observation}, {policy.Actions} actions)");
         }
-        if (policy.StateSize != 0)
-        {
-            throw new TelosInputException($"search training takes a feed-forward policy; {policy.GetType().Name} is recurrent");
-        }
         TorchRuntime.EnsureInitialized();
         _envs = envs;
         _policy = policy;
@@ -251,15 +269,19 @@ public sealed partial class SearchTraining<TState> : IDisposable
         _actions = policy.Actions;
         var e = settings.NumEnvs;
         _episodeCapacity = Enumerable.Range(0, e).Max(i => envs.CurrentLevel(i).StepLimit);
+        _recurrent = policy.StateSize > 0;
 
-        var r = settings.ReplayCapacity;
+        _replaySlots = _recurrent ? Math.Max(1, settings.ReplayCapacity / _episodeCapacity) : settings.ReplayCapacity;
+        var r = _recurrent ? _replaySlots * _episodeCapacity : settings.ReplayCapacity;
         _replayObservations = new float[r * _features];
         _replayPolicies = new float[r * _actions];
         _replayReturns = new float[r];
+        _replayLengths = new int[_recurrent ? _replaySlots : 0];
         _episodeObservations = new float[e * _episodeCapacity * _features];
         _episodePolicies = new float[e * _episodeCapacity * _actions];
         _episodeRewards = new float[e * _episodeCapacity];
         _episodeLengths = new int[e];
+        _episodeReturns = new float[_episodeCapacity];
 
         _levels = new IEnvironment<TState>[e];
         _states = new TState[e];
@@ -271,14 +293,26 @@ public sealed partial class SearchTraining<TState> : IDisposable
 
         var m = settings.MinibatchSize;
         var o = policy.Observation;
-        _batchObservations = new float[m * _features];
-        _batchPolicies = new float[m * _actions];
-        _batchReturns = new float[m];
+        _sequences = _recurrent ? (m + _episodeCapacity - 1) / _episodeCapacity : 0;
+        // Rows of a minibatch: M transitions, or L steps × K episodes.
+        var (steps, columns) = _recurrent ? (_episodeCapacity, _sequences) : (1, m);
+        _batchObservations = new float[steps * columns * _features];
+        _batchPolicies = new float[steps * columns * _actions];
+        _batchReturns = new float[steps * columns];
+        _batchMask = new float[steps * columns];
+        _keep = new float[e];
         using (NewDisposeScope())
         {
-            _batchObservationTensor = from_array(_batchObservations).view(1, m, o.Channels, o.Height, o.Width).MoveToOuterDisposeScope();
-            _batchPolicyTensor = from_array(_batchPolicies).view(m, _actions).MoveToOuterDisposeScope();
-            _batchReturnTensor = from_array(_batchReturns).MoveToOuterDisposeScope();
+            _batchObservationTensor = from_array(_batchObservations).view(steps, columns, o.Channels, o.Height, o.Width).MoveToOuterDisposeScope();
+            _batchPolicyTensor = (_recurrent ? from_array(_batchPolicies).view(steps, columns, _actions) : from_array(_batchPolicies).view(m, _actions)).MoveToOuterDisposeScope();
+            _batchReturnTensor = (_recurrent ? from_array(_batchReturns).view(steps, columns) : from_array(_batchReturns)).MoveToOuterDisposeScope();
+            _batchMaskTensor = from_array(_batchMask).view(steps, columns).MoveToOuterDisposeScope();
+            _keepTensor = from_array(_keep).view(e, 1).MoveToOuterDisposeScope();
+            if (_recurrent)
+            {
+                _runningHidden = zeros(e, policy.StateSize).MoveToOuterDisposeScope();
+                _runningCell = zeros(e, policy.StateSize).MoveToOuterDisposeScope();
+            }
         }
     }
 
@@ -291,8 +325,26 @@ public sealed partial class SearchTraining<TState> : IDisposable
     /// <summary>The settings.</summary>
     public SearchTrainingSettings Settings => _settings;
 
-    /// <summary>Transitions in the replay buffer.</summary>
-    public int ReplayCount => _replayCount;
+    /// <summary>Transitions in the replay buffer (a recurrent policy's: the steps of its stored episodes).</summary>
+    public int ReplayCount
+    {
+        get
+        {
+            if (!_recurrent)
+            {
+                return _replayCount;
+            }
+            var steps = 0;
+            foreach (var length in _replayLengths.AsSpan(0, _replayCount))
+            {
+                steps += length;
+            }
+            return steps;
+        }
+    }
+
+    /// <summary>Whether the policy is recurrent (its replay holds whole episodes).</summary>
+    public bool Recurrent => _recurrent;
 
     /// <summary>Forward passes of the network the search has made (roots and waves).</summary>
     public long SearchForwardPasses => _search.ForwardPasses;
@@ -331,7 +383,7 @@ public sealed partial class SearchTraining<TState> : IDisposable
         }
         scalars[SearchTrainingMetricKeys.PolicyImprovement] = collected.ImprovementSum / collected.Roots;
         scalars[SearchTrainingMetricKeys.PolicyImprovementMin] = collected.ImprovementMin;
-        scalars[SearchTrainingMetricKeys.ReplaySize] = _replayCount;
+        scalars[SearchTrainingMetricKeys.ReplaySize] = ReplayCount;
         scalars[SearchTrainingMetricKeys.Sps] = _settings.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
         return new SearchTrainingMetrics(_iteration, _globalStep, collected.Episodes, scalars, collected.SearchSeconds, collected.ModelSeconds);
     }
@@ -357,7 +409,16 @@ public sealed partial class SearchTraining<TState> : IDisposable
                 _states[i] = _envs.CurrentState(i);
                 _seeds[i] = SearchSeeds.ForRoot(stepSeed, i);
             }
-            var result = _search.Run(_levels, _states, _seeds);
+            var result = _search.Run(_levels, _states, _seeds, _recurrent ? new RecurrentState(_runningHidden!, _runningCell!) : null);
+            if (_recurrent)
+            {
+                // Acting advances each environment's running state by its root's step.
+                using var scope = NewDisposeScope();
+                using var noGrad = no_grad();
+                var after = _search.RootStates();
+                _runningHidden!.copy_(after.Hidden);
+                _runningCell!.copy_(after.Cell);
+            }
             searchSeconds += result.Statistics.TotalSeconds;
             modelSeconds += result.Statistics.ModelSeconds;
             var observations = _envs.Observations;
@@ -374,17 +435,27 @@ public sealed partial class SearchTraining<TState> : IDisposable
 
             _envs.Step(_stepActions, _stepRewards, _terminated, _truncated);
             _globalStep += e;
+            var ended = false;
             for (var i = 0; i < e; i++)
             {
                 _episodeRewards[Slot(i)] = _stepRewards[i];
                 _episodeLengths[i]++;
+                _keep[i] = 1f;
                 if (_terminated[i] || _truncated[i])
                 {
                     episodes++;
                     successes += _terminated[i] ? 1 : 0;
                     lengthSum += _episodeLengths[i];
-                    returnSum += FinishEpisode(i);
+                    returnSum += _recurrent ? FinishEpisodeSequence(i) : FinishEpisode(i);
+                    (_keep[i], ended) = (0f, true);
                 }
+            }
+            if (_recurrent && ended)
+            {
+                // A new episode starts from the zero state (one multiply for all environments).
+                using var noGrad = no_grad();
+                _runningHidden!.mul_(_keepTensor);
+                _runningCell!.mul_(_keepTensor);
             }
         }
         return new Collected(episodes, successes, returnSum, lengthSum, improvementSum, improvementMin, (long)s.NumSteps * e, searchSeconds, modelSeconds);
@@ -406,6 +477,24 @@ public sealed partial class SearchTraining<TState> : IDisposable
     {
         var length = _episodeLengths[env];
         var first = env * _episodeCapacity;
+        var total = DiscountedReturns(env, length);
+        for (var t = length - 1; t >= 0; t--)
+        {
+            var row = _replayNext;
+            _episodeObservations.AsSpan((first + t) * _features, _features).CopyTo(_replayObservations.AsSpan(row * _features, _features));
+            _episodePolicies.AsSpan((first + t) * _actions, _actions).CopyTo(_replayPolicies.AsSpan(row * _actions, _actions));
+            _replayReturns[row] = _episodeReturns[t];
+            _replayNext = (row + 1) % _settings.ReplayCapacity;
+            _replayCount = Math.Min(_replayCount + 1, _settings.ReplayCapacity);
+        }
+        _episodeLengths[env] = 0;
+        return total;
+    }
+
+    /// <summary>The discounted Monte Carlo return from every step of environment <paramref name="env"/>'s first <paramref name="length"/> steps, into <c>_episodeReturns</c>; returns the undiscounted return.</summary>
+    private double DiscountedReturns(int env, int length)
+    {
+        var first = env * _episodeCapacity;
         var gamma = _settings.Gamma;
         double future = 0;
         double total = 0;
@@ -414,14 +503,8 @@ public sealed partial class SearchTraining<TState> : IDisposable
             var reward = _episodeRewards[first + t];
             total += reward;
             future = reward + (gamma * future);
-            var row = _replayNext;
-            _episodeObservations.AsSpan((first + t) * _features, _features).CopyTo(_replayObservations.AsSpan(row * _features, _features));
-            _episodePolicies.AsSpan((first + t) * _actions, _actions).CopyTo(_replayPolicies.AsSpan(row * _actions, _actions));
-            _replayReturns[row] = (float)future;
-            _replayNext = (row + 1) % _settings.ReplayCapacity;
-            _replayCount = Math.Min(_replayCount + 1, _settings.ReplayCapacity);
+            _episodeReturns[t] = (float)future;
         }
-        _episodeLengths[env] = 0;
         return total;
     }
 
@@ -433,6 +516,10 @@ public sealed partial class SearchTraining<TState> : IDisposable
         if (_replayCount == 0)
         {
             return scalars;
+        }
+        if (_recurrent)
+        {
+            return UpdateSequences();
         }
         var m = s.MinibatchSize;
         for (var update = 0; update < s.UpdatesPerIteration; update++)
@@ -449,17 +536,23 @@ public sealed partial class SearchTraining<TState> : IDisposable
             var logProbabilities = output.Logits[0].log_softmax(-1);
             var policyLoss = _batchPolicyTensor.mul(logProbabilities).sum(-1).mean().neg();
             var valueLoss = output.Values[0].sub(_batchReturnTensor).square().mean().mul(0.5);
-            var loss = policyLoss.add(valueLoss.mul(s.VfCoef));
-            RequireFinite("loss", loss.item<float>(), update);
-            _optimizer.zero_grad();
-            loss.backward();
-            var gradientNorm = nn.utils.clip_grad_norm_(_policy.parameters(), s.MaxGradNorm);
-            RequireFinite("gradient norm", gradientNorm, update);
-            _optimizer.step();
-            scalars[SearchTrainingMetricKeys.PolicyLoss] = policyLoss.item<float>();
-            scalars[SearchTrainingMetricKeys.ValueLoss] = valueLoss.item<float>();
+            GradientStep(policyLoss, valueLoss, update, scalars);
         }
         return scalars;
+    }
+
+    /// <summary>One Adam step on policy loss + vf_coef · value loss, with the global norm clip; records both losses.</summary>
+    private void GradientStep(Tensor policyLoss, Tensor valueLoss, int update, Dictionary<string, double> scalars)
+    {
+        var loss = policyLoss.add(valueLoss.mul(_settings.VfCoef));
+        RequireFinite("loss", loss.item<float>(), update);
+        _optimizer.zero_grad();
+        loss.backward();
+        var gradientNorm = nn.utils.clip_grad_norm_(_policy.parameters(), _settings.MaxGradNorm);
+        RequireFinite("gradient norm", gradientNorm, update);
+        _optimizer.step();
+        scalars[SearchTrainingMetricKeys.PolicyLoss] = policyLoss.item<float>();
+        scalars[SearchTrainingMetricKeys.ValueLoss] = valueLoss.item<float>();
     }
 
     private void RequireFinite(string quantity, double value, int update)
@@ -478,5 +571,9 @@ public sealed partial class SearchTraining<TState> : IDisposable
         _batchObservationTensor.Dispose();
         _batchPolicyTensor.Dispose();
         _batchReturnTensor.Dispose();
+        _batchMaskTensor.Dispose();
+        _keepTensor.Dispose();
+        _runningHidden?.Dispose();
+        _runningCell?.Dispose();
     }
 }

@@ -4,6 +4,7 @@ using Telos.Lab.Runs;
 using Telos.Lab.Search;
 using Telos.Lab.Tests.Experiments;
 using Telos.Lab.Tests.Reinforcement;
+using Telos.Learning.Reinforcement.Policies;
 
 namespace Telos.Lab.Tests.Search;
 
@@ -100,10 +101,38 @@ public sealed class SearchTrainingExperimentTests
         Assert.Equal(File.ReadAllLines(Path.Combine(straight.Record.Directory, "report.md"))[4..], File.ReadAllLines(Path.Combine(resumed.Record.Directory, "report.md"))[4..]);
     }
 
+    /// <summary>The recurrent family: policy = "drc" with its keys trains, checkpoints a DRC, and measures the network alone at 0, 1, 2, 4, 8 thinking steps.</summary>
+    [Fact]
+    public void ADrcRunMeasuresTheThinkingTimeCurve()
+    {
+        using var temp = new TempFolder();
+        var runner = Runner(temp);
+        var config = Six.Replace("features = 16\n", "features = 16\npolicy = \"drc\"\ndrc_layers = 1\ndrc_ticks = 2\ndrc_channels = 4\n", StringComparison.Ordinal)
+            .Replace("probe_levels = 6\n", "probe_levels = 4\n", StringComparison.Ordinal);
+        var outcome = runner.Start(runner.Prepare(ConfigFile.Parse(config, "drc.toml"), "drc"), new Progress<ProgressUpdate>());
+
+        Assert.Equal(0, outcome.ExitCode);
+        var results = Results(outcome.Record.Directory);
+        foreach (var distribution in new[] { "maze/train", "maze/test" })
+        {
+            foreach (var k in new[] { 0, 1, 2, 4, 8 })
+            {
+                Assert.Equal(20, results[$"thinking/k{k}/{distribution}/success"].Rate!.Value.Of);
+            }
+            // K = 0 is the network alone, through the same levels and seeds.
+            Assert.Equal(results[$"network/{distribution}/success"].Rate, results[$"thinking/k0/{distribution}/success"].Rate);
+        }
+        Assert.Contains("probe/drc.layer0.hidden/cheese_cell/accuracy", results.Keys);
+        var report = File.ReadAllText(Path.Combine(outcome.Record.Directory, "report.md"));
+        Assert.Contains("DRC(1, 2)", report, StringComparison.Ordinal);
+        Assert.Contains("| network alone, 8 thinking steps | maze/test |", report, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("simulations = 0", "six.toml:9: key 'simulations'")]
     [InlineData("total_timesteps = 31", "six.toml:8: key 'total_timesteps': 31 is less than one iteration")]
     [InlineData("policy = \"lstm\"", "six.toml:16: key 'policy': expected one of")]
+    [InlineData("drc_layers = 2", "six.toml:16: key 'drc_layers': applies to policy = \"drc\" only")]
     public void BadConfigsFailBeforeAnythingIsWritten(string replacement, string expectedPrefix)
     {
         using var temp = new TempFolder();
@@ -129,6 +158,8 @@ public sealed class SearchTrainingExperimentTests
     [Theory]
     [InlineData("search-budget.toml", 409_600)]
     [InlineData("search-budget-quick.toml", 8192)]
+    [InlineData("search-budget-drc.toml", 102_400)]
+    [InlineData("search-budget-drc-quick.toml", 8192)]
     public void TheShippedSweepsGiveEveryBudgetTheSameSteps(string file, long timesteps)
     {
         using var temp = new TempFolder();
@@ -139,5 +170,6 @@ public sealed class SearchTrainingExperimentTests
         Assert.Equal([1L, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3], prepared.Sweep.Cells.Select(c => c.Seed));
         Assert.All(cells, c => Assert.Equal(timesteps, c.Training.TotalTimesteps));
         Assert.All(cells, c => Assert.Equal((1, 7, c.Training.Simulations), (c.Parameters["region"], c.Parameters["size"], c.EvalSimulations)));
+        Assert.All(cells, c => Assert.Equal(file.Contains("drc", StringComparison.Ordinal) ? PolicyKind.Drc : PolicyKind.Cnn, c.Policy.Kind));
     }
 }

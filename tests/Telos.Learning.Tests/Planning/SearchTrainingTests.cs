@@ -174,12 +174,4 @@ public sealed class SearchTrainingTests(ToySearchTraining toy, ITestOutputHelper
         Assert.StartsWith(key + " ", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', error.Message);
     }
-
-    /// <summary>The search's leaves take a feed-forward policy; a recurrent one is refused at creation.</summary>
-    [Fact]
-    public void ARecurrentPolicyIsRefused()
-    {
-        var error = Assert.Throws<TelosInputException>(() => SearchTraining.Create(PpoFixtures.Family, PpoFixtures.Train(5, 10), ToySearchTraining.Settings(1), new PolicyOptions(PolicyKind.Lstm)));
-        Assert.Contains("'cnn'", error.Message, StringComparison.Ordinal);
-    }
 }
