@@ -41,6 +41,12 @@ kernels, dispatcher and autograd engine, and ~11 % in the Python interpreter):
   the cell's mul/add (Telos' fused kernel hoists it too). Measured against nn.LSTMCell per tick
   (PEER_LSTM_UNROLL=cell keeps that form): 847 and 969 vs 740 and 690 steps/cpu-s, alternating, load
   ~15 (bench/peers/README.md).
+- Gradient clipping and Adam over one flat buffer (FlatAdam): every parameter is a view into one
+  tensor and every gradient a view into another, so the clip is a norm and a mul and Adam seven ops
+  in all, instead of clip_grad_norm_'s per-parameter norms and Adam(foreach=True)'s multi-tensor
+  kernels (the Telos side fuses both in managed code; update_kernel = "fused"). Checked against
+  clip_grad_norm_ + Adam(foreach=True) on this network: the same weights to 5e-8 over five steps.
+  PEER_OPTIMIZER=foreach keeps the foreach form.
 Not tried: torch.jit.script of the unroll. Debian's PyTorch 1.13 cannot fuse on the CPU
 (torch._C._jit_can_fuse_on_cpu() is False, built without LLVM), so scripting would remove interpreter
 overhead (~11 % of the profile), not LibTorch's per-op cost.
