@@ -41,12 +41,19 @@ kernels, dispatcher and autograd engine, and ~11 % in the Python interpreter):
   the cell's mul/add (Telos' fused kernel hoists it too). Measured against nn.LSTMCell per tick
   (PEER_LSTM_UNROLL=cell keeps that form): 847 and 969 vs 740 and 690 steps/cpu-s, alternating, load
   ~15 (bench/peers/README.md).
+- Gradient clipping and Adam over one flat buffer (FlatAdam): every parameter is a view into one
+  tensor and every gradient a view into another, so the clip is a norm and a mul and Adam seven ops
+  in all, instead of clip_grad_norm_'s per-parameter norms and Adam(foreach=True)'s multi-tensor
+  kernels (the Telos side fuses both in managed code; update_kernel = "fused"). Checked against
+  clip_grad_norm_ + Adam(foreach=True) on this network: the same weights to 5e-8 over five steps.
+  PEER_OPTIMIZER=foreach keeps the foreach form.
 Not tried: torch.jit.script of the unroll. Debian's PyTorch 1.13 cannot fuse on the CPU
 (torch._C._jit_can_fuse_on_cpu() is False, built without LLVM), so scripting would remove interpreter
 overhead (~11 % of the profile), not LibTorch's per-op cost.
 """
 import importlib.util
 import json
+import math
 import os
 import time
 
@@ -73,6 +80,9 @@ CONV_CHANNELS, FEATURES, LSTM_SIZE, ACTIONS = 8, 64, 64, 4
 DELTA = np.array([-SIZE, 1, SIZE, -1], dtype=np.intp)
 # "hoisted": the LSTM's input projection for all ticks as one GEMM before the tick loop; "cell": nn.LSTMCell per tick.
 LSTM_UNROLL = os.environ.get("PEER_LSTM_UNROLL", "hoisted")
+# "flat": FlatAdam (every parameter and gradient a view into one buffer, clip and Adam a few ops over it);
+# "foreach": clip_grad_norm_ and torch.optim.Adam(foreach=True).
+OPTIMIZER = os.environ.get("PEER_OPTIMIZER", "flat")
 
 # The maze generator is maze-step.py's (randomized Kruskal, as Telos' MazeLayout).
 _spec = importlib.util.spec_from_file_location("maze_step", os.path.join(os.path.dirname(os.path.abspath(__file__)), "maze-step.py"))
@@ -143,6 +153,41 @@ class Mazes:
         return self.rewards, self.terminated, self.truncated
 
 
+class FlatAdam:
+    """clip_grad_norm_ + Adam (PyTorch's update) over all parameters as views into one flat buffer, and
+    their gradients as views into another, so that the clip is one norm and one mul and Adam seven ops,
+    whatever the number of parameters. Backward accumulates into the gradient views in place
+    (zero_grad zeroes the buffer instead of setting the gradients to None)."""
+
+    def __init__(self, params, lr, eps, betas=(0.9, 0.999)):
+        self.params = list(params)
+        n = sum(p.numel() for p in self.params)
+        self.flat, self.grad = torch.zeros(n), torch.zeros(n)
+        offset = 0
+        for p in self.params:
+            k = p.numel()
+            self.flat[offset:offset + k].copy_(p.data.view(-1))
+            p.data = self.flat[offset:offset + k].view_as(p)
+            p.grad = self.grad[offset:offset + k].view_as(p)
+            offset += k
+        self.exp_avg, self.exp_avg_sq = torch.zeros(n), torch.zeros(n)
+        self.lr, self.eps, (self.beta1, self.beta2), self.steps = lr, eps, betas, 0
+
+    def zero_grad(self):
+        self.grad.zero_()
+
+    def clip_and_step(self, max_norm):
+        norm = torch.linalg.vector_norm(self.grad)
+        self.grad.mul_(torch.clamp(max_norm / (norm + 1e-6), max=1.0))
+        self.steps += 1
+        bias1, bias2 = 1 - self.beta1 ** self.steps, 1 - self.beta2 ** self.steps
+        self.exp_avg.mul_(self.beta1).add_(self.grad, alpha=1 - self.beta1)
+        self.exp_avg_sq.mul_(self.beta2).addcmul_(self.grad, self.grad, value=1 - self.beta2)
+        denom = (self.exp_avg_sq.sqrt() / math.sqrt(bias2)).add_(self.eps)
+        self.flat.addcdiv_(self.exp_avg, denom, value=-self.lr / bias1)
+        return norm
+
+
 def orthogonal(layer, gain):
     nn.init.orthogonal_(layer.weight, gain)
     nn.init.zeros_(layer.bias)
@@ -195,7 +240,10 @@ def main(clock=time.perf_counter, unit="steps/s"):
     torch.manual_seed(1)
     envs = Mazes(rng)
     agent = LstmActorCritic()
-    optimizer = torch.optim.Adam(agent.parameters(), lr=LEARNING_RATE, eps=ADAM_EPS, foreach=True)
+    if OPTIMIZER == "flat":
+        optimizer = FlatAdam(agent.parameters(), lr=LEARNING_RATE, eps=ADAM_EPS)
+    else:
+        optimizer = torch.optim.Adam(agent.parameters(), lr=LEARNING_RATE, eps=ADAM_EPS, foreach=True)
     generator = torch.Generator().manual_seed(2)
     params = list(agent.parameters())
 
@@ -218,8 +266,12 @@ def main(clock=time.perf_counter, unit="steps/s"):
 
     for iteration in range(1, NUM_ITERATIONS + 1):
         start_time = clock()
-        for group in optimizer.param_groups:
-            group["lr"] = (1.0 - (iteration - 1.0) / NUM_ITERATIONS) * LEARNING_RATE
+        rate = (1.0 - (iteration - 1.0) / NUM_ITERATIONS) * LEARNING_RATE
+        if OPTIMIZER == "flat":
+            optimizer.lr = rate
+        else:
+            for group in optimizer.param_groups:
+                group["lr"] = rate
         initial_state = (state[0].clone(), state[1].clone())
         episodes, return_sum = 0, 0.0
 
@@ -308,10 +360,15 @@ def main(clock=time.perf_counter, unit="steps/s"):
                 v_loss = 0.5 * torch.max(v_unclipped, (v_clipped - mb_returns) ** 2).mean()
                 entropy_loss = entropy.mean()
                 loss = pg_loss - ENT_COEF * entropy_loss + VF_COEF * v_loss
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM)
-                optimizer.step()
+                if OPTIMIZER == "flat":
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.clip_and_step(MAX_GRAD_NORM)
+                else:
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(params, MAX_GRAD_NORM)
+                    optimizer.step()
                 pg, vl, ent = pg_loss.item(), v_loss.item(), entropy_loss.item()
         var = returns.var()
         _ = np.nan if var == 0 else 1 - (returns - values).var() / var  # explained variance, as logged

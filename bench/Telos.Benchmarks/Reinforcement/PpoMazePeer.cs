@@ -12,7 +12,7 @@ namespace Telos.Benchmarks.Reinforcement;
 /// environments × 64 steps, 4 minibatches by environment, 8 epochs, clip 0.2, rate 2.5e-3 annealed),
 /// for 11 iterations of which the first is a warm-up; median over the other 10 of environment steps
 /// per second of one iteration (rollout, GAE and update). One LibTorch intra-op thread. The LSTM
-/// runs on <see cref="LstmKernel.Fused"/>. The peer, <c>bench/peers/ppo-maze.py</c>, is the same in
+/// runs on <see cref="LstmKernel.Fused"/>, the update on <see cref="UpdateKernel.Fused"/>. The peer, <c>bench/peers/ppo-maze.py</c>, is the same in
 /// PyTorch and NumPy.
 /// </summary>
 public sealed class PpoMazePeer : IPeerWorkload
@@ -21,7 +21,7 @@ public sealed class PpoMazePeer : IPeerWorkload
 
     public string Unit => "steps/s";
 
-    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused).StepsPerSecond;
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused, UpdateKernel.Fused).StepsPerSecond;
 }
 
 /// <summary><c>bench/peers/run.sh ppo-maze-cpu</c>: the <see cref="PpoMazePeer"/> workload per process CPU second (the peer uses <c>time.process_time</c>), which load from other jobs distorts less.</summary>
@@ -31,11 +31,11 @@ public sealed class PpoMazeCpuPeer : IPeerWorkload
 
     public string Unit => "steps/cpu-s";
 
-    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused).StepsPerCpuSecond;
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused, UpdateKernel.Fused).StepsPerCpuSecond;
 }
 
 /// <summary>
-/// <see cref="PpoMazePeer"/> on <see cref="LstmKernel.LibTorch"/>, Telos' side only (no peer script;
+/// <see cref="PpoMazePeer"/> on <see cref="LstmKernel.LibTorch"/> and <see cref="UpdateKernel.LibTorch"/>, Telos' side only (no peer script;
 /// <c>dotnet bench/Telos.Benchmarks/bin/Release/net10.0/Telos.Benchmarks.dll peer ppo-maze-libtorch</c>).
 /// </summary>
 public sealed class PpoMazeLibTorchKernel : IPeerWorkload
@@ -44,7 +44,7 @@ public sealed class PpoMazeLibTorchKernel : IPeerWorkload
 
     public string Unit => "steps/s";
 
-    public double Measure() => PpoMazeRun.Measure(LstmKernel.LibTorch).StepsPerSecond;
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.LibTorch, UpdateKernel.LibTorch).StepsPerSecond;
 }
 
 /// <summary><see cref="PpoMazeLibTorchKernel"/> per process CPU second.</summary>
@@ -54,7 +54,20 @@ public sealed class PpoMazeLibTorchKernelCpu : IPeerWorkload
 
     public string Unit => "steps/cpu-s";
 
-    public double Measure() => PpoMazeRun.Measure(LstmKernel.LibTorch).StepsPerCpuSecond;
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.LibTorch, UpdateKernel.LibTorch).StepsPerCpuSecond;
+}
+
+/// <summary>
+/// <see cref="PpoMazePeer"/> with the fused LSTM but LibTorch's loss, clip and Adam (<see cref="UpdateKernel.LibTorch"/>), per
+/// process CPU second, Telos' side only (<c>… peer ppo-maze-libtorch-update-cpu</c>): what <see cref="UpdateKernel.Fused"/> adds.
+/// </summary>
+public sealed class PpoMazeLibTorchUpdateCpu : IPeerWorkload
+{
+    public string Name => "ppo-maze-libtorch-update-cpu";
+
+    public string Unit => "steps/cpu-s";
+
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused, UpdateKernel.LibTorch).StepsPerCpuSecond;
 }
 
 /// <summary>The run both workloads time.</summary>
@@ -63,14 +76,14 @@ internal static class PpoMazeRun
     public const int Warmup = 1;
     public const int Timed = 10;
 
-    public static (double StepsPerSecond, double StepsPerCpuSecond) Measure(LstmKernel kernel)
+    public static (double StepsPerSecond, double StepsPerCpuSecond) Measure(LstmKernel kernel, UpdateKernel update)
     {
         TorchRuntime.EnsureInitialized(threads: 1);
         var settings = new PpoSettings
         {
             Seed = 1, NumEnvs = 16, NumSteps = 64, TotalTimesteps = 16 * 64 * (Warmup + Timed), LearningRate = 0.0025,
             NumMinibatches = 4, UpdateEpochs = 8, ClipCoef = 0.2, EntCoef = 0.01, VfCoef = 0.5, MaxGradNorm = 0.5,
-            LstmKernel = kernel,
+            LstmKernel = kernel, UpdateKernel = update,
         };
         var family = MazeFamily.Instance;
         var levels = family.Distribution("maze/train", DistributionParameters.Of(("size", 5), ("step_limit", 30)));

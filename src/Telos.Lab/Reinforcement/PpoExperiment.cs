@@ -88,7 +88,7 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
 
     /// <summary>
     /// The policy and PPO keys of a <c>ppo</c> config (<c>policy</c>, <c>conv_channels</c>, <c>features</c>, <c>lstm_size</c>,
-    /// <c>drc_*</c>, CleanRL's PPO names, <c>lstm_kernel</c>), read from <paramref name="config"/> or any table of that shape (the
+    /// <c>drc_*</c>, CleanRL's PPO names, <c>lstm_kernel</c>, <c>update_kernel</c>), read from <paramref name="config"/> or any table of that shape (the
     /// <c>maze-shift</c> experiment's <c>[ppo-lstm]</c>, <c>[ppo-drc]</c>, …) with the <c>ppo</c> experiment's defaults.
     /// </summary>
     /// <param name="config">The table to read.</param>
@@ -123,6 +123,7 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
             MaxGradNorm = config.GetDouble("max_grad_norm", defaults.MaxGradNorm, 1e-6, 1e6),
             TargetKl = targetKl > 0 ? targetKl : null,
             LstmKernel = Enum.Parse<LstmKernel>(config.GetString("lstm_kernel", "libtorch", LstmKernelNames), ignoreCase: true),
+            UpdateKernel = Enum.Parse<UpdateKernel>(config.GetString("update_kernel", "libtorch", UpdateKernelNames), ignoreCase: true),
         };
         // The getters check ranges; these are the settings that constrain each other.
         if (ppo.NumEnvs % ppo.NumMinibatches != 0)
@@ -141,6 +142,9 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
 
     /// <summary>The LSTM kernels a config can name (<see cref="LstmKernel"/>, lower-case).</summary>
     public static IReadOnlyList<string> LstmKernelNames { get; } = [.. Enum.GetNames<LstmKernel>().Select(n => n.ToLowerInvariant())];
+
+    /// <summary>The update kernels a config can name (<see cref="UpdateKernel"/>, lower-case).</summary>
+    public static IReadOnlyList<string> UpdateKernelNames { get; } = [.. Enum.GetNames<UpdateKernel>().Select(n => n.ToLowerInvariant())];
 
     /// <summary>The policy kinds a config can name (<see cref="PolicyKind"/>, lower-case).</summary>
     public static IReadOnlyList<string> PolicyNames { get; } = [.. Enum.GetNames<PolicyKind>().Select(n => n.ToLowerInvariant())];

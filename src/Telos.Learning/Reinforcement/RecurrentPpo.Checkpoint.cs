@@ -69,7 +69,7 @@ public sealed partial class RecurrentPpo<TState>
         {
             tensors["policy." + name] = parameter.detach();
         }
-        var adamSteps = AdamCheckpoint.Capture(_optimizer, "adam.", tensors);
+        var adamSteps = _fusedOptimizer is not null ? AdamCheckpoint.Capture(_fusedOptimizer, "adam.", tensors) : AdamCheckpoint.Capture(_optimizer!, "adam.", tensors);
         tensors["rng.actions"] = _actionGenerator.get_state();
         tensors["rng.minibatches"] = tensor(Array.ConvertAll(_minibatchOrder.State(), w => unchecked((long)w)));
         BatchedEnvironmentTensors.Capture(_envs, "envs.", tensors);
@@ -142,7 +142,14 @@ public sealed partial class RecurrentPpo<TState>
             }
             _nextStart.copy_(nextStart);
         }
-        AdamCheckpoint.Restore(_optimizer, "adam.", name => Get(name), progress.AdamSteps, source);
+        if (_fusedOptimizer is not null)
+        {
+            AdamCheckpoint.Restore(_fusedOptimizer, "adam.", name => Get(name), progress.AdamSteps, source);
+        }
+        else
+        {
+            AdamCheckpoint.Restore(_optimizer!, "adam.", name => Get(name), progress.AdamSteps, source);
+        }
         _actionGenerator.set_state(actions);
         _minibatchOrder = order;
         episodeReturn.CopyTo(_episodeReturn, 0);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Telos.Environments;
 using Telos.Learning.Native;
+using Telos.Learning.Optimization;
 using Telos.Learning.Reinforcement.Policies;
 using Telos.Randomness;
 using TorchSharp.Modules;
@@ -77,6 +78,16 @@ public sealed record PpoSettings
     /// networks. The trainer sets the policy's <see cref="ActorCritic.LstmKernel"/> to it.
     /// </summary>
     public LstmKernel LstmKernel { get; init; }
+
+    /// <summary>
+    /// How the update computes each minibatch's loss and steps the optimizer (Telos' own setting,
+    /// <c>update_kernel</c>; not in CleanRL): <see cref="UpdateKernel.LibTorch"/> (the default, which
+    /// every run before <see cref="UpdateKernel.Fused"/> existed used, so their metrics reproduce) or
+    /// <see cref="UpdateKernel.Fused"/>, the same loss, clip and Adam to float rounding in managed
+    /// code (<see cref="PpoLoss"/>, <see cref="Optimization.FusedAdam"/>). Checkpoints hold Adam's
+    /// state under the same names either way, so a run resumes under either kernel.
+    /// </summary>
+    public UpdateKernel UpdateKernel { get; init; }
 
     /// <summary>Transitions per rollout, E·T [batch_size].</summary>
     public int BatchSize => NumEnvs * NumSteps;
@@ -184,7 +195,8 @@ public sealed partial class RecurrentPpo<TState> : IDisposable
     private readonly IBatchedEnvironment<TState> _envs;
     private readonly ActorCritic _policy;
     private readonly PpoSettings _settings;
-    private readonly Adam _optimizer;
+    private readonly Adam? _optimizer;          // UpdateKernel.LibTorch
+    private readonly FusedAdam? _fusedOptimizer; // UpdateKernel.Fused
     private readonly Generator _actionGenerator;
     private Rng _minibatchOrder;
 
@@ -247,7 +259,14 @@ public sealed partial class RecurrentPpo<TState> : IDisposable
         _policy = policy;
         _policy.LstmKernel = settings.LstmKernel;
         _settings = settings;
-        _optimizer = optim.Adam(policy.parameters(), settings.LearningRate, eps: settings.AdamEps);
+        if (settings.UpdateKernel == UpdateKernel.Fused)
+        {
+            _fusedOptimizer = new FusedAdam(policy.parameters(), settings.LearningRate, eps: settings.AdamEps);
+        }
+        else
+        {
+            _optimizer = optim.Adam(policy.parameters(), settings.LearningRate, eps: settings.AdamEps);
+        }
         _actionGenerator = new Generator(Seeds.Derive(settings.Seed, "ppo/actions"));
         _minibatchOrder = Seeds.Stream(settings.Seed, "ppo/minibatches");
 
@@ -344,7 +363,11 @@ public sealed partial class RecurrentPpo<TState> : IDisposable
 
         // Annealing the rate: 1 at the first iteration, 1/num_iterations at the last.
         var learningRate = s.AnnealLr ? (1.0 - (_iteration - 1.0) / s.NumIterations) * s.LearningRate : s.LearningRate;
-        foreach (var group in _optimizer.ParamGroups)
+        if (_fusedOptimizer is not null)
+        {
+            _fusedOptimizer.LearningRate = learningRate;
+        }
+        foreach (var group in _optimizer?.ParamGroups ?? [])
         {
             group.LearningRate = learningRate;
         }
@@ -465,62 +488,30 @@ public sealed partial class RecurrentPpo<TState> : IDisposable
                 using var minibatch = NewDisposeScope();
                 var index = tensor(environments.AsSpan(start, s.EnvsPerMinibatch).ToArray().Select(e => (long)e).ToArray());
                 var output = _policy.Unroll(_observations.index_select(1, index), initialState.Select(index), _starts.index_select(1, index));
-                var logProbabilities = output.Logits.log_softmax(-1);
-                var newLogprob = logProbabilities.gather(2, _actions.index_select(1, index).unsqueeze(2)).squeeze(2);
-                var mbEntropy = logProbabilities.exp().mul(logProbabilities).sum(-1).neg();
-                var logRatio = newLogprob.sub(_logprobs.index_select(1, index));
-                var ratio = logRatio.exp();
-
-                using (no_grad())
+                var minibatchIndex = start / s.EnvsPerMinibatch;
+                var inputs = new PpoLossInputs(environments[start..(start + s.EnvsPerMinibatch)], _actions, _logprobs, advantages, returns, _values,
+                    s.ClipCoef, s.EntCoef, s.VfCoef, s.NormAdv, s.ClipVloss);
+                var (loss, values) = _fusedOptimizer is not null
+                    ? PpoLoss.Compute(output.Logits, output.Values, inputs)
+                    : PpoLoss.ComputeWithLibTorch(output.Logits, output.Values, inputs, index);
+                RequireFinite("loss", values.Loss, epoch, minibatchIndex);
+                if (_fusedOptimizer is not null)
                 {
-                    // http://joschu.net/blog/kl-approx.html
-                    oldApproxKl = logRatio.neg().mean().item<float>();
-                    approxKl = ratio.sub(1).sub(logRatio).mean().item<float>();
-                    clipFractions.Add(ratio.sub(1).abs().gt(s.ClipCoef).to_type(ScalarType.Float32).mean().item<float>());
-                }
-
-                var mbAdvantages = advantages.index_select(1, index);
-                if (s.NormAdv)
-                {
-                    mbAdvantages = Gae.Normalize(mbAdvantages);
-                }
-
-                // Clipped surrogate: the pessimistic one of the plain and the clipped ratio.
-                var pgLoss1 = mbAdvantages.neg().mul(ratio);
-                var pgLoss2 = mbAdvantages.neg().mul(ratio.clamp(1 - s.ClipCoef, 1 + s.ClipCoef));
-                var pgLoss = maximum(pgLoss1, pgLoss2).mean();
-
-                // Value loss, clipped around the rollout's values when asked.
-                var newValue = output.Values;
-                var mbReturns = returns.index_select(1, index);
-                Tensor vLoss;
-                if (s.ClipVloss)
-                {
-                    var mbValues = _values.index_select(1, index);
-                    var vLossUnclipped = newValue.sub(mbReturns).square();
-                    var vClipped = mbValues.add(newValue.sub(mbValues).clamp(-s.ClipCoef, s.ClipCoef));
-                    var vLossClipped = vClipped.sub(mbReturns).square();
-                    vLoss = maximum(vLossUnclipped, vLossClipped).mean().mul(0.5);
+                    _fusedOptimizer.ZeroGrad();
+                    loss.backward();
+                    RequireFinite("gradient norm", _fusedOptimizer.Step(s.MaxGradNorm), epoch, minibatchIndex);
                 }
                 else
                 {
-                    vLoss = newValue.sub(mbReturns).square().mean().mul(0.5);
+                    _optimizer!.zero_grad();
+                    loss.backward();
+                    var gradientNorm = nn.utils.clip_grad_norm_(_policy.parameters(), s.MaxGradNorm);
+                    RequireFinite("gradient norm", gradientNorm, epoch, minibatchIndex);
+                    _optimizer.step();
                 }
-
-                var entropyLoss = mbEntropy.mean();
-                var loss = pgLoss.sub(entropyLoss.mul(s.EntCoef)).add(vLoss.mul(s.VfCoef));
-
-                var minibatchIndex = start / s.EnvsPerMinibatch;
-                RequireFinite("loss", loss.item<float>(), epoch, minibatchIndex);
-                _optimizer.zero_grad();
-                loss.backward();
-                var gradientNorm = nn.utils.clip_grad_norm_(_policy.parameters(), s.MaxGradNorm);
-                RequireFinite("gradient norm", gradientNorm, epoch, minibatchIndex);
-                _optimizer.step();
-
-                policyLoss = pgLoss.item<float>();
-                valueLoss = vLoss.item<float>();
-                entropy = entropyLoss.item<float>();
+                (oldApproxKl, approxKl) = (values.OldApproxKl, values.ApproxKl);
+                clipFractions.Add(values.ClipFraction);
+                (policyLoss, valueLoss, entropy) = (values.PolicyLoss, values.ValueLoss, values.Entropy);
             }
             if (s.TargetKl is { } targetKl && approxKl > targetKl)
             {
@@ -564,7 +555,8 @@ public sealed partial class RecurrentPpo<TState> : IDisposable
 
     public void Dispose()
     {
-        _optimizer.Dispose();
+        _optimizer?.Dispose();
+        _fusedOptimizer?.Dispose();
         _actionGenerator.Dispose();
         foreach (var row in _rows)
         {

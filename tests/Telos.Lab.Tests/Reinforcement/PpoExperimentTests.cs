@@ -55,6 +55,18 @@ public sealed class PpoExperimentTests
         Assert.Equal(expected, Assert.IsType<PpoExperimentSettings>(prepared.Settings).Ppo.LstmKernel);
     }
 
+    /// <summary><c>update_kernel</c> chooses how the update computes the loss and steps Adam; absent, LibTorch's ops.</summary>
+    [Theory]
+    [InlineData("", Telos.Learning.Reinforcement.UpdateKernel.LibTorch)]
+    [InlineData("update_kernel = \"fused\"", Telos.Learning.Reinforcement.UpdateKernel.Fused)]
+    [InlineData("update_kernel = \"libtorch\"", Telos.Learning.Reinforcement.UpdateKernel.LibTorch)]
+    public void TheUpdateKernelIsAConfigKey(string line, Telos.Learning.Reinforcement.UpdateKernel expected)
+    {
+        using var temp = new TempFolder();
+        var prepared = Runner(temp).Prepare(ConfigFile.Parse(Tiny.Replace("seed = 3", "seed = 3\n" + line, StringComparison.Ordinal), "tiny.toml"), "tiny");
+        Assert.Equal(expected, Assert.IsType<PpoExperimentSettings>(prepared.Settings).Ppo.UpdateKernel);
+    }
+
     [Fact]
     public void TheShippedKeysAndChestsConfigValidates()
     {
@@ -145,6 +157,7 @@ public sealed class PpoExperimentTests
     [InlineData("total_timesteps = 31", "tiny.toml:9: key 'total_timesteps': 31 is less than one rollout")]
     [InlineData("policy = \"gru\"", "tiny.toml:13: key 'policy': expected one of")]
     [InlineData("lstm_kernel = \"cuda\"", "tiny.toml:13: key 'lstm_kernel': expected one of")]
+    [InlineData("update_kernel = \"simd\"", "tiny.toml:13: key 'update_kernel': expected one of")]
     public void BadConfigsFailBeforeAnythingIsWritten(string replacement, string expectedPrefix)
     {
         using var temp = new TempFolder();
