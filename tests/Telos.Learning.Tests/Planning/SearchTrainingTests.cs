@@ -12,7 +12,7 @@ namespace Telos.Learning.Tests.Planning;
 
 /// <summary>
 /// One toy run shared by the tests that read it: 5×5 maze/train (cheese in the corner), step limit 40, a small
-/// CNN trained for 50 iterations of 16 environments × 8 steps on Gumbel search targets at 16 simulations.
+/// CNN trained for 100 iterations of 16 environments × 8 steps on Gumbel search targets at 16 simulations.
 /// </summary>
 public sealed class ToySearchTraining : IDisposable
 {
@@ -31,7 +31,7 @@ public sealed class ToySearchTraining : IDisposable
 
     public ToySearchTraining()
     {
-        var (policy, trainer) = Trainer(Settings(50));
+        var (policy, trainer) = Trainer(Settings(100));
         Policy = policy;
         using (trainer)
         {
@@ -101,7 +101,7 @@ public sealed class SearchTrainingTests(ToySearchTraining toy, ITestOutputHelper
     [Fact]
     public void TheImprovedPolicyNeverLosesUnderTheSearchsQ()
     {
-        Assert.Equal(50, toy.Metrics.Count);
+        Assert.Equal(100, toy.Metrics.Count);
         foreach (var m in toy.Metrics)
         {
             Assert.True(m.Scalars[SearchTrainingMetricKeys.PolicyImprovementMin] >= -1e-5, $"iteration {m.Iteration}: a root's improvement is {m.Scalars[SearchTrainingMetricKeys.PolicyImprovementMin]}");
