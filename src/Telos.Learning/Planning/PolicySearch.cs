@@ -71,6 +71,9 @@ public sealed class PolicySearch<TState> : IDisposable
     /// <summary>Forward passes of the policy so far (roots and waves).</summary>
     public long ForwardPasses => _leaves.ForwardPasses;
 
+    /// <summary>Rows those forward passes ran (<see cref="SearchCompute"/>'s search rows).</summary>
+    public long ForwardRows => _leaves.ForwardRows;
+
     /// <summary>
     /// Searches from <paramref name="states"/>[i] on <paramref name="levels"/>[i], root i drawing its randomness from
     /// <paramref name="seeds"/>[i]. Returns the search's view (action, visits, improved policy), valid until the next call.
