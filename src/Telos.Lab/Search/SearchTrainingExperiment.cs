@@ -282,6 +282,10 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
             {
                 var key = SearchBudgetAnalysis.RegressionResult(point.Budget, point.Distribution);
                 results.Add(key + "/epic_true", point.Distances.ToTrue).Add(key + "/epic_proxy", point.Distances.ToProxy).Add(key + "/goal_labels", point.GoalLabels);
+                if (point.LabelErrorAfter is { } after)
+                {
+                    results.Add(key + "/label_error_before", point.LabelErrorBefore!.Value).Add(key + "/label_error_after", after);
+                }
                 report.Append(CultureInfo.InvariantCulture, $"| {point.Budget} | {point.GoalLabels} | {point.Distribution} | {point.Distances.ToTrue:F3} | {point.Distances.ToProxy:F3} |\n");
             }
             report.Append('\n');

@@ -21,7 +21,9 @@ public sealed record ValueRegressionSettings(IReadOnlyList<int> Budgets, double 
 /// <param name="GoalLabels">Of the k labels, those on the cheese.</param>
 /// <param name="Distribution">Where the distances were measured.</param>
 /// <param name="Distances">The fine-tuned value head against the true and the proxy objective (<see cref="ValueHeadComparison"/>).</param>
-public sealed record ValueRegressionPoint(int Budget, int GoalLabels, string Distribution, ValueHeadDistances Distances);
+/// <param name="LabelErrorBefore">Mean squared error of the head on its k labels before the fit (null at k = 0).</param>
+/// <param name="LabelErrorAfter">The same after the fit.</param>
+public sealed record ValueRegressionPoint(int Budget, int GoalLabels, string Distribution, ValueHeadDistances Distances, double? LabelErrorBefore = null, double? LabelErrorAfter = null);
 
 /// <summary>
 /// Goal regression for a value head, as <see cref="GoalRegressionCurve"/> is for a readable objective: k states of the
@@ -71,17 +73,14 @@ public static class ValueHeadRegression
         {
             var goal = labels.Take(k).Count(l => l.OnGoal);
             using var copy = policy.Copy();
-            if (k > 0)
-            {
-                FitHead(copy, labelObservations.AsSpan(0, k * policy.Observation.Size).ToArray(), labelValues[..k], anchorObservations, settings);
-            }
-            rows.AddRange(measured.Select(m => new ValueRegressionPoint(k, goal, m.Distribution, ValueHeadComparison.Compare(copy, m.Levels, gamma))));
+            var (errorBefore, errorAfter) = k > 0 ? FitHead(copy, labelObservations.AsSpan(0, k * policy.Observation.Size).ToArray(), labelValues[..k], anchorObservations, settings) : ((double?)null, (double?)null);
+            rows.AddRange(measured.Select(m => new ValueRegressionPoint(k, goal, m.Distribution, ValueHeadComparison.Compare(copy, m.Levels, gamma), errorBefore, errorAfter)));
         }
         return rows;
     }
 
-    /// <summary>Fits <paramref name="policy"/>'s value head (in place) to the labels with the anchor on its own values before.</summary>
-    private static void FitHead(ActorCritic policy, float[] labelled, float[] labels, float[] anchor, ValueRegressionSettings settings)
+    /// <summary>Fits <paramref name="policy"/>'s value head (in place) to the labels with the anchor on its own values before; returns the labels' mean squared error before and after.</summary>
+    private static (double? Before, double? After) FitHead(ActorCritic policy, float[] labelled, float[] labels, float[] anchor, ValueRegressionSettings settings)
     {
         using var scope = NewDisposeScope();
         var head = new List<TorchSharp.Modules.Parameter>();
@@ -104,6 +103,14 @@ public static class ValueHeadRegression
             using var noGrad = no_grad();
             before = Values(policy, xa).detach();
         }
+        double LabelError()
+        {
+            using var noGrad = no_grad();
+            using var errorScope = NewDisposeScope();
+            return Values(policy, x).sub(y).square().mean().item<float>();
+        }
+
+        var errorBefore = LabelError();
         using var optimizer = optim.Adam(head, settings.LearningRate);
         for (var step = 0; step < settings.Steps; step++)
         {
@@ -117,6 +124,7 @@ public static class ValueHeadRegression
             loss.backward();
             optimizer.step();
         }
+        return (errorBefore, LabelError());
     }
 
     private static Tensor Batch(ActorCritic policy, float[] observations)
