@@ -253,11 +253,11 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
             if (settings.ValueLevels > 0)
             {
                 report.Append("## The value head against the true and the proxy objective (EPIC: Pearson distance over every open cell)\n\n| distribution | to the true objective's values | to the proxy's (corner) |\n|---|---:|---:|\n");
-                foreach (var distribution in new[] { settings.Env, settings.EvalEnv }.Distinct())
+                var measured = new[] { settings.Env, settings.EvalEnv }.Distinct().Select(d => (d, (IReadOnlyList<Maze>)[.. AgentEvaluations.LevelSeeds(Seeds.Derive(context.Seed, "value/" + d), settings.ValueLevels)
+                    .Select(seed => (Maze)family.Distribution(d, settings.Parameters).Level(seed))])).ToArray();
+                foreach (var (distribution, levels) in measured)
                 {
-                    var typed = family.Distribution(distribution, settings.Parameters);
-                    var seeds = AgentEvaluations.LevelSeeds(Seeds.Derive(context.Seed, "value/" + distribution), settings.ValueLevels);
-                    var comparison = ValueHeadComparison.Compare(policy, seeds.Select(seed => (Maze)typed.Level(seed)).ToArray(), gamma);
+                    var comparison = ValueHeadComparison.Compare(policy, levels, gamma);
                     var key = distribution.Replace('/', '_');
                     results.Add($"value/{key}/epic_true", comparison.ToTrue).Add($"value/{key}/epic_proxy", comparison.ToProxy);
                     report.Append(CultureInfo.InvariantCulture, $"| {distribution} | {comparison.ToTrue:F3} | {comparison.ToProxy:F3} |\n");
@@ -265,16 +265,14 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
                 report.Append("\nThe objectives' values are the discounted return of walking the shortest path to the cheese (true) or to the top-right corner (proxy); 0: ranks states alike, √½ ≈ 0.707: unrelated.\n\n");
                 if (settings.Control.ValueLabelBudgets.Count > 0)
                 {
-                    ValueRegression(family, policy, gamma, results, report);
+                    ValueRegression(family, policy, gamma, measured, results, report);
                 }
             }
         }
 
         /// <summary>The value head's goal regression on k labelled maze/test states (<see cref="ValueHeadRegression"/>), measured on the value comparison's levels.</summary>
-        private void ValueRegression(IEnvironmentFamily<MazeState> family, ActorCritic policy, float gamma, RunResults results, StringBuilder report)
+        private void ValueRegression(IEnvironmentFamily<MazeState> family, ActorCritic policy, float gamma, IReadOnlyList<(string, IReadOnlyList<Maze>)> measured, RunResults results, StringBuilder report)
         {
-            var measured = new[] { settings.Env, settings.EvalEnv }.Distinct().Select(d => (d, (IReadOnlyList<Maze>)[.. AgentEvaluations.LevelSeeds(Seeds.Derive(context.Seed, "value/" + d), settings.ValueLevels)
-                .Select(seed => (Maze)family.Distribution(d, settings.Parameters).Level(seed))])).ToArray();
             var regression = SearchControls.Regression(settings.Control, Seeds.Derive(context.Seed, "value-regression/labels"), Seeds.Derive(context.Seed, "value-regression/anchor"));
             var points = ValueHeadRegression.Run(family, policy, settings.EvalEnv, settings.Env, settings.Parameters, measured, gamma, regression);
             report.Append(CultureInfo.InvariantCulture, $"## Goal regression of the value head on k labelled {settings.EvalEnv} states (anchor λ = {regression.AnchorWeight} on {regression.AnchorStates} {settings.Env} states)\n\n| k | labels on the cheese | distribution | EPIC to the true objective | to the proxy |\n|---:|---:|---|---:|---:|\n");
