@@ -39,7 +39,7 @@ public sealed class SearchBudgetAnalysis
             var settings = new SearchTrainingExperiment().Configure(ConfigFile.Parse(cell.ResolvedToml, $"{SweepRunner.CellsFolder}/{cell.DirectoryName}/config.toml"));
             var control = settings.Control;
             var others = plan.Axes.Select((a, i) => (a.Key, Value: cell.Choices[i])).Where(a => a.Key is not ("simulations" or "control")).Select(a => $"{a.Key}={a.Value}");
-            var group = string.Join(", ", new[] { ControlName(control) }.Concat(others));
+            var group = string.Join(", ", new[] { SearchControls.Describe(control) }.Concat(others));
             _configurations.Add(new Configuration(c, group, settings.Training.Simulations, control.Control, control.ReferenceSimulations));
         }
     }
@@ -212,10 +212,6 @@ public sealed class SearchBudgetAnalysis
     private IEnumerable<Configuration> Ordered() => _configurations.OrderBy(c => Groups().IndexOf(c.Group)).ThenBy(c => c.Simulations).ThenBy(c => c.Index);
 
     private string GroupPrefix(Configuration c) => Groups().Count > 1 ? c.Group + ", " : "";
-
-    private static string ControlName(SearchControlSettings control) => control.Control == SearchControls.EqualCompute
-        ? string.Create(CultureInfo.InvariantCulture, $"equal compute (n = {control.ReferenceSimulations}'s network rows)")
-        : "equal environment steps";
 
     private MergedResult? Find(int configuration, string name) => _tables.Results.FirstOrDefault(r => r.Configuration == configuration && r.Name == name);
 

@@ -66,6 +66,15 @@ public static class SearchControls
         return (controls, training);
     }
 
+    /// <summary>The control as tables name it: <c>equal environment steps</c> or <c>equal compute (n = 1's network rows)</c>.</summary>
+    public static string Describe(SearchControlSettings controls)
+    {
+        ArgumentNullException.ThrowIfNull(controls);
+        return controls.Control == EqualCompute
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"equal compute (n = {controls.ReferenceSimulations}'s network rows)")
+            : "equal environment steps";
+    }
+
     /// <summary>Adds what the run was held to: <c>compute/equal_compute</c> (1 or 0), <c>compute/timesteps</c> and <c>compute/network_rows</c> (<see cref="SearchCompute.Rows"/>).</summary>
     public static void AddResults(RunResults results, SearchControlSettings controls, SearchTrainingSettings training)
     {

@@ -315,7 +315,7 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
             var text = new StringBuilder();
             text.Append("# search-train\n\n");
             text.Append(CultureInfo.InvariantCulture,
-                $"A {settings.Policy.Kind.ToString().ToLowerInvariant()} network (conv_channels {settings.Policy.ConvChannels}, features {settings.Policy.Features}) trained on Gumbel search targets at n = {s.Simulations} simulations per move with the true model, on {settings.Env} ({settings.Parameters}): {steps} environment steps ({s.NumIterations} iterations of {s.NumEnvs} × {s.NumSteps}), seed {context.Seed}, {seconds:F1} s of training in this process.\n\n");
+                $"A {settings.Policy.Kind.ToString().ToLowerInvariant()} network (conv_channels {settings.Policy.ConvChannels}, features {settings.Policy.Features}) trained on Gumbel search targets at n = {s.Simulations} simulations per move with the true model, on {settings.Env} ({settings.Parameters}): {steps} environment steps ({s.NumIterations} iterations of {s.NumEnvs} × {s.NumSteps}; {SearchControls.Describe(settings.Control)}, {SearchCompute.Rows(s)} network rows), seed {context.Seed}, {seconds:F1} s of training in this process.\n\n");
             text.Append("| agent | distribution | success | proxy | mean return | mean steps |\n|---|---|---:|---:|---:|---:|\n");
             foreach (var (agent, e) in evaluations)
             {

@@ -96,6 +96,11 @@ public sealed class SearchBudgetSweepTests(SearchBudgetSweepFixture fixture) : I
         var html = File.ReadAllText(report);
         Assert.Contains("The control of each configuration", html, StringComparison.Ordinal);
         Assert.Contains("probe accuracy per layer: action +8", html, StringComparison.Ordinal);
+        // Each of the four probe figures has a line (and a legend entry) per layer, beside the baseline.
+        foreach (var layer in new[] { "observation", "encoder.conv1", "encoder.conv2", "encoder.linear" })
+        {
+            Assert.True(html.Split(layer).Length - 1 >= 4, $"'{layer}' is in fewer than four figures' legends");
+        }
         Assert.Contains("value head EPIC to the true objective on maze/test after k labels", html, StringComparison.Ordinal);
     }
 }
