@@ -60,8 +60,8 @@ public static partial class Figures
         return Curves(title, curves, xLabel, metrics.Count == 1 ? metrics[0] : "value", source);
     }
 
-    /// <summary>Lines with shaded bands where the curve has them (k-label curves, thinking-time curves).</summary>
-    public static ReportFigure Curves(string title, IReadOnlyList<Curve> curves, string xLabel, string yLabel, string source)
+    /// <summary>Lines with shaded bands where the curve has them (k-label curves, thinking-time curves); <c>xTicks</c>, when given, label the x axis instead of its numbers (budgets drawn at log positions).</summary>
+    public static ReportFigure Curves(string title, IReadOnlyList<Curve> curves, string xLabel, string yLabel, string source, IReadOnlyList<(double Position, string Label)>? xTicks = null)
     {
         ArgumentNullException.ThrowIfNull(curves);
         var plot = new Plot();
@@ -82,6 +82,10 @@ public static partial class Figures
             line.MarkerSize = xs.Length <= 12 ? 5 : 0;
             line.LineWidth = 2;
             line.LegendText = curve.Name;
+        }
+        if (xTicks is not null)
+        {
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(xTicks.Select(t => t.Position).ToArray(), xTicks.Select(t => t.Label).ToArray());
         }
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);

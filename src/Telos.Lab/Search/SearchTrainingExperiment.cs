@@ -10,6 +10,7 @@ using Telos.Lab.Reinforcement;
 using Telos.Lab.Reports;
 using Telos.Lab.Runs;
 using Telos.Lab.Signatures;
+using Telos.Lab.Sweeps;
 using Telos.Learning.Native;
 using Telos.Learning.Planning;
 using Telos.Learning.Reinforcement;
@@ -29,9 +30,14 @@ namespace Telos.Lab.Search;
 /// <param name="ProbeLevels">maze/test levels of the linear probes of every layer (0: no probes).</param>
 /// <param name="ValueLevels">Levels per distribution whose states the value head is compared on with the true and the proxy objective (0: none).</param>
 /// <param name="Policy">The network (kind cnn, or drc: its state rides in the search tree, and its thinking-time curve is measured).</param>
-/// <param name="Training">The algorithm's settings (its seed is replaced by the run's).</param>
+/// <param name="Training">The algorithm's settings (its seed is replaced by the run's; under equal compute its steps are the derived ones).</param>
+/// <param name="Controls">What is held equal across budgets and the value head's goal regression (null: equal steps, none).</param>
 public sealed record SearchTrainingExperimentSettings(string Env, string EvalEnv, DistributionParameters Parameters, int EvalEpisodes, int EvalSimulations, int CheckpointEvery,
-    int ProbeLevels, int ValueLevels, PolicyOptions Policy, SearchTrainingSettings Training);
+    int ProbeLevels, int ValueLevels, PolicyOptions Policy, SearchTrainingSettings Training, SearchControlSettings? Controls = null)
+{
+    /// <summary><see cref="Controls"/>, or the default.</summary>
+    public SearchControlSettings Control => Controls ?? SearchControlSettings.Default;
+}
 
 /// <summary>
 /// AlphaZero-style training under an explicit search budget (<see cref="SearchTraining{TState}"/>): a feed-forward
@@ -44,7 +50,7 @@ public sealed record SearchTrainingExperimentSettings(string Env, string EvalEnv
 /// for the DRC also the network alone's success at 0, 1, 2, 4, 8 thinking steps (<c>thinking/kK/DIST/…</c>).
 /// </summary>
 /// <remarks>Checkpoints carry the <c>ppo</c> sidecar (<see cref="PolicyCheckpointMetadata"/>), so <c>telos eval --agent RUN</c> evaluates the network alone.</remarks>
-public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperimentSettings>
+public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperimentSettings>, ISweepAnalysis
 {
     /// <summary>The kind its runs carry.</summary>
     public const string KindName = "search-train";
@@ -95,6 +101,7 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
         {
             throw config.Error("total_timesteps", $"{training.TotalTimesteps} is less than one iteration, num_envs·num_steps = {training.BatchSize}");
         }
+        (var controls, training) = SearchControls.Read(config, training);
         // 0: the training's budget (a default that follows another key must not be resolved into the config, or a sweep's axis would not reach it).
         var evalSimulations = config.GetInt("eval_simulations", 0, 0, 4096);
         var settings = new SearchTrainingExperimentSettings(env, evalEnv, resolved,
@@ -103,7 +110,11 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
             config.GetInt("checkpoint_every", 10, 1, 10_000_000),
             config.GetInt("probe_levels", 0, 0, 10_000),
             config.GetInt("value_levels", 0, 0, 10_000),
-            options, training);
+            options, training, controls);
+        if (controls.ValueLabelBudgets.Count > 0 && settings.ValueLevels == 0)
+        {
+            throw config.Error("value_label_budgets", "the value head's regression is measured on the value_levels levels; set value_levels > 0");
+        }
         if ((settings.ProbeLevels > 0 || settings.ValueLevels > 0) && EnvironmentFamilies.Of(env) is not MazeFamily)
         {
             throw config.Error(settings.ProbeLevels > 0 ? "probe_levels" : "value_levels", "the probes and the value comparison read the maze's cheese and corner; set 0 for another family");
@@ -123,6 +134,12 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
         using var loaded = CheckpointFiles.Load(checkpoint);
         PolicyCheckpoints.RequireArchitecture(PolicyCheckpoints.Metadata(loaded), settings.Policy, checkpoint.SidecarPath);
     }
+
+    /// <inheritdoc/>
+    public string Markdown(SweepTables tables) => new SearchBudgetAnalysis(tables).Markdown();
+
+    /// <inheritdoc/>
+    public void AddTo(HtmlReport report, SweepTables tables) => new SearchBudgetAnalysis(tables).AddTo(report);
 
     public override int Run(ExperimentContext context, SearchTrainingExperimentSettings settings)
     {
@@ -196,6 +213,7 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
                     // The searches' wall-clock over their model calls' (environment steps and one forward pass per wave): 1 would be a search costing nothing beyond its leaves.
                     results.Add("time/search_seconds", searchSeconds).Add("time/search_over_model", searchSeconds / modelSeconds);
                 }
+                SearchControls.AddResults(results, settings.Control, s);
                 if (improvement.Count > 0)
                 {
                     results.Add("search/policy_improvement", improvement.Average()).Add("search/policy_improvement_lowest_iteration", improvement.Min());
@@ -260,17 +278,40 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
             if (settings.ValueLevels > 0)
             {
                 report.Append("## The value head against the true and the proxy objective (EPIC: Pearson distance over every open cell)\n\n| distribution | to the true objective's values | to the proxy's (corner) |\n|---|---:|---:|\n");
-                foreach (var distribution in new[] { settings.Env, settings.EvalEnv }.Distinct())
+                var measured = new[] { settings.Env, settings.EvalEnv }.Distinct().Select(d => (d, (IReadOnlyList<Maze>)[.. AgentEvaluations.LevelSeeds(Seeds.Derive(context.Seed, "value/" + d), settings.ValueLevels)
+                    .Select(seed => (Maze)family.Distribution(d, settings.Parameters).Level(seed))])).ToArray();
+                foreach (var (distribution, levels) in measured)
                 {
-                    var typed = family.Distribution(distribution, settings.Parameters);
-                    var seeds = AgentEvaluations.LevelSeeds(Seeds.Derive(context.Seed, "value/" + distribution), settings.ValueLevels);
-                    var comparison = ValueHeadComparison.Compare(policy, seeds.Select(seed => (Maze)typed.Level(seed)).ToArray(), gamma);
+                    var comparison = ValueHeadComparison.Compare(policy, levels, gamma);
                     var key = distribution.Replace('/', '_');
                     results.Add($"value/{key}/epic_true", comparison.ToTrue).Add($"value/{key}/epic_proxy", comparison.ToProxy);
                     report.Append(CultureInfo.InvariantCulture, $"| {distribution} | {comparison.ToTrue:F3} | {comparison.ToProxy:F3} |\n");
                 }
                 report.Append("\nThe objectives' values are the discounted return of walking the shortest path to the cheese (true) or to the top-right corner (proxy); 0: ranks states alike, √½ ≈ 0.707: unrelated.\n\n");
+                if (settings.Control.ValueLabelBudgets.Count > 0)
+                {
+                    ValueRegression(family, policy, gamma, measured, results, report);
+                }
             }
+        }
+
+        /// <summary>The value head's goal regression on k labelled maze/test states (<see cref="ValueHeadRegression"/>), measured on the value comparison's levels.</summary>
+        private void ValueRegression(IEnvironmentFamily<MazeState> family, ActorCritic policy, float gamma, IReadOnlyList<(string, IReadOnlyList<Maze>)> measured, RunResults results, StringBuilder report)
+        {
+            var regression = SearchControls.Regression(settings.Control, Seeds.Derive(context.Seed, "value-regression/labels"), Seeds.Derive(context.Seed, "value-regression/anchor"));
+            var points = ValueHeadRegression.Run(family, policy, settings.EvalEnv, settings.Env, settings.Parameters, measured, gamma, regression);
+            report.Append(CultureInfo.InvariantCulture, $"## Goal regression of the value head on k labelled {settings.EvalEnv} states (anchor λ = {regression.AnchorWeight} on {regression.AnchorStates} {settings.Env} states)\n\n| k | labels on the cheese | distribution | EPIC to the true objective | to the proxy |\n|---:|---:|---|---:|---:|\n");
+            foreach (var point in points)
+            {
+                var key = SearchBudgetAnalysis.RegressionResult(point.Budget, point.Distribution);
+                results.Add(key + "/epic_true", point.Distances.ToTrue).Add(key + "/epic_proxy", point.Distances.ToProxy).Add(key + "/goal_labels", point.GoalLabels);
+                if (point.LabelErrorAfter is { } after)
+                {
+                    results.Add(key + "/label_error_before", point.LabelErrorBefore!.Value).Add(key + "/label_error_after", after);
+                }
+                report.Append(CultureInfo.InvariantCulture, $"| {point.Budget} | {point.GoalLabels} | {point.Distribution} | {point.Distances.ToTrue:F3} | {point.Distances.ToProxy:F3} |\n");
+            }
+            report.Append('\n');
         }
 
         private void Restore<TState>(SearchTraining<TState> trainer, CheckpointInfo checkpoint)
@@ -303,7 +344,7 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
             var text = new StringBuilder();
             text.Append("# search-train\n\n");
             text.Append(CultureInfo.InvariantCulture,
-                $"A {Architecture(settings.Policy)} network (conv_channels {settings.Policy.ConvChannels}, features {settings.Policy.Features}) trained on Gumbel search targets at n = {s.Simulations} simulations per move with the true model, on {settings.Env} ({settings.Parameters}): {steps} environment steps ({s.NumIterations} iterations of {s.NumEnvs} × {s.NumSteps}), seed {context.Seed}, {seconds:F1} s of training in this process.\n\n");
+                $"A {Architecture(settings.Policy)} network (conv_channels {settings.Policy.ConvChannels}, features {settings.Policy.Features}) trained on Gumbel search targets at n = {s.Simulations} simulations per move with the true model, on {settings.Env} ({settings.Parameters}): {steps} environment steps ({s.NumIterations} iterations of {s.NumEnvs} × {s.NumSteps}; {SearchControls.Describe(settings.Control)}, {SearchCompute.Rows(s)} network rows), seed {context.Seed}, {seconds:F1} s of training in this process.\n\n");
             text.Append("| agent | distribution | success | proxy | mean return | mean steps |\n|---|---|---:|---:|---:|---:|\n");
             foreach (var (agent, e) in evaluations)
             {

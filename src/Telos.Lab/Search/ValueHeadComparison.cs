@@ -49,16 +49,28 @@ public static class ValueHeadComparison
                 var output = policy.Unroll(tensor(observations).view(1, count, o.Channels, o.Height, o.Width), policy.InitialState(count), zeros(1, count));
                 network.AddRange(output.Values[0].data<float>().ToArray().Select(v => (double)v));
             }
-            var toCheese = Distances(level, level.Cheese);
-            var toCorner = Distances(level, level.Size - 1);
-            for (var i = 0; i < count; i++)
-            {
-                truth.Add(toCheese[i] is { } d ? Maze.CheeseReward * Math.Pow(gamma, d) : 0);
-                proxy.Add(toCorner[i] is { } c ? Maze.CheeseReward * Math.Pow(gamma, c) : 0);
-            }
+            truth.AddRange(TrueValues(level, gamma));
+            proxy.AddRange(ProxyValues(level, gamma));
         }
         return new ValueHeadDistances(ObjectiveAudits.Distance(network, truth), ObjectiveAudits.Distance(network, proxy), network.Count);
     }
+
+    /// <summary>The true objective's value of every state of <paramref name="level"/> (by index): γ^d · <see cref="Maze.CheeseReward"/>, d the shortest path to the cheese (0 where unreachable).</summary>
+    public static double[] TrueValues(Maze level, float gamma)
+    {
+        ArgumentNullException.ThrowIfNull(level);
+        return Values(level, level.Cheese, gamma);
+    }
+
+    /// <summary>The proxy objective's value of every state (by index): as <see cref="TrueValues"/> with the top-right corner for the cheese.</summary>
+    public static double[] ProxyValues(Maze level, float gamma)
+    {
+        ArgumentNullException.ThrowIfNull(level);
+        return Values(level, level.Size - 1, gamma);
+    }
+
+    private static double[] Values(Maze level, int cell, float gamma) =>
+        [.. Distances(level, cell).Select(d => d is { } steps ? Maze.CheeseReward * Math.Pow(gamma, steps) : 0)];
 
     /// <summary>Shortest-path steps from every state (by index) to the state on <paramref name="cell"/>, null where it cannot be reached (or is a wall).</summary>
     private static int?[] Distances(Maze level, int cell)

@@ -146,6 +146,9 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
     /// <summary>Forward passes run so far.</summary>
     public long ForwardPasses { get; private set; }
 
+    /// <summary>Rows (embeddings) those forward passes ran, summed.</summary>
+    public long ForwardRows { get; private set; }
+
     /// <inheritdoc/>
     public void Recurrent(in RecurrentBatch<TEmbedding> batch)
     {
@@ -242,6 +245,7 @@ public sealed class NeuralLeafModel<TEmbedding> : IRecurrentModel<TEmbedding>, I
             (full ? _valuesOut : _valuesOut.narrow(0, 0, n)).copy_(values);
         }
         ForwardPasses++;
+        ForwardRows += n;
     }
 
     /// <summary>Frees the preallocated tensors (the network is the caller's).</summary>

@@ -86,6 +86,9 @@ public sealed class PolicySearch<TState> : IDisposable
     /// <summary>Whether the policy is recurrent: <see cref="Run"/> then takes the roots' running states.</summary>
     public bool Recurrent => _recurrentLeaves is not null;
 
+    /// <summary>Rows those forward passes ran (<see cref="SearchCompute"/>'s search rows).</summary>
+    public long ForwardRows => _leaves?.ForwardRows ?? _recurrentLeaves!.ForwardRows;
+
     /// <summary>
     /// Searches from <paramref name="states"/>[i] on <paramref name="levels"/>[i], root i drawing its randomness from
     /// <paramref name="seeds"/>[i]. Returns the search's view (action, visits, improved policy), valid until the next call.

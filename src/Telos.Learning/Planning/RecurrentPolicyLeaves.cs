@@ -94,6 +94,9 @@ public sealed class RecurrentPolicyLeaves<TState> : IRecurrentModel<LevelState<T
     /// <summary>Forward passes run so far (roots and waves).</summary>
     public long ForwardPasses { get; private set; }
 
+    /// <summary>Rows those forward passes ran (each pass's active roots).</summary>
+    public long ForwardRows { get; private set; }
+
     /// <summary>The pool row of root <paramref name="root"/>'s node: root·(N + 1).</summary>
     public int RootSlot(int root) => root * _slotsPerRoot;
 
@@ -197,6 +200,7 @@ public sealed class RecurrentPolicyLeaves<TState> : IRecurrentModel<LevelState<T
             (full ? _valuesOut : _valuesOut.narrow(0, 0, n)).copy_(output.Values[0]);
         }
         ForwardPasses++;
+        ForwardRows += n;
     }
 
     /// <summary>Frees the pool and the preallocated tensors (the policy is the caller's).</summary>

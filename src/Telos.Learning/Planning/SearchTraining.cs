@@ -349,6 +349,9 @@ public sealed partial class SearchTraining<TState> : IDisposable
     /// <summary>Forward passes of the network the search has made (roots and waves).</summary>
     public long SearchForwardPasses => _search.ForwardPasses;
 
+    /// <summary>Rows those forward passes ran (in this process: a restored run counts from its restore), at most <see cref="SearchCompute.SearchRowsPerIteration"/> per iteration.</summary>
+    public long SearchForwardRows => _search.ForwardRows;
+
     /// <summary>Runs the remaining iterations, reporting each; stops early (between iterations) when cancelled.</summary>
     public IReadOnlyList<SearchTrainingMetrics> Train(IProgress<SearchTrainingMetrics>? progress = null, CancellationToken cancellation = default)
     {

@@ -133,6 +133,8 @@ public sealed class SearchTrainingExperimentTests
     [InlineData("total_timesteps = 31", "six.toml:8: key 'total_timesteps': 31 is less than one iteration")]
     [InlineData("policy = \"lstm\"", "six.toml:16: key 'policy': expected one of")]
     [InlineData("drc_layers = 2", "six.toml:16: key 'drc_layers': applies to policy = \"drc\" only")]
+    [InlineData("control = \"time\"", "six.toml:16: key 'control': expected one of")]
+    [InlineData("value_levels = 0\nvalue_label_budgets = [0, 4]", "six.toml:15: key 'value_label_budgets': the value head's regression is measured on the value_levels levels")]
     public void BadConfigsFailBeforeAnythingIsWritten(string replacement, string expectedPrefix)
     {
         using var temp = new TempFolder();
@@ -152,6 +154,27 @@ public sealed class SearchTrainingExperimentTests
         Assert.StartsWith(expectedPrefix, error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', error.Message);
         Assert.False(Directory.Exists(runner.Store.Root));
+    }
+
+    /// <summary>
+    /// The shipped equal-compute sweeps: every budget trains the whole iterations that fit in n = 1's network rows (n = 1 as many steps as in
+    /// the equal-steps sweep), every cell runs the value head's regression at k = 0, 1, 4, 16, 64, and every configuration's label names the control.
+    /// </summary>
+    [Theory]
+    [InlineData("search-budget-compute.toml", new long[] { 409_600, 336_896, 197_632, 73_728 })]
+    [InlineData("search-budget-compute-quick.toml", new long[] { 8192, 6656, 3840, 1280 })]
+    public void TheShippedComputeSweepsGiveEveryBudgetTheReferencesCompute(string file, long[] timesteps)
+    {
+        using var temp = new TempFolder();
+        var prepared = Runner(temp).Prepare(Path.Combine(ExperimentRunnerTests.RepoRoot(), "experiments", file));
+        var cells = prepared.Sweep!.Cells.Select(c => new SearchTrainingExperiment().Configure(ConfigFile.Parse(c.ResolvedToml, "cell.toml"))).ToArray();
+        Assert.Equal([1, 1, 1, 4, 4, 4, 16, 16, 16, 64, 64, 64], cells.Select(c => c.Training.Simulations));
+        Assert.Equal(timesteps.SelectMany(t => new[] { t, t, t }), cells.Select(c => c.Training.TotalTimesteps));
+        var reference = Learning.Planning.SearchCompute.Rows(cells[0].Training);
+        Assert.All(cells, c => Assert.InRange(Learning.Planning.SearchCompute.Rows(c.Training), reference - Learning.Planning.SearchCompute.RowsPerIteration(c.Training) + 1, reference));
+        Assert.All(cells, c => Assert.Equal([0, 1, 4, 16, 64], c.Control.ValueLabelBudgets));
+        Assert.All(cells, c => Assert.Equal(SearchControls.EqualCompute, c.Control.Control));
+        Assert.All(Enumerable.Range(0, prepared.Sweep.Configurations), i => Assert.StartsWith("control=\"compute\", simulations=", prepared.Sweep.ConfigurationLabel(i), StringComparison.Ordinal));
     }
 
     /// <summary>The shipped sweeps: budgets 1, 4, 16, 64 × seeds 1, 2, 3, every cell on the corner-cheese maze/train for the same environment steps.</summary>
