@@ -248,6 +248,7 @@ public sealed class PolicySearchAgent<TState> : IBatchedAgent<TState>, IDisposab
         _streams[lane] = Seeds.Stream(seed, "policy-search-agent/search");
         if (_hidden is not null)
         {
+            using var scope = NewDisposeScope(); // the row views
             using var noGrad = no_grad();
             _hidden[lane].zero_();
             _cell![lane].zero_();

@@ -95,6 +95,7 @@ public sealed class PolicyAgent<TState> : IBatchedAgent<TState>, IDisposable
         _levels[lane] = level;
         _streams[lane] = Seeds.Stream(seed, "policy-agent/actions");
         _firstStep[lane] = true;
+        using var scope = NewDisposeScope(); // the row views
         using var noGrad = no_grad();
         _hidden[lane].zero_();
         _cell[lane].zero_();
