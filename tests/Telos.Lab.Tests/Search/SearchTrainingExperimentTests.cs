@@ -163,6 +163,7 @@ public sealed class SearchTrainingExperimentTests
     [Theory]
     [InlineData("search-budget-compute.toml", new long[] { 409_600, 336_896, 197_632, 73_728 })]
     [InlineData("search-budget-compute-quick.toml", new long[] { 8192, 6656, 3840, 1280 })]
+    [InlineData("search-budget-drc-compute.toml", new long[] { 102_400, 83_968, 49_152, 18_432 })]
     public void TheShippedComputeSweepsGiveEveryBudgetTheReferencesCompute(string file, long[] timesteps)
     {
         using var temp = new TempFolder();

@@ -134,21 +134,6 @@ public sealed class RecurrentPpoTests
     }
 }
 
-/// <summary>
-/// Runs alone (no other test thread allocating meanwhile). Under parallel tests on a loaded machine this training has
-/// failed twice inside LibTorch ("Expected false to be true ... toFloat", reading a scalar argument: once at
-/// <c>starts.neg().add(1)</c>, once in <c>Adam.step</c>). The likely cause: TorchSharp 0.107 leaves the <c>Scalar</c> it
-/// makes for a number argument to the garbage collector, whose finalizer can free it while the native call still reads
-/// it when another thread forces a collection. This 30-iteration training is the longest such stretch in the suite.
-/// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class SoloTrainingCollection
-{
-    /// <summary>The collection's name.</summary>
-    public const string Name = "solo training";
-}
-
-[Collection(SoloTrainingCollection.Name)]
 public sealed class RecurrentPpoLearningTests
 {
     private static PpoSettings Tiny(int iterations, ulong seed = 1) => RecurrentPpoTests.Tiny(iterations, seed);
