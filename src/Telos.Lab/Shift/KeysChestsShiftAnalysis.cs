@@ -11,7 +11,7 @@ namespace Telos.Lab.Shift;
 /// What the <c>keys-chests</c> sweep computes across its cells from their merged results: every agent's success on kc/train and
 /// kc/test beside its ceiling, the family's episode counts on kc/test (chests opened, keys taken, spare keys — keys beyond the
 /// room's chests — as a rate and a mean) beside the spare-key floor of the same levels, each as the mean over seeds with the 95 %
-/// Student-t interval; and how well each zero-rollout audit predicts failure (<see cref="MazeShiftAnalysis.Powers"/>: the same
+/// Student-t interval; the form × input 2×2 (<see cref="FormByInput"/>); and how well each zero-rollout audit predicts failure (<see cref="MazeShiftAnalysis.Powers"/>: the same
 /// AUC over objectives, planners and seeds). Read from <see cref="SweepTables"/> in cell order, so a resumed sweep writes the same bytes.
 /// </summary>
 public sealed class KeysChestsShiftAnalysis
@@ -63,6 +63,16 @@ public sealed class KeysChestsShiftAnalysis
                 $"| {_tables.Plan.ConfigurationLabel(configuration)} | {agent} | {Find(configuration, MazeShiftAnalysis.AgentPrefix + agent + TestSuccess)?.Interval.Count ?? 0} | {string.Join(" | ", cells.Take(6))} | {Floor(configuration)} | {string.Join(" | ", cells.Skip(6))} |\n");
         }
         var analysis = new MazeShiftAnalysis(_tables);
+        var formRows = FormByInputRows(analysis);
+        if (formRows.Count > 0)
+        {
+            text.Append("\n## Form × input\n\nEach signal through a linear form and a net, each over the named features and over the one-hot observation, beside the policies (which see one-hot observations). Mean over seeds with the 95 % t interval over seeds; *spare key picked up* as above.\n\n| ")
+                .Append(string.Join(" | ", FormByInput.KeysChests.SweepHeaders)).Append(" |\n|").Append(string.Concat(Enumerable.Repeat("---|", FormByInput.KeysChests.SweepHeaders.Count))).Append('\n');
+            foreach (var row in formRows)
+            {
+                text.Append("| ").Append(string.Join(" | ", row)).Append(" |\n");
+            }
+        }
         foreach (var configuration in ObjectiveConfigurations())
         {
             text.Append(CultureInfo.InvariantCulture, $"\n## Zero-rollout audits as predictors of failure ({_tables.Plan.ConfigurationLabel(configuration)})\n\n");
@@ -100,6 +110,13 @@ public sealed class KeysChestsShiftAnalysis
             report.Figure(Figures.Bars(title, bars, metric.EndsWith("/mean", StringComparison.Ordinal) ? "keys" : "rate", source, points));
         }
         var analysis = new MazeShiftAnalysis(_tables);
+        var formRows = FormByInputRows(analysis);
+        if (formRows.Count > 0)
+        {
+            report.Heading("Form × input");
+            report.Table(new ReportTable("each signal through a linear form and a net, each over the named features and over the one-hot observation, beside the policies (one-hot observations); mean over seeds [95 % t interval]",
+                FormByInput.KeysChests.SweepHeaders, formRows, source));
+        }
         foreach (var configuration in ObjectiveConfigurations())
         {
             report.Table(new ReportTable($"AUC of each zero-rollout audit for failure on kc/test ({_tables.Plan.ConfigurationLabel(configuration)}; a point is an objective × planner × seed; 95 % bootstrap interval over points; oracle scores need the true reward)",
@@ -107,6 +124,8 @@ public sealed class KeysChestsShiftAnalysis
                 analysis.Powers(configuration).Select(p => (IReadOnlyList<string>)[p.Score, p.Points.ToString(CultureInfo.InvariantCulture), p.Failures.ToString(CultureInfo.InvariantCulture), Number(p.Auc), Interval(p)]).ToList(), source));
         }
     }
+
+    private List<IReadOnlyList<string>> FormByInputRows(MazeShiftAnalysis analysis) => FormByInput.KeysChests.SweepRows(Agents(), analysis.Setting, (c, a, r) => Cell(c, a, r));
 
     private List<(int Configuration, string Agent)> Agents() =>
         [.. _tables.Results.Where(r => r.Name.StartsWith(MazeShiftAnalysis.AgentPrefix, StringComparison.Ordinal) && r.Name.EndsWith(TestSuccess, StringComparison.Ordinal))

@@ -38,6 +38,7 @@ namespace Telos.Lab.Shift;
 /// <param name="Planners">The hard-coded optimizers.</param>
 /// <param name="TieTolerance">Destinations within this fraction of the best value tie, and ties are drawn at random.</param>
 /// <param name="AuditLevels">Levels per distribution whose states the audits read.</param>
+/// <param name="EnsembleMembers">Members of each gradient-fitted objective's seed ensemble (the objective and M − 1 refits of the same form to the same data with other initialization seeds); 1: no ensemble audit.</param>
 /// <param name="FailureMargin">An objective fails under a planner when its kc/test success is more than this below the true reward's, or its spare-key rate more than this above it, under the same planner on the same levels.</param>
 /// <param name="KeyEdit">The edits a programmer reading a card makes to stop it valuing keys for themselves (<see cref="ObjectiveEdits.Apply"/>'s verbs: <c>set keys_held=-0.1</c>).</param>
 /// <param name="HoldingCost">The no-hoarding swap's cost per key held at the end: the true reward minus this times <c>keys_held</c>.</param>
@@ -46,7 +47,7 @@ namespace Telos.Lab.Shift;
 /// <param name="Ppo">Per policy kind, its network and PPO settings (<c>[ppo-lstm]</c>, <c>[ppo-cnn]</c>).</param>
 public sealed record KeysChestsShiftSettings(string Agents, int Size, int StepLimit, int MaxMinority, int Levels, int TrainLevels, int StepsPerLevel, int NetLevels,
     int FitSteps, int Pairs, int DemoLevels, int IrlSteps, IReadOnlyList<ShiftObjective> Objectives, IReadOnlyList<string> Planners, double TieTolerance,
-    int AuditLevels, double FailureMargin, IReadOnlyList<(string Verb, string Argument)> KeyEdit, double HoldingCost, int SteerLevels, double SteerScale,
+    int AuditLevels, int EnsembleMembers, double FailureMargin, IReadOnlyList<(string Verb, string Argument)> KeyEdit, double HoldingCost, int SteerLevels, double SteerScale,
     IReadOnlyDictionary<PolicyKind, (PolicyOptions Policy, PpoSettings Ppo)> Ppo)
 {
     /// <summary>The hard-coded agent <paramref name="planner"/> over <paramref name="objective"/>, ties within <see cref="TieTolerance"/> drawn at random.</summary>
@@ -63,7 +64,7 @@ public sealed record KeysChestsShiftSettings(string Agents, int Size, int StepLi
 /// and kc/test (keys outnumber chests) through the one evaluation path, with the family's episode counts — chests opened,
 /// keys taken, keys beyond the room's chests (hoarding) — beside success. A cell is one agent group and one seed (the seed
 /// draws every level, the data and the training). The objectives group fits every (signal, form) pair on the same data,
-/// audits each before any rollout (identifiability, disagreement, oracle EPIC: <see cref="ObjectiveAudits"/>), runs each
+/// audits each before any rollout (identifiability, disagreement between the objectives and within each one's seed ensemble, oracle EPIC: <see cref="ZeroRolloutAudit"/>), runs each
 /// under every planner, and retargets without training: the card edited so that keys are not worth holding, and the
 /// objective swapped for the true reward with a cost per key held (the no-hoarding floor every cell measures). A policy
 /// group trains PPO and retargets by a steering vector (kc/train minus kc/test start activations). Across cells:
@@ -156,6 +157,7 @@ public sealed class KeysChestsShiftExperiment : Experiment<KeysChestsShiftSettin
             planners,
             config.GetDouble("tie_tolerance", 0.01, 0, 0.5),
             config.GetInt("audit_levels", 10, 1, 10_000),
+            config.GetInt("ensemble_members", 1, 1, 100),
             config.GetDouble("failure_margin", 0.2, 0, 1),
             edits,
             config.GetDouble("holding_cost", 0.1, 0, 1000),
@@ -230,22 +232,16 @@ public sealed class KeysChestsShiftExperiment : Experiment<KeysChestsShiftSettin
         public void RunObjectives()
         {
             var s = _settings;
-            var dataFirst = ShiftMeasurement.FirstLevel(_context.Seed, LevelScope, "data");
-            var dataSeed = _context.DeriveSeed("objectives");
+            var fitting = new ShiftObjectiveFitting("kc/train", _parameters, s.TrainLevels, s.StepsPerLevel, s.NetLevels, s.FitSteps, s.Pairs,
+                s.DemoLevels, s.IrlSteps, _context.DeriveSeed("objectives"), ShiftMeasurement.FirstLevel(_context.Seed, LevelScope, "data"), FormOptionsOf);
             Stage($"fitting {s.Objectives.Count} objectives on the same kc/train data");
-            var data = ObjectiveData.Sample("kc/train", _parameters, s.TrainLevels, s.StepsPerLevel, (ulong)dataSeed, dataFirst);
-            var fitted = new List<(string Id, LoadedObjective Objective)>();
+            var data = fitting.Data();
+            var fitted = new List<(ShiftObjective Spec, LoadedObjective Objective)>();
             foreach (var spec in s.Objectives)
             {
-                var net = spec.Form == ObjectiveForm.Net;
-                var demos = spec.Signal == ObjectiveSignal.Demonstrations;
-                var request = new ObjectiveTrainingRequest(spec.Signal, spec.Form, "kc/train", _parameters,
-                    Levels: net ? Math.Min(s.NetLevels, s.TrainLevels) : demos ? Math.Min(s.DemoLevels, s.TrainLevels) : s.TrainLevels,
-                    SamplesPerLevel: s.StepsPerLevel, Seed: dataSeed, Steps: demos ? s.IrlSteps : s.FitSteps,
-                    FormOptions: FormOptionsOf(spec.Form), Pairs: s.Pairs, FirstLevel: dataFirst);
-                var (card, module) = ObjectiveTraining.Train(request);
-                var loaded = card.IsLinear ? LoadedObjective.Of(card) : LoadedObjective.Of(card, module);
-                fitted.Add((spec.Id, loaded));
+                var loaded = fitting.Fit(spec);
+                fitted.Add((spec, loaded));
+                var card = loaded.Card;
                 if (card.IsLinear)
                 {
                     _context.Run.WriteArtifact($"objectives/{spec.Id}.json", ObjectiveCardFile.ToJson(card));
@@ -254,15 +250,21 @@ public sealed class KeysChestsShiftExperiment : Experiment<KeysChestsShiftSettin
             }
             var trueReward = TrueReward();
 
-            Stage("zero-rollout audits: identifiability, disagreement between the objectives, oracle EPIC");
-            Audit(data, fitted, trueReward);
+            Stage("zero-rollout audits: identifiability, disagreement between the objectives and within each one's seed ensemble, oracle EPIC");
+            var family = KeysAndChestsFamily.Instance;
+            IEnumerableEnvironment<KeysAndChestsState>[] Rooms(string distribution, string name) =>
+                [.. ShiftMeasurement.Levels(_context.Seed, LevelScope, name, s.AuditLevels).Select(family.Typed(distribution, _parameters).Level)];
+            ZeroRolloutAudit.Run(_results, _report, fitting, data, KeysAndChests.FeatureNames.Names, fitted, trueReward,
+                new AuditStates<KeysAndChestsState>("kc/train", Rooms("kc/train", "audit-train"), "kc/test", Rooms("kc/test", "audit-test"), Possible),
+                s.EnsembleMembers, k => _context.DeriveSeed($"objectives/ensemble/{k}"));
 
             Stage($"every objective under {string.Join(", ", s.Planners)} on kc/train and kc/test");
             foreach (var planner in s.Planners)
             {
                 var truth = MeasurePlanner(planner, "true", trueReward);
-                foreach (var (id, objective) in fitted)
+                foreach (var (spec, objective) in fitted)
                 {
+                    var id = spec.Id;
                     var measured = MeasurePlanner(planner, id, objective);
                     var gap = truth.Test.Success.Value - measured.Test.Success.Value;
                     var excess = Spare(measured.Test).Value - Spare(truth.Test).Value;
@@ -274,53 +276,14 @@ public sealed class KeysChestsShiftExperiment : Experiment<KeysChestsShiftSettin
 
             Stage("retargeting without training: every card edited so keys are not worth holding; the objective swapped for no hoarding");
             var first = s.Planners[0];
-            foreach (var (id, objective) in fitted.Where(f => f.Objective.Card.IsLinear))
+            foreach (var (spec, objective) in fitted.Where(f => f.Objective.Card.IsLinear))
             {
+                var id = spec.Id;
                 var edited = s.KeyEdit.Aggregate(objective.Card, (card, edit) => card.Apply(edit.Verb, edit.Argument));
                 MeasurePlanner(first, id + EditedSuffix, LoadedObjective.Of(edited));
                 _report.Append(CultureInfo.InvariantCulture, $"## {id}, edited ({string.Join("; ", s.KeyEdit.Select(e => $"{e.Verb} {e.Argument}"))})\n\n```\n{edited.Describe()}\n```\n\n");
             }
             MeasureFloor(SwapName);
-        }
-
-        /// <summary>Identifiability of the training data, disagreement between the fitted objectives and oracle EPIC, on states of kc/train and kc/test rooms.</summary>
-        private void Audit(TransitionSample data, List<(string Id, LoadedObjective Objective)> fitted, LoadedObjective trueReward)
-        {
-            var s = _settings;
-            var audit = FeatureIdentifiability.Audit(data, KeysAndChests.FeatureNames.Names.ToList());
-            _report.Append("## Zero-rollout audit: weights the training data cannot identify\n\n```\n").Append(audit.Describe()).Append("\n```\n\n");
-            _results.Add("objectives/audit/unidentified_features", audit.Features.Count);
-            var family = KeysAndChestsFamily.Instance;
-            IEnumerableEnvironment<KeysAndChestsState>[] Rooms(string distribution, string name) =>
-                [.. ShiftMeasurement.Levels(_context.Seed, LevelScope, name, s.AuditLevels).Select(family.Typed(distribution, _parameters).Level)];
-            var auditTrain = Rooms("kc/train", "audit-train");
-            var auditTest = Rooms("kc/test", "audit-test");
-            var valuesTrain = fitted.Select(f => ObjectiveAudits.StateValues(f.Objective, auditTrain, Possible)).ToArray();
-            var valuesTest = fitted.Select(f => ObjectiveAudits.StateValues(f.Objective, auditTest, Possible)).ToArray();
-            var trueTrain = ObjectiveAudits.StateValues(trueReward, auditTrain, Possible);
-            var trueTest = ObjectiveAudits.StateValues(trueReward, auditTest, Possible);
-            _report.Append("## Audits before any rollout\n\n| objective | unidentified weight share | disagreement (kc/train) | disagreement (kc/test) | oracle EPIC kc/train | oracle EPIC kc/test |\n|---|---:|---:|---:|---:|---:|\n");
-            for (var i = 0; i < fitted.Count; i++)
-            {
-                var id = fitted[i].Id;
-                var share = ObjectiveAudits.UnidentifiedWeightShare(fitted[i].Objective.Card, audit, data);
-                if (share is { } v)
-                {
-                    _results.Add($"objective/{id}/audit/identifiability", v);
-                }
-                var disagreeTrain = ObjectiveAudits.Disagreement(valuesTrain, i);
-                var disagreeTest = ObjectiveAudits.Disagreement(valuesTest, i);
-                var epicTrain = ObjectiveAudits.Distance(valuesTrain[i], trueTrain);
-                var epicTest = ObjectiveAudits.Distance(valuesTest[i], trueTest);
-                _results.Add($"objective/{id}/audit/disagreement_train", disagreeTrain)
-                    .Add($"objective/{id}/audit/disagreement_test", disagreeTest)
-                    .Add($"objective/{id}/oracle/epic_train", epicTrain)
-                    .Add($"objective/{id}/oracle/epic_test", epicTest);
-                _report.Append(CultureInfo.InvariantCulture,
-                    $"| {id} | {(share is { } x ? x.ToString("F3", CultureInfo.InvariantCulture) : "– (reads observations)")} | {disagreeTrain:F3} | {disagreeTest:F3} | {epicTrain:F3} | {epicTest:F3} |\n");
-            }
-            _results.Add("objectives/audit/spread_train", ObjectiveAudits.Spread(valuesTrain)).Add("objectives/audit/spread_test", ObjectiveAudits.Spread(valuesTest));
-            _report.Append('\n');
         }
 
         public void RunPolicy(PolicyKind kind)
@@ -461,14 +424,14 @@ public sealed class KeysChestsShiftExperiment : Experiment<KeysChestsShiftSettin
             _context.Progress.Report(new ProgressUpdate("keys-chests", Stages, Stages, "done"));
         }
 
-        private static FormOptions FormOptionsOf(ObjectiveForm form) => form switch
+        private static FormOptions FormOptionsOf(ShiftObjective spec) => spec.Form switch
         {
             // Sparse: the two strongest features survive (as in the maze experiment).
             ObjectiveForm.Sparse => new FormOptions(Keep: 2),
             // Monotone: the signs a programmer would declare for "open the chests"; every other feature (the keys' included) is free.
             ObjectiveForm.Monotone => new FormOptions(Signs: ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal,
                 [new KeyValuePair<string, int>("chests_opened", 1), new("chests_remaining", -1), new("dist_to_nearest_chest", -1)])),
-            _ => new FormOptions(),
+            _ => new FormOptions(Input: spec.Input),
         };
     }
 }

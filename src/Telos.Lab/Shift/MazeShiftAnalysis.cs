@@ -167,7 +167,7 @@ public sealed class MazeShiftAnalysis
         if (formRows.Count > 0)
         {
             text.Append("\n## Form × input\n\nEach signal through a linear form and a net, each over the named features and over the one-hot observation, beside the policies (which see one-hot observations). Mean over seeds with the 95 % t interval over seeds; *proxy* as above.\n\n| ")
-                .Append(string.Join(" | ", FormByInput.SweepHeaders)).Append(" |\n|").Append(string.Concat(Enumerable.Repeat("---|", FormByInput.SweepHeaders.Count))).Append('\n');
+                .Append(string.Join(" | ", FormByInput.Maze.SweepHeaders)).Append(" |\n|").Append(string.Concat(Enumerable.Repeat("---|", FormByInput.Maze.SweepHeaders.Count))).Append('\n');
             foreach (var row in formRows)
             {
                 text.Append("| ").Append(string.Join(" | ", row)).Append(" |\n");
@@ -239,7 +239,7 @@ public sealed class MazeShiftAnalysis
         {
             report.Heading("Form × input");
             report.Table(new ReportTable("each signal through a linear form and a net, each over the named features and over the one-hot observation, beside the policies (one-hot observations); mean over seeds [95 % t interval]",
-                FormByInput.SweepHeaders, formRows, source));
+                FormByInput.Maze.SweepHeaders, formRows, source));
         }
         foreach (var configuration in ObjectiveConfigurations())
         {
@@ -277,48 +277,10 @@ public sealed class MazeShiftAnalysis
         }
     }
 
-    /// <summary>
-    /// The sweep's form × input rows: per setting (the configuration's axes other than <c>agents</c>), every planner over the linear
-    /// form and the net of each signal, over the named features and over the one-hot observation, then the policies of that setting.
-    /// </summary>
-    private List<IReadOnlyList<string>> FormByInputRows()
-    {
-        var agents = Agents();
-        var rows = new List<IReadOnlyList<string>>();
-        foreach (var setting in agents.Select(a => Setting(a.Configuration)).Distinct())
-        {
-            var here = agents.Where(a => Setting(a.Configuration) == setting).ToList();
-            var twoByTwo = new List<(string Planner, ShiftObjective Spec, int Configuration, string Agent)>();
-            foreach (var (configuration, agent) in here)
-            {
-                var plus = agent.IndexOf(" + ", StringComparison.Ordinal);
-                if (plus >= 0 && FormByInput.Parse(agent[(plus + 3)..]) is { } spec)
-                {
-                    twoByTwo.Add((agent[..plus], spec, configuration, agent));
-                }
-            }
-            if (twoByTwo.Count == 0)
-            {
-                continue;
-            }
-            var planners = twoByTwo.Select(t => t.Planner).Distinct().ToList();
-            // Per planner and signal, the four side by side: linear then net, named features then the observation.
-            foreach (var (planner, spec, configuration, agent) in twoByTwo.OrderBy(t => planners.IndexOf(t.Planner)).ThenBy(t => t.Spec.Signal).ThenBy(t => t.Spec.Form).ThenBy(t => t.Spec.Input))
-            {
-                rows.Add([setting, planner, ObjectiveTraining.SignalNames[(int)spec.Signal], ObjectiveCard.FormName(spec.Form), FormByInput.InputName(spec.Input),
-                    Cell(configuration, agent, "maze/train/success"), Cell(configuration, agent, "maze/test/success"), Cell(configuration, agent, "maze/test/proxy")]);
-            }
-            foreach (var (configuration, agent) in here.Where(a => a.Agent.StartsWith("ppo-", StringComparison.Ordinal) && !a.Agent.Contains(" + ", StringComparison.Ordinal)))
-            {
-                rows.Add([setting, agent, "PPO (environment reward)", "policy", FormByInput.InputName(ObjectiveInput.Observation),
-                    Cell(configuration, agent, "maze/train/success"), Cell(configuration, agent, "maze/test/success"), Cell(configuration, agent, "maze/test/proxy")]);
-            }
-        }
-        return rows;
-    }
+    private List<IReadOnlyList<string>> FormByInputRows() => FormByInput.Maze.SweepRows(Agents(), Setting, Cell);
 
     /// <summary>A configuration's choices other than the agent group (<c>region=1</c>), or <c>all</c> when there are none.</summary>
-    private string Setting(int configuration)
+    public string Setting(int configuration)
     {
         var others = _tables.Plan.Axes.Select((a, i) => (a, i)).Where(p => p.a.Key != "agents")
             .Select(p => $"{p.a.Key}={_tables.Plan.Cells[configuration * _tables.Plan.Seeds.Count].Choices[p.i]}").ToArray();
@@ -441,14 +403,28 @@ public sealed class MazeShiftAnalysis
     private static string Number(double? value) => value is { } v ? v.ToString("F3", CultureInfo.InvariantCulture) : "—";
 }
 
-/// <summary>The form × input 2×2 (linear form and net, over the named features and over the one-hot observation) as the cell and sweep tables name it.</summary>
-public static class FormByInput
+/// <summary>
+/// The form × input 2×2 (linear form and net, over the named features and over the one-hot observation) as the cell and sweep tables
+/// of a shift experiment name it, with the family's columns: success on the training and the shifted distribution, and one rate of
+/// the failure the experiment looks for (maze: the corner; keys &amp; chests: a spare key picked up).
+/// </summary>
+/// <param name="Train">The training distribution (<c>maze/train</c>).</param>
+/// <param name="Test">The shifted distribution (<c>maze/test</c>).</param>
+/// <param name="FailureTitle">The failure column's title.</param>
+/// <param name="FailureResult">Its result name under <c>agent/NAME/</c> (<c>maze/test/proxy</c>).</param>
+public sealed record FormByInput(string Train, string Test, string FailureTitle, string FailureResult)
 {
+    /// <summary>The maze's columns: maze/train and maze/test success, maze/test proxy pursuit (the corner).</summary>
+    public static FormByInput Maze { get; } = new("maze/train", "maze/test", "maze/test proxy (corner)", "maze/test/proxy");
+
+    /// <summary>Keys &amp; chests' columns: kc/train and kc/test success, the kc/test rooms where a key no chest could use was taken.</summary>
+    public static FormByInput KeysChests { get; } = new("kc/train", "kc/test", "kc/test spare key picked up", "kc/test/keys_beyond_chests/positive");
+
     /// <summary>The columns of a cell's table.</summary>
-    public static IReadOnlyList<string> CellHeaders { get; } = ["planner", "signal", "form", "input", "objective", "maze/train success", "maze/test success", "maze/test proxy (corner)"];
+    public IReadOnlyList<string> CellHeaders => ["planner", "signal", "form", "input", "objective", Train + " success", Test + " success", FailureTitle];
 
     /// <summary>The columns of the sweep's table.</summary>
-    public static IReadOnlyList<string> SweepHeaders { get; } = ["setting", "optimizer", "signal", "form", "input", "maze/train success", "maze/test success", "maze/test proxy (corner)"];
+    public IReadOnlyList<string> SweepHeaders => ["setting", "optimizer", "signal", "form", "input", Train + " success", Test + " success", FailureTitle];
 
     /// <summary>"named features" or "one-hot observation".</summary>
     public static string InputName(ObjectiveInput input) => input == ObjectiveInput.Features ? "named features" : "one-hot observation";
@@ -456,4 +432,49 @@ public static class FormByInput
     /// <summary>The objective called <paramref name="id"/> when it is one of the 2×2 (the linear form or the net, over either input, by reward or preferences); otherwise null.</summary>
     public static ShiftObjective? Parse(string id) =>
         ShiftObjective.All.FirstOrDefault(o => o.Id == id && o.Form is ObjectiveForm.Linear or ObjectiveForm.Net && o.Signal is ObjectiveSignal.Reward or ObjectiveSignal.Preferences);
+
+    /// <summary>
+    /// The sweep's rows: per setting (<paramref name="setting"/> of the configuration: its axes other than <c>agents</c>), every
+    /// planner over the linear form and the net of each signal, over the named features and over the one-hot observation, then the
+    /// policies of that setting (agents named <c>ppo-…</c>, no handle).
+    /// </summary>
+    /// <param name="agents">Every (configuration, agent) measured, in the order merged.</param>
+    /// <param name="setting">A configuration's setting.</param>
+    /// <param name="cell">The table cell of (configuration, agent, result under <c>agent/NAME/</c>): mean over seeds with its interval.</param>
+    public List<IReadOnlyList<string>> SweepRows(IReadOnlyList<(int Configuration, string Agent)> agents, Func<int, string> setting, Func<int, string, string, string> cell)
+    {
+        ArgumentNullException.ThrowIfNull(agents);
+        ArgumentNullException.ThrowIfNull(setting);
+        ArgumentNullException.ThrowIfNull(cell);
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var here in agents.GroupBy(a => setting(a.Configuration)))
+        {
+            var twoByTwo = new List<(string Planner, ShiftObjective Spec, int Configuration, string Agent)>();
+            foreach (var (configuration, agent) in here)
+            {
+                var plus = agent.IndexOf(" + ", StringComparison.Ordinal);
+                if (plus >= 0 && Parse(agent[(plus + 3)..]) is { } spec)
+                {
+                    twoByTwo.Add((agent[..plus], spec, configuration, agent));
+                }
+            }
+            if (twoByTwo.Count == 0)
+            {
+                continue;
+            }
+            var planners = twoByTwo.Select(t => t.Planner).Distinct().ToList();
+            // Per planner and signal, the four side by side: linear then net, named features then the observation.
+            foreach (var (planner, spec, configuration, agent) in twoByTwo.OrderBy(t => planners.IndexOf(t.Planner)).ThenBy(t => t.Spec.Signal).ThenBy(t => t.Spec.Form).ThenBy(t => t.Spec.Input))
+            {
+                rows.Add([here.Key, planner, ObjectiveTraining.SignalNames[(int)spec.Signal], ObjectiveCard.FormName(spec.Form), InputName(spec.Input),
+                    cell(configuration, agent, Train + "/success"), cell(configuration, agent, Test + "/success"), cell(configuration, agent, FailureResult)]);
+            }
+            foreach (var (configuration, agent) in here.Where(a => a.Agent.StartsWith("ppo-", StringComparison.Ordinal) && !a.Agent.Contains(" + ", StringComparison.Ordinal)))
+            {
+                rows.Add([here.Key, agent, "PPO (environment reward)", "policy", InputName(ObjectiveInput.Observation),
+                    cell(configuration, agent, Train + "/success"), cell(configuration, agent, Test + "/success"), cell(configuration, agent, FailureResult)]);
+            }
+        }
+        return rows;
+    }
 }

@@ -289,14 +289,14 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
         {
             var s = _settings;
             var family = MazeFamily.Instance;
-            var dataFirst = ShiftMeasurement.FirstLevel(_context.Seed, LevelScope, "data");
-            var dataSeed = _context.DeriveSeed("objectives");
+            var fitting = new ShiftObjectiveFitting("maze/train", _trainParameters, s.TrainLevels, s.StepsPerLevel, s.NetLevels, s.FitSteps, s.Pairs,
+                s.DemoLevels, s.IrlSteps, _context.DeriveSeed("objectives"), ShiftMeasurement.FirstLevel(_context.Seed, LevelScope, "data"), FormOptionsOf);
             Stage($"fitting {s.Objectives.Count} objectives on the same maze/train data");
-            _data = ObjectiveData.Sample("maze/train", _trainParameters, s.TrainLevels, s.StepsPerLevel, (ulong)dataSeed, dataFirst);
+            _data = fitting.Data();
             var fitted = new List<(ShiftObjective Spec, LoadedObjective Objective)>();
             foreach (var spec in s.Objectives)
             {
-                var loaded = Fit(spec, dataSeed, dataFirst, initSeed: null);
+                var loaded = fitting.Fit(spec);
                 fitted.Add((spec, loaded));
                 var card = loaded.Card;
                 if (card.IsLinear)
@@ -312,50 +312,13 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
             var trueReward = TrueReward();
 
             Stage("zero-rollout audits: identifiability, disagreement between the objectives and within each one's seed ensemble, oracle EPIC");
-            var audit = FeatureIdentifiability.Audit(_data, Maze.FeatureNames.Names.ToList());
-            _report.Append("## Zero-rollout audit: weights the training data cannot identify\n\n```\n").Append(audit.Describe()).Append("\n```\n\n");
-            _results.Add("objectives/audit/unidentified_features", audit.Features.Count);
             var train = family.Typed("maze/train", _trainParameters);
             var test = family.Typed("maze/test", _testParameters);
-            var auditTrain = ShiftMeasurement.Levels(_context.Seed, LevelScope, "audit-train", s.AuditLevels).Select(train.Level).ToArray();
-            var auditTest = ShiftMeasurement.Levels(_context.Seed, LevelScope, "audit-test", s.AuditLevels).Select(test.Level).ToArray();
-            var valuesTrain = fitted.Select(f => ObjectiveAudits.StateValues(f.Objective, auditTrain)).ToArray();
-            var valuesTest = fitted.Select(f => ObjectiveAudits.StateValues(f.Objective, auditTest)).ToArray();
-            var trueTrain = ObjectiveAudits.StateValues(trueReward, auditTrain);
-            var trueTest = ObjectiveAudits.StateValues(trueReward, auditTest);
-            var ensembles = s.EnsembleMembers > 1 ? $"seed-ensemble disagreement, {s.EnsembleMembers} members (maze/train, maze/test)" : "seed-ensemble disagreement (off: ensemble_members = 1)";
-            _report.Append(CultureInfo.InvariantCulture,
-                $"## Audits before any rollout\n\n| objective | unidentified weight share | disagreement (maze/train) | disagreement (maze/test) | {ensembles} | oracle EPIC maze/train | oracle EPIC maze/test |\n|---|---:|---:|---:|---:|---:|---:|\n");
-            for (var i = 0; i < fitted.Count; i++)
-            {
-                var (spec, objective) = fitted[i];
-                var id = spec.Id;
-                var share = ObjectiveAudits.UnidentifiedWeightShare(objective, audit, _data);
-                if (share is { } v)
-                {
-                    _results.Add($"objective/{id}/audit/identifiability", v);
-                }
-                var disagreeTrain = ObjectiveAudits.Disagreement(valuesTrain, i);
-                var disagreeTest = ObjectiveAudits.Disagreement(valuesTest, i);
-                var epicTrain = ObjectiveAudits.Distance(valuesTrain[i], trueTrain);
-                var epicTest = ObjectiveAudits.Distance(valuesTest[i], trueTest);
-                _results.Add($"objective/{id}/audit/disagreement_train", disagreeTrain)
-                    .Add($"objective/{id}/audit/disagreement_test", disagreeTest)
-                    .Add($"objective/{id}/oracle/epic_train", epicTrain)
-                    .Add($"objective/{id}/oracle/epic_test", epicTest);
-                var ensembleText = "–";
-                if (s.EnsembleMembers > 1 && spec.Signal != ObjectiveSignal.Demonstrations)
-                {
-                    var (ensembleTrain, ensembleTest) = EnsembleDisagreement(spec, dataSeed, dataFirst, valuesTrain[i], valuesTest[i], auditTrain, auditTest);
-                    _results.Add($"objective/{id}/audit/ensemble_train", ensembleTrain).Add($"objective/{id}/audit/ensemble_test", ensembleTest);
-                    ensembleText = string.Create(CultureInfo.InvariantCulture, $"{ensembleTrain:F3}, {ensembleTest:F3}");
-                }
-                var shareText = share is { } x ? x.ToString("F3", CultureInfo.InvariantCulture) : "– (reads the one-hot observation)";
-                _report.Append(CultureInfo.InvariantCulture,
-                    $"| {id} | {shareText} | {disagreeTrain:F3} | {disagreeTest:F3} | {ensembleText} | {epicTrain:F3} | {epicTest:F3} |\n");
-            }
-            _results.Add("objectives/audit/spread_train", ObjectiveAudits.Spread(valuesTrain)).Add("objectives/audit/spread_test", ObjectiveAudits.Spread(valuesTest));
-            _report.Append('\n');
+            var states = new AuditStates<MazeState>(
+                "maze/train", ShiftMeasurement.Levels(_context.Seed, LevelScope, "audit-train", s.AuditLevels).Select(train.Level).ToArray(),
+                "maze/test", ShiftMeasurement.Levels(_context.Seed, LevelScope, "audit-test", s.AuditLevels).Select(test.Level).ToArray());
+            ZeroRolloutAudit.Run(_results, _report, fitting, _data, Maze.FeatureNames.Names, fitted, trueReward, states, s.EnsembleMembers,
+                k => _context.DeriveSeed($"objectives/ensemble/{k}"));
 
             Stage($"every objective under {string.Join(", ", s.Planners)} on maze/train and maze/test");
             var measures = new Dictionary<(string Planner, string Objective), ShiftMeasure>();
@@ -582,46 +545,6 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
         }
 
         /// <summary>
-        /// Fits <paramref name="spec"/> on the cell's maze/train data: the feature forms and the linear form over the observation on
-        /// <c>train_levels</c> levels, the net over the observation on the first <c>net_levels</c> of them (full-batch training on
-        /// observations through hidden layers is the slow part), demonstrations on the first <c>demo_levels</c>.
-        /// <paramref name="initSeed"/> seeds the fit alone (null: the data seed), for the seed ensemble.
-        /// </summary>
-        private LoadedObjective Fit(ShiftObjective spec, long dataSeed, long dataFirst, long? initSeed)
-        {
-            var s = _settings;
-            var demonstrations = spec.Signal == ObjectiveSignal.Demonstrations;
-            var levels = spec.Form == ObjectiveForm.Net && spec.ReadsObservation ? Math.Min(s.NetLevels, s.TrainLevels)
-                : demonstrations ? Math.Min(s.DemoLevels, s.TrainLevels)
-                : s.TrainLevels;
-            var request = new ObjectiveTrainingRequest(spec.Signal, spec.Form, "maze/train", _trainParameters,
-                Levels: levels, SamplesPerLevel: s.StepsPerLevel, Seed: dataSeed, Steps: demonstrations ? s.IrlSteps : s.FitSteps,
-                FormOptions: FormOptionsOf(spec), Pairs: s.Pairs, FirstLevel: dataFirst, InitSeed: initSeed);
-            var (card, module) = ObjectiveTraining.Train(request);
-            return card.IsLinear ? LoadedObjective.Of(card) : LoadedObjective.Of(card, module);
-        }
-
-        /// <summary>
-        /// The seed-ensemble audit of <paramref name="spec"/>: <c>ensemble_members</c> − 1 refits of the same form to the same data
-        /// (data, pairs and levels from the data seed) with initialization seeds <c>objectives/ensemble/K</c>, beside the cell's own fit,
-        /// and their mean pairwise disagreement on the audit states of each distribution (<see cref="ObjectiveAudits.EnsembleDisagreement"/>).
-        /// </summary>
-        private (double Train, double Test) EnsembleDisagreement(ShiftObjective spec, long dataSeed, long dataFirst, double[] ownTrain, double[] ownTest,
-            IReadOnlyList<Maze> auditTrain, IReadOnlyList<Maze> auditTest)
-        {
-            var train = new List<double[]> { ownTrain };
-            var test = new List<double[]> { ownTest };
-            for (var k = 1; k < _settings.EnsembleMembers; k++)
-            {
-                var member = Fit(spec, dataSeed, dataFirst, _context.DeriveSeed($"objectives/ensemble/{k}"));
-                train.Add(ObjectiveAudits.StateValues(member, auditTrain));
-                test.Add(ObjectiveAudits.StateValues(member, auditTest));
-                member.Module?.Dispose();
-            }
-            return (ObjectiveAudits.EnsembleDisagreement(train), ObjectiveAudits.EnsembleDisagreement(test));
-        }
-
-        /// <summary>
         /// A linear objective over the one-hot observation read back: its weight on each cell of the mouse channel (the only channel that
         /// changes within a level, so the one that decides where a planner goes) as a table in report.md and a heatmap in report.html,
         /// and every channel's weights in <c>objectives/ID.weights.json</c>.
@@ -684,9 +607,9 @@ public sealed class MazeShiftExperiment : Experiment<MazeShiftSettings>, ISweepA
                 return;
             }
             _formByInput = new ReportTable("form × input: the same signal through a linear form and a net, each over the named features and over the one-hot observation (95 % Wilson over levels)",
-                FormByInput.CellHeaders, rows, $"run {_context.Run.Id}: {RunResults.FileName}");
+                FormByInput.Maze.CellHeaders, rows, $"run {_context.Run.Id}: {RunResults.FileName}");
             _report.Append("## Form × input\n\nEach signal fitted by a linear form and by a net, each over the named features and over the one-hot observation (the policies see one-hot observations). 95 % Wilson intervals over levels.\n\n| ")
-                .Append(string.Join(" | ", FormByInput.CellHeaders)).Append(" |\n|").Append(string.Concat(Enumerable.Repeat("---|", FormByInput.CellHeaders.Count))).Append('\n');
+                .Append(string.Join(" | ", FormByInput.Maze.CellHeaders)).Append(" |\n|").Append(string.Concat(Enumerable.Repeat("---|", FormByInput.Maze.CellHeaders.Count))).Append('\n');
             foreach (var row in rows)
             {
                 _report.Append("| ").Append(string.Join(" | ", row)).Append(" |\n");

@@ -31,8 +31,9 @@ public sealed class KeysChestsSweepFixture : IDisposable
         pairs = 30
         demo_levels = 1
         irl_steps = 5
-        objectives = ["reward-linear", "prefs-linear", "prefs-net", "demos-linear"]
+        objectives = ["reward-linear", "prefs-linear", "prefs-net", "demos-linear", "reward-linear-obs", "prefs-net-feat"]
         audit_levels = 1
+        ensemble_members = 2
         steer_levels = 2
 
         [ppo-lstm]
@@ -163,6 +164,39 @@ public sealed class KeysChestsSweepTests(KeysChestsSweepFixture fixture) : IClas
             }
         }
         AssertTableRow("agents=\"ppo-lstm\"", "ppo-lstm", direct);
+    }
+
+    /// <summary>
+    /// The seed-ensemble audit runs for every gradient-fitted objective (not MaxEnt IRL, which has no random initialization) and sees
+    /// only what the initialization changes: zero for the linear card over features (full-batch Adam from zero), above zero for the
+    /// nets; the AUC table counts its points; and the form × input rows are the means over seeds of the cells' results.
+    /// </summary>
+    [Fact]
+    public void TheEnsembleAuditAndTheFormByInputTableCoverEveryObjective()
+    {
+        Assert.Equal(0, fixture.Code);
+        var cells = new[] { "000", "001" }.Select(c => RunResults.Read(Path.Combine(fixture.Straight, "cells", c, RunResults.FileName)).Items.ToDictionary(r => r.Name)).ToList();
+        foreach (var results in cells)
+        {
+            Assert.Equal(0.0, results["objective/reward-linear/audit/ensemble_train"].Value);
+            Assert.True(results["objective/prefs-net/audit/ensemble_train"].Value > 0);
+            Assert.True(results["objective/prefs-net-feat/audit/ensemble_test"].Value > 0);
+            Assert.True(results.ContainsKey("objective/reward-linear-obs/audit/ensemble_test"));
+            Assert.False(results.ContainsKey("objective/demos-linear/audit/ensemble_train"));
+        }
+        var tables = File.ReadAllLines(Path.Combine(fixture.Straight, "tables.md"));
+        // Five gradient-fitted objectives × two seeds under one planner.
+        Assert.Single(tables, l => l.StartsWith("| audit/ensemble_train | 10 |", StringComparison.Ordinal));
+        Assert.Contains("## Form × input", tables);
+        static string Mean(IEnumerable<double> values) => values.Average().ToString("F3", CultureInfo.InvariantCulture);
+        foreach (var (objective, form, input) in new[] { ("reward-linear-obs", "linear", "one-hot observation"), ("prefs-net-feat", "net", "named features") })
+        {
+            var signal = objective.Split('-')[0];
+            var row = tables.Single(l => l.StartsWith($"| all | bfs | {signal} | {form} | {input} |", StringComparison.Ordinal)).Split('|').Select(c => c.Trim()).ToList();
+            Assert.Equal(Mean(cells.Select(r => r[$"agent/bfs + {objective}/kc/test/success"].Value)), row[7].Split(' ')[0]);
+            Assert.Equal(Mean(cells.Select(r => r[$"agent/bfs + {objective}/kc/test/keys_beyond_chests/positive"].Value)), row[8].Split(' ')[0]);
+        }
+        Assert.Single(tables, l => l.StartsWith("| all | ppo-lstm | PPO (environment reward) | policy | one-hot observation |", StringComparison.Ordinal));
     }
 
     private static EvaluationSummary Evaluate(IBatchedAgent<KeysAndChestsState> agent, ulong seed) =>
