@@ -44,9 +44,15 @@ public sealed class SearchBudgetAnalysis
         }
     }
 
-    /// <summary>The result name of the value regression's point at k on a distribution: <c>value_regression/k16/maze_test</c> (then <c>/epic_true</c>, <c>/epic_proxy</c>, <c>/goal_labels</c>).</summary>
+    /// <summary>The result name of the value regression's point at k on a distribution: <c>value_regression/k16/maze_test</c> (then <c>/epic_true</c>, <c>/epic_proxy</c>).</summary>
     public static string RegressionResult(int k, string distribution) =>
-        string.Create(CultureInfo.InvariantCulture, $"value_regression/k{k}/{distribution.Replace('/', '_')}");
+        RegressionLabelsResult(k) + "/" + distribution.Replace('/', '_');
+
+    /// <summary>
+    /// The result name of what the value regression at k knows of its labels, whatever it is measured on: <c>value_regression/k16</c>
+    /// (then <c>/goal_labels</c>, the labels on the cheese, and for k &gt; 0 <c>/label_error_before</c>, <c>/label_error_after</c>).
+    /// </summary>
+    public static string RegressionLabelsResult(int k) => string.Create(CultureInfo.InvariantCulture, $"value_regression/k{k}");
 
     /// <summary>The sweep's section of <c>tables.md</c>: the control of each configuration, the main signatures per budget, the value head's k-curve.</summary>
     public string Markdown()

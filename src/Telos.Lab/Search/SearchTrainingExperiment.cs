@@ -304,10 +304,16 @@ public sealed class SearchTrainingExperiment : Experiment<SearchTrainingExperime
             foreach (var point in points)
             {
                 var key = SearchBudgetAnalysis.RegressionResult(point.Budget, point.Distribution);
-                results.Add(key + "/epic_true", point.Distances.ToTrue).Add(key + "/epic_proxy", point.Distances.ToProxy).Add(key + "/goal_labels", point.GoalLabels);
-                if (point.LabelErrorAfter is { } after)
+                results.Add(key + "/epic_true", point.Distances.ToTrue).Add(key + "/epic_proxy", point.Distances.ToProxy);
+                // The labels and the fit to them are the same whatever the head is then measured on: written once per k.
+                if (point.Distribution == measured[0].Item1)
                 {
-                    results.Add(key + "/label_error_before", point.LabelErrorBefore!.Value).Add(key + "/label_error_after", after);
+                    var labels = SearchBudgetAnalysis.RegressionLabelsResult(point.Budget);
+                    results.Add(labels + "/goal_labels", point.GoalLabels);
+                    if (point.LabelErrorAfter is { } after)
+                    {
+                        results.Add(labels + "/label_error_before", point.LabelErrorBefore!.Value).Add(labels + "/label_error_after", after);
+                    }
                 }
                 report.Append(CultureInfo.InvariantCulture, $"| {point.Budget} | {point.GoalLabels} | {point.Distribution} | {point.Distances.ToTrue:F3} | {point.Distances.ToProxy:F3} |\n");
             }

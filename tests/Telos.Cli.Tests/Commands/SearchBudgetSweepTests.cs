@@ -81,6 +81,10 @@ public sealed class SearchBudgetSweepTests(SearchBudgetSweepFixture fixture) : I
         Assert.Contains("| control=\"compute\", simulations=4 | equal compute (n = 1's network rows) | 4 | 32 | 256 |", tables, StringComparison.Ordinal);
         Assert.Contains("## " + SearchBudgetAnalysis.RegressionResult(4, "maze/test") + "/epic_true", tables, StringComparison.Ordinal);
         Assert.Contains("## Goal regression of the value head", tables, StringComparison.Ordinal);
+        // What the fit knows of its labels is written once per k, not again under each distribution it is measured on.
+        Assert.Contains("## value_regression/k4/label_error_after\n", tables, StringComparison.Ordinal);
+        Assert.DoesNotContain("/maze_train/label_error", tables, StringComparison.Ordinal);
+        Assert.DoesNotContain("/maze_test/goal_labels", tables, StringComparison.Ordinal);
     }
 
     /// <summary>The report opens in Chromium without an error, with every figure drawn: success on both distributions, the value head's EPIC, the four probe targets and the two k-curves.</summary>
