@@ -307,7 +307,7 @@ public sealed class ExperimentRunner
             catch (Exception e)
             {
                 run.Log(e.ToString());
-                run.MarkFailed($"{e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+                run.MarkFailed(RunFailure.Message(e));
                 return new RunOutcome(run.Record, 1);
             }
         }

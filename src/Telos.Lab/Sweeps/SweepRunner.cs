@@ -26,7 +26,8 @@ public enum CellState
 /// <summary>
 /// Runs the cells of a sweep into <c>cells/NNN/</c> of the sweep's run directory, skipping cells already
 /// done (a resumed sweep reruns only unfinished ones), up to <c>jobs</c> at a time, then merges their
-/// results into the sweep's tables and report. A failing cell is recorded with its error; the others go on.
+/// results into the sweep's tables and report. A failing cell is recorded with its error (after running it again once when it
+/// failed inside LibTorch: <see cref="NativeFailureRetries"/>); the others go on.
 /// </summary>
 public static class SweepRunner
 {
@@ -35,6 +36,14 @@ public static class SweepRunner
 
     /// <summary>The folder of cell directories inside the sweep's run directory.</summary>
     public const string CellsFolder = "cells";
+
+    /// <summary>
+    /// How many times a cell that failed inside LibTorch (<see cref="RunFailure.IsNative"/>) is run again, from scratch, before the
+    /// sweep records it as failed: TorchSharp can free a scalar argument while LibTorch still reads it (docs/architecture.md,
+    /// "A scalar-argument hazard"), a rare failure that does not repeat; a cell's numbers are a pure function of its config and
+    /// seed, so the rerun changes none of them. Any other failure is recorded at once.
+    /// </summary>
+    public const int NativeFailureRetries = 1;
 
     /// <summary>Where <paramref name="cell"/> of the sweep in <paramref name="sweepDirectory"/> stands.</summary>
     public static CellState State(string sweepDirectory, SweepCell cell)
@@ -131,24 +140,36 @@ public static class SweepRunner
                     }
                 }
                 var dir = CellDirectory(sweep.Path, cell);
-                if (Directory.Exists(dir))
-                {
-                    Directory.Delete(dir, recursive: true);   // an unfinished cell is rerun from scratch
-                }
-                Directory.CreateDirectory(dir);
-                AtomicFile.WriteAllText(Path.Combine(dir, "config.toml"), cell.ResolvedToml);
                 progress.Report(tracker.Started());
                 var clock = Stopwatch.StartNew();
                 CellExit exit;
-                try
+                CellState state;
+                for (var attempt = 1; ; attempt++)
                 {
-                    exit = launcher.Run(dir, cancellationToken);
+                    if (Directory.Exists(dir))
+                    {
+                        Directory.Delete(dir, recursive: true);   // an unfinished cell is rerun from scratch
+                    }
+                    Directory.CreateDirectory(dir);
+                    AtomicFile.WriteAllText(Path.Combine(dir, "config.toml"), cell.ResolvedToml);
+                    try
+                    {
+                        exit = launcher.Run(dir, cancellationToken);
+                    }
+                    catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
+                    {
+                        exit = new CellExit(1, e.Message);
+                    }
+                    state = State(sweep.Path, cell);
+                    if (state == CellState.Done || cancellationToken.IsCancellationRequested || attempt > NativeFailureRetries
+                        || !RunFailure.IsNative(FailureMessage(dir, exit)))
+                    {
+                        break;
+                    }
+                    // A cell is a pure function of its config and seed, so running it again changes none of its numbers.
+                    Log(string.Create(CultureInfo.InvariantCulture,
+                        $"cell {cell.DirectoryName} ({plan.CellLabel(cell)}) failed inside LibTorch after {clock.Elapsed.TotalSeconds:F1} s: {FailureMessage(dir, exit)}; running it again (attempt {attempt + 1} of {NativeFailureRetries + 1})"));
                 }
-                catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
-                {
-                    exit = new CellExit(1, e.Message);
-                }
-                var state = State(sweep.Path, cell);
                 var seconds = clock.Elapsed.TotalSeconds;
                 if (state == CellState.Done)
                 {

@@ -116,9 +116,58 @@ public sealed class SweepTests
         Assert.Equal("6 of 12 cells failed (see report.md; the tables merge the others)", outcome.Record.Message);
         var tables = File.ReadAllText(Path.Combine(outcome.Record.Directory, "tables.md"));
         Assert.Contains("| 003 | scale=1.0, fail=true, seed=5 | InvalidOperationException: probe asked to fail |", tables, StringComparison.Ordinal);
+        Assert.DoesNotContain("running it again", File.ReadAllText(Path.Combine(outcome.Record.Directory, "log.txt")), StringComparison.Ordinal);
         var csv = File.ReadAllLines(Path.Combine(outcome.Record.Directory, "tables.csv"));
         Assert.Equal(2 * 2, csv.Length - 1);   // two configurations with results × two results
         Assert.DoesNotContain(csv, l => l.Contains(",true,", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A cell that fails inside LibTorch once is run again and its numbers are those of a cell that never failed; one that fails
+    /// there every time is recorded after the second attempt; a cell's own error is recorded at once (the test above).
+    /// </summary>
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 1)]
+    public void ACellThatFailsInsideLibTorchIsRunAgainOnce(int nativeFailures, int failedCells)
+    {
+        using var temp = new TempFolder();
+        var runner = Runner(temp);
+        var counter = temp.Combine("native-failures.txt");
+        const string OneCell = """
+            experiment = "sweep-probe"
+            levels = 40
+
+            [sweep]
+            seeds = [5]
+
+            [sweep.axes]
+            scale = [2.5]
+            """;
+        var failing = OneCell.Replace("levels = 40", $"levels = 40\nnative_failures = {nativeFailures}\ncounter = \"{counter.Replace("\\", "/", StringComparison.Ordinal)}\"", StringComparison.Ordinal);
+        var outcome = runner.Start(Prepare(runner, failing), new Progress<ProgressUpdate>());
+
+        Assert.Equal(Math.Min(nativeFailures, SweepRunner.NativeFailureRetries + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), File.ReadAllText(counter));
+        Assert.Equal(failedCells == 0 ? 0 : 1, outcome.ExitCode);
+        var log = File.ReadAllText(Path.Combine(outcome.Record.Directory, "log.txt"));
+        Assert.Contains("failed inside LibTorch after", log, StringComparison.Ordinal);
+        Assert.Contains("running it again (attempt 2 of 2)", log, StringComparison.Ordinal);
+        var cell = SweepRunner.CellDirectory(outcome.Record.Directory, Prepare(runner, failing).Sweep!.Cells[0]);
+        var record = RunRecordFile.Read(cell)!;
+        if (failedCells == 0)
+        {
+            Assert.Equal(RunStatus.Completed, record.Status);
+            var straight = runner.Start(Prepare(runner, OneCell), new Progress<ProgressUpdate>());
+            var straightCell = SweepRunner.CellDirectory(straight.Record.Directory, Prepare(runner, OneCell).Sweep!.Cells[0]);
+            Assert.Equal(
+                RunResults.Read(Path.Combine(straightCell, RunResults.FileName)).Items.Select(i => (i.Name, i.Value)),
+                RunResults.Read(Path.Combine(cell, RunResults.FileName)).Items.Select(i => (i.Name, i.Value)));
+        }
+        else
+        {
+            Assert.Equal(RunStatus.Failed, record.Status);
+            Assert.True(RunFailure.IsNative(record.Message), record.Message);
+        }
     }
 
     [Fact]
