@@ -40,8 +40,9 @@ public static class SweepRunner
     /// <summary>
     /// How many times a cell that failed inside LibTorch (<see cref="RunFailure.IsNative"/>) is run again, from scratch, before the
     /// sweep records it as failed: TorchSharp can free a scalar argument while LibTorch still reads it (docs/architecture.md,
-    /// "A scalar-argument hazard"), a failure that strikes a few cells in a hundred at random and does not repeat with them; a
-    /// cell's numbers are a pure function of its config and seed, so a rerun changes none of them. Any other failure is recorded at once.
+    /// "A scalar-argument hazard"), a failure that strikes a few cells in a hundred at random and seldom the same cell twice (one
+    /// maze-shift cell failed twice and completed on its third run); a cell's numbers are a pure function of its config and seed,
+    /// so a rerun changes none of them. Any other failure is recorded at once.
     /// </summary>
     public const int NativeFailureRetries = 2;
 
