@@ -162,14 +162,18 @@ public static class SweepRunner
                         exit = new CellExit(1, e.Message);
                     }
                     state = State(sweep.Path, cell);
-                    if (state == CellState.Done || cancellationToken.IsCancellationRequested || attempt > NativeFailureRetries
-                        || !RunFailure.IsNative(FailureMessage(dir, exit)))
+                    if (state == CellState.Done || cancellationToken.IsCancellationRequested || attempt > NativeFailureRetries)
+                    {
+                        break;
+                    }
+                    var failure = FailureMessage(dir, exit);
+                    if (!RunFailure.IsNative(failure))
                     {
                         break;
                     }
                     // A cell is a pure function of its config and seed, so running it again changes none of its numbers.
                     Log(string.Create(CultureInfo.InvariantCulture,
-                        $"cell {cell.DirectoryName} ({plan.CellLabel(cell)}) failed inside LibTorch after {clock.Elapsed.TotalSeconds:F1} s: {FailureMessage(dir, exit)}; running it again (attempt {attempt + 1} of {NativeFailureRetries + 1})"));
+                        $"cell {cell.DirectoryName} ({plan.CellLabel(cell)}) failed inside LibTorch after {clock.Elapsed.TotalSeconds:F1} s: {failure}; running it again (attempt {attempt + 1} of {NativeFailureRetries + 1})"));
                 }
                 var seconds = clock.Elapsed.TotalSeconds;
                 if (state == CellState.Done)
