@@ -12,7 +12,7 @@ namespace Telos.Benchmarks.Reinforcement;
 /// environments × 64 steps, 4 minibatches by environment, 8 epochs, clip 0.2, rate 2.5e-3 annealed),
 /// for 11 iterations of which the first is a warm-up; median over the other 10 of environment steps
 /// per second of one iteration (rollout, GAE and update). One LibTorch intra-op thread. The LSTM
-/// runs on <see cref="LstmKernel.Fused"/>, the update on <see cref="UpdateKernel.Fused"/>. The peer, <c>bench/peers/ppo-maze.py</c>, is the same in
+/// runs on <see cref="LstmKernel.Fused"/>, the update on <see cref="UpdateKernel.Fused"/>, the encoder on <see cref="EncoderKernel.Fused"/>. The peer, <c>bench/peers/ppo-maze.py</c>, is the same in
 /// PyTorch and NumPy.
 /// </summary>
 public sealed class PpoMazePeer : IPeerWorkload
@@ -21,7 +21,7 @@ public sealed class PpoMazePeer : IPeerWorkload
 
     public string Unit => "steps/s";
 
-    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused, UpdateKernel.Fused).StepsPerSecond;
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused, UpdateKernel.Fused, EncoderKernel.Fused).StepsPerSecond;
 }
 
 /// <summary><c>bench/peers/run.sh ppo-maze-cpu</c>: the <see cref="PpoMazePeer"/> workload per process CPU second (the peer uses <c>time.process_time</c>), which load from other jobs distorts less.</summary>
@@ -31,11 +31,11 @@ public sealed class PpoMazeCpuPeer : IPeerWorkload
 
     public string Unit => "steps/cpu-s";
 
-    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused, UpdateKernel.Fused).StepsPerCpuSecond;
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused, UpdateKernel.Fused, EncoderKernel.Fused).StepsPerCpuSecond;
 }
 
 /// <summary>
-/// <see cref="PpoMazePeer"/> on <see cref="LstmKernel.LibTorch"/> and <see cref="UpdateKernel.LibTorch"/>, Telos' side only (no peer script;
+/// <see cref="PpoMazePeer"/> on <see cref="LstmKernel.LibTorch"/>, <see cref="UpdateKernel.LibTorch"/> and <see cref="EncoderKernel.LibTorch"/>, Telos' side only (no peer script;
 /// <c>dotnet bench/Telos.Benchmarks/bin/Release/net10.0/Telos.Benchmarks.dll peer ppo-maze-libtorch</c>).
 /// </summary>
 public sealed class PpoMazeLibTorchKernel : IPeerWorkload
@@ -44,7 +44,7 @@ public sealed class PpoMazeLibTorchKernel : IPeerWorkload
 
     public string Unit => "steps/s";
 
-    public double Measure() => PpoMazeRun.Measure(LstmKernel.LibTorch, UpdateKernel.LibTorch).StepsPerSecond;
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.LibTorch, UpdateKernel.LibTorch, EncoderKernel.LibTorch).StepsPerSecond;
 }
 
 /// <summary><see cref="PpoMazeLibTorchKernel"/> per process CPU second.</summary>
@@ -54,11 +54,11 @@ public sealed class PpoMazeLibTorchKernelCpu : IPeerWorkload
 
     public string Unit => "steps/cpu-s";
 
-    public double Measure() => PpoMazeRun.Measure(LstmKernel.LibTorch, UpdateKernel.LibTorch).StepsPerCpuSecond;
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.LibTorch, UpdateKernel.LibTorch, EncoderKernel.LibTorch).StepsPerCpuSecond;
 }
 
 /// <summary>
-/// <see cref="PpoMazePeer"/> with the fused LSTM but LibTorch's loss, clip and Adam (<see cref="UpdateKernel.LibTorch"/>), per
+/// <see cref="PpoMazePeer"/> with the fused LSTM but LibTorch's loss, clip and Adam (<see cref="UpdateKernel.LibTorch"/>) and LibTorch's encoder, per
 /// process CPU second, Telos' side only (<c>… peer ppo-maze-libtorch-update-cpu</c>): what <see cref="UpdateKernel.Fused"/> adds.
 /// </summary>
 public sealed class PpoMazeLibTorchUpdateCpu : IPeerWorkload
@@ -67,27 +67,92 @@ public sealed class PpoMazeLibTorchUpdateCpu : IPeerWorkload
 
     public string Unit => "steps/cpu-s";
 
-    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused, UpdateKernel.LibTorch).StepsPerCpuSecond;
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused, UpdateKernel.LibTorch, EncoderKernel.LibTorch).StepsPerCpuSecond;
 }
 
-/// <summary>The run both workloads time.</summary>
+/// <summary>
+/// <see cref="PpoMazePeer"/> with the fused LSTM and update, the encoder on <see cref="EncoderKernel.LibTorch"/>, per process CPU
+/// second, Telos' side only (<c>… peer ppo-maze-libtorch-encoder-cpu</c>): what <see cref="EncoderKernel.Fused"/> adds.
+/// </summary>
+public sealed class PpoMazeLibTorchEncoderCpu : IPeerWorkload
+{
+    public string Name => "ppo-maze-libtorch-encoder-cpu";
+
+    public string Unit => "steps/cpu-s";
+
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused, UpdateKernel.Fused, EncoderKernel.LibTorch).StepsPerCpuSecond;
+}
+
+/// <summary>
+/// What <see cref="EncoderKernel.Fused"/> adds, measured so that load from other jobs falls on both sides alike: two trainers of
+/// <see cref="PpoMazePeer"/>'s run, one per encoder kernel (the fused LSTM and update in both), in one process, stepped in
+/// turn for 40 iterations; the value is the median over the last 35 of the ratio of process CPU time per iteration,
+/// LibTorch's encoder over the fused one (above 1: the fused encoder is faster). Telos' side only
+/// (<c>… peer ppo-maze-encoder-paired</c>).
+/// </summary>
+public sealed class PpoMazeEncoderPaired : IPeerWorkload
+{
+    private const int Iterations = 40;
+    private const int Skipped = 5;
+
+    public string Name => "ppo-maze-encoder-paired";
+
+    public string Unit => "cpu-time ratio";
+
+    public double Measure()
+    {
+        var (libtorchPolicy, libtorch) = PpoMazeRun.Create(LstmKernel.Fused, UpdateKernel.Fused, EncoderKernel.LibTorch, Iterations);
+        var (fusedPolicy, fused) = PpoMazeRun.Create(LstmKernel.Fused, UpdateKernel.Fused, EncoderKernel.Fused, Iterations);
+        using (libtorchPolicy)
+        using (libtorch)
+        using (fusedPolicy)
+        using (fused)
+        {
+            var ratios = new List<double>();
+            for (var i = 0; i < Iterations; i++)
+            {
+                var start = Environment.CpuUsage.TotalTime;
+                libtorch.Step();
+                var middle = Environment.CpuUsage.TotalTime;
+                fused.Step();
+                var end = Environment.CpuUsage.TotalTime;
+                if (i >= Skipped)
+                {
+                    ratios.Add((middle - start).TotalSeconds / (end - middle).TotalSeconds);
+                }
+            }
+            return PpoMazeRun.Median(ratios);
+        }
+    }
+}
+
+/// <summary>The run the workloads time.</summary>
 internal static class PpoMazeRun
 {
     public const int Warmup = 1;
     public const int Timed = 10;
 
-    public static (double StepsPerSecond, double StepsPerCpuSecond) Measure(LstmKernel kernel, UpdateKernel update)
+    /// <summary>The policy and trainer of experiments/ppo-maze.toml's network and settings, for <paramref name="iterations"/> iterations.</summary>
+    public static (ActorCritic Policy, RecurrentPpo<MazeState> Trainer) Create(LstmKernel kernel, UpdateKernel update, EncoderKernel encoder, int iterations)
     {
         TorchRuntime.EnsureInitialized(threads: 1);
-        var settings = new PpoSettings
-        {
-            Seed = 1, NumEnvs = 16, NumSteps = 64, TotalTimesteps = 16 * 64 * (Warmup + Timed), LearningRate = 0.0025,
-            NumMinibatches = 4, UpdateEpochs = 8, ClipCoef = 0.2, EntCoef = 0.01, VfCoef = 0.5, MaxGradNorm = 0.5,
-            LstmKernel = kernel, UpdateKernel = update,
-        };
+        var settings = Settings(kernel, update, encoder, iterations);
         var family = MazeFamily.Instance;
         var levels = family.Distribution("maze/train", DistributionParameters.Of(("size", 5), ("step_limit", 30)));
-        var (policy, trainer) = RecurrentPpo.Create(family, levels, settings, new PolicyOptions(PolicyKind.Lstm, ConvChannels: 8, Features: 64, LstmSize: 64));
+        return RecurrentPpo.Create(family, levels, settings, new PolicyOptions(PolicyKind.Lstm, ConvChannels: 8, Features: 64, LstmSize: 64));
+    }
+
+    private static PpoSettings Settings(LstmKernel kernel, UpdateKernel update, EncoderKernel encoder, int iterations) => new()
+    {
+        Seed = 1, NumEnvs = 16, NumSteps = 64, TotalTimesteps = 16 * 64 * iterations, LearningRate = 0.0025,
+        NumMinibatches = 4, UpdateEpochs = 8, ClipCoef = 0.2, EntCoef = 0.01, VfCoef = 0.5, MaxGradNorm = 0.5,
+        LstmKernel = kernel, UpdateKernel = update, EncoderKernel = encoder,
+    };
+
+    public static (double StepsPerSecond, double StepsPerCpuSecond) Measure(LstmKernel kernel, UpdateKernel update, EncoderKernel encoder)
+    {
+        var settings = Settings(kernel, update, encoder, Warmup + Timed);
+        var (policy, trainer) = Create(kernel, update, encoder, Warmup + Timed);
         using (policy)
         using (trainer)
         {
@@ -110,7 +175,7 @@ internal static class PpoMazeRun
         }
     }
 
-    private static double Median(List<double> values)
+    public static double Median(List<double> values)
     {
         values.Sort();
         var n = values.Count;

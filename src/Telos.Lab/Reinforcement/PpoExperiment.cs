@@ -88,7 +88,7 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
 
     /// <summary>
     /// The policy and PPO keys of a <c>ppo</c> config (<c>policy</c>, <c>conv_channels</c>, <c>features</c>, <c>lstm_size</c>,
-    /// <c>drc_*</c>, CleanRL's PPO names, <c>lstm_kernel</c>, <c>update_kernel</c>), read from <paramref name="config"/> or any table of that shape (the
+    /// <c>drc_*</c>, CleanRL's PPO names, <c>lstm_kernel</c>, <c>update_kernel</c>, <c>encoder_kernel</c>), read from <paramref name="config"/> or any table of that shape (the
     /// <c>maze-shift</c> experiment's <c>[ppo-lstm]</c>, <c>[ppo-drc]</c>, …) with the <c>ppo</c> experiment's defaults.
     /// </summary>
     /// <param name="config">The table to read.</param>
@@ -124,6 +124,7 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
             TargetKl = targetKl > 0 ? targetKl : null,
             LstmKernel = Enum.Parse<LstmKernel>(config.GetString("lstm_kernel", "libtorch", LstmKernelNames), ignoreCase: true),
             UpdateKernel = Enum.Parse<UpdateKernel>(config.GetString("update_kernel", "libtorch", UpdateKernelNames), ignoreCase: true),
+            EncoderKernel = Enum.Parse<EncoderKernel>(config.GetString("encoder_kernel", "libtorch", EncoderKernelNames), ignoreCase: true),
         };
         // The getters check ranges; these are the settings that constrain each other.
         if (ppo.NumEnvs % ppo.NumMinibatches != 0)
@@ -145,6 +146,9 @@ public sealed class PpoExperiment : Experiment<PpoExperimentSettings>
 
     /// <summary>The update kernels a config can name (<see cref="UpdateKernel"/>, lower-case).</summary>
     public static IReadOnlyList<string> UpdateKernelNames { get; } = [.. Enum.GetNames<UpdateKernel>().Select(n => n.ToLowerInvariant())];
+
+    /// <summary>The encoder kernels a config can name (<see cref="EncoderKernel"/>, lower-case).</summary>
+    public static IReadOnlyList<string> EncoderKernelNames { get; } = [.. Enum.GetNames<EncoderKernel>().Select(n => n.ToLowerInvariant())];
 
     /// <summary>The policy kinds a config can name (<see cref="PolicyKind"/>, lower-case).</summary>
     public static IReadOnlyList<string> PolicyNames { get; } = [.. Enum.GetNames<PolicyKind>().Select(n => n.ToLowerInvariant())];

@@ -89,6 +89,16 @@ public sealed record PpoSettings
     /// </summary>
     public UpdateKernel UpdateKernel { get; init; }
 
+    /// <summary>
+    /// How the policy's encoder runs while training (Telos' own setting, <c>encoder_kernel</c>; not
+    /// in CleanRL): <see cref="EncoderKernel.LibTorch"/> (the default, which every run before
+    /// <see cref="EncoderKernel.Fused"/> existed used, so their metrics reproduce) or
+    /// <see cref="EncoderKernel.Fused"/>, the same function to float rounding (tested to 1e-5) as one
+    /// autograd node (<see cref="FusedGridEncoder"/>). The trainer sets the policy's
+    /// <see cref="ActorCritic.EncoderKernel"/> to it.
+    /// </summary>
+    public EncoderKernel EncoderKernel { get; init; }
+
     /// <summary>Transitions per rollout, E·T [batch_size].</summary>
     public int BatchSize => NumEnvs * NumSteps;
 
@@ -258,6 +268,7 @@ public sealed partial class RecurrentPpo<TState> : IDisposable
         _envs = envs;
         _policy = policy;
         _policy.LstmKernel = settings.LstmKernel;
+        _policy.EncoderKernel = settings.EncoderKernel;
         _settings = settings;
         if (settings.UpdateKernel == UpdateKernel.Fused)
         {

@@ -31,6 +31,18 @@ public sealed class PpoExperimentTests
 
     private static ExperimentRunner Runner(TempFolder temp) => new(new RunStore(temp.Combine("runs")), ExperimentCatalog.Discover());
 
+    /// <summary><c>encoder_kernel</c> chooses how the policy's encoder runs; absent, LibTorch's layers.</summary>
+    [Theory]
+    [InlineData("", Telos.Learning.Reinforcement.Policies.EncoderKernel.LibTorch)]
+    [InlineData("encoder_kernel = \"fused\"", Telos.Learning.Reinforcement.Policies.EncoderKernel.Fused)]
+    [InlineData("encoder_kernel = \"libtorch\"", Telos.Learning.Reinforcement.Policies.EncoderKernel.LibTorch)]
+    public void TheEncoderKernelIsAConfigKey(string line, Telos.Learning.Reinforcement.Policies.EncoderKernel expected)
+    {
+        using var temp = new TempFolder();
+        var prepared = Runner(temp).Prepare(ConfigFile.Parse(Tiny.Replace("seed = 3", "seed = 3\n" + line, StringComparison.Ordinal), "tiny.toml"), "tiny");
+        Assert.Equal(expected, Assert.IsType<PpoExperimentSettings>(prepared.Settings).Ppo.EncoderKernel);
+    }
+
     [Fact]
     public void TheShippedConfigValidates()
     {
@@ -158,6 +170,7 @@ public sealed class PpoExperimentTests
     [InlineData("policy = \"gru\"", "tiny.toml:13: key 'policy': expected one of")]
     [InlineData("lstm_kernel = \"cuda\"", "tiny.toml:13: key 'lstm_kernel': expected one of")]
     [InlineData("update_kernel = \"simd\"", "tiny.toml:13: key 'update_kernel': expected one of")]
+    [InlineData("encoder_kernel = \"onednn\"", "tiny.toml:13: key 'encoder_kernel': expected one of")]
     public void BadConfigsFailBeforeAnythingIsWritten(string replacement, string expectedPrefix)
     {
         using var temp = new TempFolder();

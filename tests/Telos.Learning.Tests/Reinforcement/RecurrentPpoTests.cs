@@ -12,17 +12,18 @@ public sealed class RecurrentPpoTests
         Seed = seed, NumEnvs = 16, NumSteps = 32, TotalTimesteps = 16 * 32 * iterations, NumMinibatches = 4, LearningRate = 2.5e-3, ClipCoef = 0.2,
     };
 
-    /// <summary>Same settings and seed → the same metrics, iteration by iteration (all but wall-clock SPS); another seed → other metrics; on either LSTM and update kernel.</summary>
+    /// <summary>Same settings and seed → the same metrics, iteration by iteration (all but wall-clock SPS); another seed → other metrics; on either LSTM, update and encoder kernel.</summary>
     [Theory]
     [InlineData(LstmKernel.LibTorch, UpdateKernel.LibTorch)]
     [InlineData(LstmKernel.Fused, UpdateKernel.LibTorch)]
     [InlineData(LstmKernel.Fused, UpdateKernel.Fused)]
-    public void SameSeedGivesSameMetrics(LstmKernel kernel, UpdateKernel update)
+    [InlineData(LstmKernel.Fused, UpdateKernel.Fused, EncoderKernel.Fused)]
+    public void SameSeedGivesSameMetrics(LstmKernel kernel, UpdateKernel update, EncoderKernel encoder = EncoderKernel.LibTorch)
     {
         var levels = PpoFixtures.Train(size: 5, stepLimit: 30);
         IReadOnlyList<PpoMetrics> Run(ulong seed)
         {
-            var (policy, trainer) = PpoFixtures.Trainer(levels, Tiny(3, seed) with { LstmKernel = kernel, UpdateKernel = update }, Small);
+            var (policy, trainer) = PpoFixtures.Trainer(levels, Tiny(3, seed) with { LstmKernel = kernel, UpdateKernel = update, EncoderKernel = encoder }, Small);
             using (policy)
             using (trainer)
             {
@@ -46,16 +47,17 @@ public sealed class RecurrentPpoTests
     /// The update recomputes each environment's sequence from the state the rollout started in: with one
     /// epoch of one minibatch (metrics taken before the only gradient step), the recomputed log-probabilities
     /// equal the rollout's, so approx_kl and clipfrac are 0 — also in the second iteration, whose rollout
-    /// starts from a non-zero state after the first (large) update. On either LSTM and update kernel.
+    /// starts from a non-zero state after the first (large) update. On either LSTM, update and encoder kernel.
     /// </summary>
     [Theory]
     [InlineData(LstmKernel.LibTorch, UpdateKernel.LibTorch)]
     [InlineData(LstmKernel.Fused, UpdateKernel.LibTorch)]
     [InlineData(LstmKernel.Fused, UpdateKernel.Fused)]
-    public void UpdateRecomputesTheRolloutsStates(LstmKernel kernel, UpdateKernel update)
+    [InlineData(LstmKernel.Fused, UpdateKernel.Fused, EncoderKernel.Fused)]
+    public void UpdateRecomputesTheRolloutsStates(LstmKernel kernel, UpdateKernel update, EncoderKernel encoder = EncoderKernel.LibTorch)
     {
         var levels = PpoFixtures.Train(size: 5, stepLimit: 10);
-        var settings = Tiny(2) with { NumMinibatches = 1, UpdateEpochs = 1, LearningRate = 0.05, LstmKernel = kernel, UpdateKernel = update };
+        var settings = Tiny(2) with { NumMinibatches = 1, UpdateEpochs = 1, LearningRate = 0.05, LstmKernel = kernel, UpdateKernel = update, EncoderKernel = encoder };
         var (policy, trainer) = PpoFixtures.Trainer(levels, settings, Small);
         using (policy)
         using (trainer)

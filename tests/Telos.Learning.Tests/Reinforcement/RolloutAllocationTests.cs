@@ -15,18 +15,19 @@ public sealed class RolloutAllocationTests
     /// forward per truncated episode) runs; episodes do end at the cheese and auto-reset.
     /// When this test was written a step allocated 4,293 bytes against the forward's 4,048 (the
     /// rollout before preallocated rows and the in-place state: 7,429, failing here). The same holds on
-    /// either LSTM kernel.
+    /// either LSTM kernel and either encoder kernel.
     /// </summary>
     [Theory]
     [InlineData(LstmKernel.LibTorch)]
     [InlineData(LstmKernel.Fused)]
-    public void RolloutStepAllocatesLittleBeyondThePolicysForward(LstmKernel kernel)
+    [InlineData(LstmKernel.Fused, EncoderKernel.Fused)]
+    public void RolloutStepAllocatesLittleBeyondThePolicysForward(LstmKernel kernel, EncoderKernel encoder = EncoderKernel.LibTorch)
     {
         const int Envs = 16;
         const int Steps = 32;
         const int Rollouts = 4;
         var levels = PpoFixtures.Train(size: 5, stepLimit: 1000);
-        var settings = new PpoSettings { Seed = 1, NumEnvs = Envs, NumSteps = Steps, TotalTimesteps = Envs * Steps * 10, NumMinibatches = 4, LstmKernel = kernel };
+        var settings = new PpoSettings { Seed = 1, NumEnvs = Envs, NumSteps = Steps, TotalTimesteps = Envs * Steps * 10, NumMinibatches = 4, LstmKernel = kernel, EncoderKernel = encoder };
         var (policy, trainer) = PpoFixtures.Trainer(levels, settings, new PolicyOptions(ConvChannels: 8, Features: 64, LstmSize: 64));
         using (policy)
         using (trainer)
@@ -34,6 +35,7 @@ public sealed class RolloutAllocationTests
         using (var starts = zeros(1, Envs))
         {
             Assert.Equal(kernel, policy.LstmKernel);
+            Assert.Equal(encoder, policy.EncoderKernel);
             var state = policy.InitialState(Envs);
             trainer.CollectRollout(); // warm-up: first-call allocations of TorchSharp and the JIT
             var episodes = 0;

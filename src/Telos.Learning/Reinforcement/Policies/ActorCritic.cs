@@ -167,6 +167,18 @@ public abstract class ActorCritic : nn.Module
     /// </summary>
     public LstmKernel LstmKernel { get; set; }
 
+    /// <summary>
+    /// How the encoder runs (default <see cref="EncoderKernel.LibTorch"/>). Not part of the
+    /// architecture: a checkpoint loads and runs under either kernel. With <see cref="Hooks"/> set, or
+    /// observations that require grad, the encoder runs LibTorch's kernel, whose layers the hooks can
+    /// read and edit.
+    /// </summary>
+    public EncoderKernel EncoderKernel
+    {
+        get => _encoder.Kernel;
+        set => _encoder.Kernel = value;
+    }
+
     /// <summary>Width S of the recurrent state (0: feed-forward).</summary>
     public abstract int StateSize { get; }
 
@@ -308,12 +320,20 @@ public sealed class GridEncoder : nn.Module<Tensor, Tensor>
     /// <summary>The encoder's hook points, in forward order.</summary>
     public IReadOnlyList<HookPoint> HookPoints { get; }
 
+    /// <summary>How <see cref="Encode"/> runs (default <see cref="EncoderKernel.LibTorch"/>); hooks, or an input that requires grad, always run LibTorch's.</summary>
+    public EncoderKernel Kernel { get; set; }
+
     /// <summary>[N, C, H, W] → [N, Features] (spatial: [N, 2·ConvChannels, H, W]).</summary>
     public override Tensor forward(Tensor input) => Encode(input, null);
 
     /// <summary><see cref="forward"/> through the hook points of <paramref name="hooks"/> (none when null).</summary>
     public Tensor Encode(Tensor input, ActivationHooks? hooks)
     {
+        ArgumentNullException.ThrowIfNull(input);
+        if (Kernel == EncoderKernel.Fused && hooks is null && !input.requires_grad)
+        {
+            return FusedGridEncoder.Run(input, _conv1.weight!, _conv1.bias!, _conv2.weight!, _conv2.bias!, _linear?.weight, _linear?.bias);
+        }
         var x = nn.functional.relu(_conv1.call(input));
         x = hooks is null ? x : hooks.Apply(Conv1Point, x);
         x = nn.functional.relu(_conv2.call(x));
