@@ -47,6 +47,10 @@ kernels, dispatcher and autograd engine, and ~11 % in the Python interpreter):
   kernels (the Telos side fuses both in managed code; update_kernel = "fused"). Checked against
   clip_grad_norm_ + Adam(foreach=True) on this network: the same weights to 5e-8 over five steps.
   PEER_OPTIMIZER=foreach keeps the foreach form.
+Tried for the encoder and kept out (bench/peers/README.md, "With the fused encoder"):
+torch.backends.mkldnn.enabled = False (conv2 forward and backward 6.8 vs 2.9 ms), the convolutions as
+F.unfold + matmul (10.8 vs 2.9 ms), and channels_last (the conv alone 1.6 vs 2.9 ms, but no gain over
+whole runs once the layout is converted at each forward).
 Not tried: torch.jit.script of the unroll. Debian's PyTorch 1.13 cannot fuse on the CPU
 (torch._C._jit_can_fuse_on_cpu() is False, built without LLVM), so scripting would remove interpreter
 overhead (~11 % of the profile), not LibTorch's per-op cost.
