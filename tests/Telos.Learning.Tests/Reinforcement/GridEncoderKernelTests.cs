@@ -8,8 +8,6 @@ namespace Telos.Learning.Tests.Reinforcement;
 /// <summary>The fused grid encoder against LibTorch's convolutions, ReLUs and linear layer.</summary>
 public sealed class GridEncoderKernelTests
 {
-    private const double Tolerance = 1e-5;
-
     /// <summary>
     /// The output and every weight's gradient match LibTorch's layers, flat and spatial, on a grid that
     /// is not square (so rows and columns cannot be swapped unnoticed), with inputs that are sparse
@@ -131,12 +129,5 @@ public sealed class GridEncoderKernelTests
         return named.Select(p => p.name).Zip(grads).ToDictionary(p => p.First, p => p.Second);
     }
 
-    private static void AssertClose(string what, Tensor expected, Tensor actual)
-    {
-        Assert.Equal(expected.shape, actual.shape);
-        var e = expected.detach().contiguous().data<float>().ToArray();
-        var a = actual.detach().contiguous().data<float>().ToArray();
-        var worst = e.Zip(a).Max(p => Math.Abs(p.First - p.Second) / Math.Max(1.0, Math.Abs(p.First)));
-        Assert.True(worst <= Tolerance, $"{what}: largest difference {worst:G3} (relative where |value| > 1) exceeds {Tolerance}");
-    }
+    private static void AssertClose(string what, Tensor expected, Tensor actual) => LstmSequenceTests.AssertClose(what, expected, actual);
 }

@@ -164,7 +164,8 @@ public sealed class LstmSequenceTests
         return names.Zip(grads).ToDictionary(p => p.First, p => p.Second);
     }
 
-    private static void AssertClose(string what, Tensor expected, Tensor actual)
+    /// <summary>Asserts <paramref name="actual"/> equals <paramref name="expected"/> in shape and to 1e-5 (relative where |value| &gt; 1); the fused kernels' tests share it.</summary>
+    internal static void AssertClose(string what, Tensor expected, Tensor actual)
     {
         Assert.Equal(expected.shape, actual.shape);
         var e = expected.detach().contiguous().data<float>().ToArray();
