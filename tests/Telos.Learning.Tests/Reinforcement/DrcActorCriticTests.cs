@@ -106,8 +106,11 @@ public sealed class DrcActorCriticTests
         var whole = policy.Unroll(observations, state, starts);
         var fresh = policy.Unroll(observations.narrow(0, 2, 2), policy.InitialState(2), zeros(2, 2));
 
-        Assert.Equal(Values(fresh.Logits.select(1, 0)), Values(whole.Logits.narrow(0, 2, 2).select(1, 0)));
-        Assert.NotEqual(Values(fresh.Values.select(1, 1)), Values(whole.Values.narrow(0, 2, 2).select(1, 1)));
+        // Equal to float rounding, not in every bit: LibTorch's convolutions may pick another kernel for 8 grids than for 4
+        // (seen on an AVX-512 machine: differences of 1e-9). Sequence 1, which does not restart, differs by far more.
+        AssertClose(fresh.Logits.select(1, 0), whole.Logits.narrow(0, 2, 2).select(1, 0), tolerance: 1e-6);
+        var carried = fresh.Values.select(1, 1).sub(whole.Values.narrow(0, 2, 2).select(1, 1)).abs().max().item<float>();
+        Assert.True(carried > 1e-4, $"the sequence without a start differs from a fresh one by only {carried}");
     }
 
     /// <summary>Parameters carry clean names and come from the seed: the same seed gives the same weights, another seed others.</summary>
