@@ -48,9 +48,10 @@ kernels, dispatcher and autograd engine, and ~11 % in the Python interpreter):
   clip_grad_norm_ + Adam(foreach=True) on this network: the same weights to 5e-8 over five steps.
   PEER_OPTIMIZER=foreach keeps the foreach form.
 Tried for the encoder and kept out (bench/peers/README.md, "With the fused encoder"):
-torch.backends.mkldnn.enabled = False (conv2 forward and backward 6.8 vs 2.9 ms), the convolutions as
-F.unfold + matmul (10.8 vs 2.9 ms), and channels_last (the conv alone 1.6 vs 2.9 ms, but no gain over
-whole runs once the layout is converted at each forward).
+torch.backends.mkldnn.enabled = False (conv2 forward and backward 7.4 vs 3.2 ms), the convolutions as
+F.unfold + matmul (12.6 vs 3.2 ms), and channels_last (the conv alone 2.2 vs 3.2 ms, but no gain over
+whole runs once the layout is converted at each forward; PEER_CHANNELS_LAST keeps that form; the
+single-layer timings are bench/peers/probes/encoder-conv.py).
 Not tried: torch.jit.script of the unroll. Debian's PyTorch 1.13 cannot fuse on the CPU
 (torch._C._jit_can_fuse_on_cpu() is False, built without LLVM), so scripting would remove interpreter
 overhead (~11 % of the profile), not LibTorch's per-op cost.
@@ -87,6 +88,9 @@ LSTM_UNROLL = os.environ.get("PEER_LSTM_UNROLL", "hoisted")
 # "flat": FlatAdam (every parameter and gradient a view into one buffer, clip and Adam a few ops over it);
 # "foreach": clip_grad_norm_ and torch.optim.Adam(foreach=True).
 OPTIMIZER = os.environ.get("PEER_OPTIMIZER", "flat")
+# "": the encoder in PyTorch's default layout; "input": observations converted to channels_last at each forward;
+# "weights": the convolutions' weights too (needs PEER_OPTIMIZER=foreach: FlatAdam's views cannot hold them). Tried, not kept.
+CHANNELS_LAST = os.environ.get("PEER_CHANNELS_LAST", "")
 
 # The maze generator is maze-step.py's (randomized Kruskal, as Telos' MazeLayout).
 _spec = importlib.util.spec_from_file_location("maze_step", os.path.join(os.path.dirname(os.path.abspath(__file__)), "maze-step.py"))
@@ -217,7 +221,10 @@ class LstmActorCritic(nn.Module):
     def unroll(self, obs, state, starts):
         """obs [T, B, 3, S, S], state ([B, H], [B, H]), starts [T, B] -> logits [T, B, A], values [T, B], state."""
         steps, batch = obs.shape[0], obs.shape[1]
-        features = self.encoder(obs.reshape(steps * batch, 3, SIZE, SIZE)).view(steps, batch, -1)
+        x = obs.reshape(steps * batch, 3, SIZE, SIZE)
+        if CHANNELS_LAST:
+            x = x.contiguous(memory_format=torch.channels_last)
+        features = self.encoder(x).view(steps, batch, -1)
         keep = (1.0 - starts).unsqueeze(-1)
         h, c = state
         outputs = []
@@ -244,6 +251,8 @@ def main(clock=time.perf_counter, unit="steps/s"):
     torch.manual_seed(1)
     envs = Mazes(rng)
     agent = LstmActorCritic()
+    if CHANNELS_LAST == "weights":
+        agent.encoder.to(memory_format=torch.channels_last)
     if OPTIMIZER == "flat":
         optimizer = FlatAdam(agent.parameters(), lr=LEARNING_RATE, eps=ADAM_EPS)
     else:

@@ -151,8 +151,8 @@ internal static class PpoMazeRun
 
     public static (double StepsPerSecond, double StepsPerCpuSecond) Measure(LstmKernel kernel, UpdateKernel update, EncoderKernel encoder)
     {
-        var settings = Settings(kernel, update, encoder, Warmup + Timed);
         var (policy, trainer) = Create(kernel, update, encoder, Warmup + Timed);
+        var settings = trainer.Settings;
         using (policy)
         using (trainer)
         {

@@ -69,13 +69,13 @@ public static class FusedGridEncoder
         {
             throw new ArgumentException($"linear [{string.Join(", ", linearWeight.shape)}] must be [F, {conv2Weight.shape[0] * pixels}] with a bias of F");
         }
-        foreach (var tensor in new[] { input, conv1Weight, conv1Bias, conv2Weight, conv2Bias, linearWeight, linearBias })
-        {
-            if (tensor is not null && (tensor.dtype != ScalarType.Float32 || tensor.device_type != DeviceType.CPU))
-            {
-                throw new ArgumentException($"FusedGridEncoder runs float32 CPU tensors; got {tensor.dtype} on {tensor.device_type}");
-            }
-        }
+        RequireCpuFloat(input);
+        RequireCpuFloat(conv1Weight);
+        RequireCpuFloat(conv1Bias);
+        RequireCpuFloat(conv2Weight);
+        RequireCpuFloat(conv2Bias);
+        RequireCpuFloat(linearWeight);
+        RequireCpuFloat(linearBias);
         Tensor[] weights = linearWeight is null
             ? [conv1Weight, conv1Bias, conv2Weight, conv2Bias]
             : [conv1Weight, conv1Bias, conv2Weight, conv2Bias, linearWeight, linearBias!];
@@ -85,6 +85,14 @@ public static class FusedGridEncoder
         }
         using var noGrad = no_grad();
         return GridEncoderFunction.Forward(input, weights, saved: null);
+    }
+
+    private static void RequireCpuFloat(Tensor? tensor)
+    {
+        if (tensor is not null && (tensor.dtype != ScalarType.Float32 || tensor.device_type != DeviceType.CPU))
+        {
+            throw new ArgumentException($"FusedGridEncoder runs float32 CPU tensors; got {tensor.dtype} on {tensor.device_type}");
+        }
     }
 }
 

@@ -189,7 +189,7 @@ internal static class LstmRecurrenceKernel
                     var hk = keep * previous[k];
                     if (hk != 0)
                     {
-                        FloatSpans.Axpy(hk, transposed.Slice(k * g4, g4), z);
+                        Axpy(hk, transposed.Slice(k * g4, g4), z);
                     }
                 }
                 var c = cell.Slice(b * size, size);
@@ -318,6 +318,28 @@ internal static class LstmRecurrenceKernel
     private static Vector<float> Sigmoid(Vector<float> x) => Vector<float>.One / (Vector<float>.One + Vector.Exp(-x));
 
     private static Vector<float> Tanh(Vector<float> x) => Vector<float>.One - new Vector<float>(2f) / (Vector.Exp(x + x) + Vector<float>.One);
+
+    /// <summary>y += a·x.</summary>
+    private static void Axpy(float a, ReadOnlySpan<float> x, Span<float> y)
+    {
+        var n = x.Length;
+        var k = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<float>.Count)
+        {
+            var va = new Vector<float>(a);
+            var xs = MemoryMarshal.Cast<float, Vector<float>>(x);
+            var ys = MemoryMarshal.Cast<float, Vector<float>>(y);
+            for (var v = 0; v < xs.Length; v++)
+            {
+                ys[v] = Vector.FusedMultiplyAdd(va, xs[v], ys[v]);
+            }
+            k = xs.Length * Vector<float>.Count;
+        }
+        for (; k < n; k++)
+        {
+            y[k] = MathF.FusedMultiplyAdd(a, x[k], y[k]);
+        }
+    }
 
     /// <summary>Σ x·y, in a fixed order.</summary>
     private static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
