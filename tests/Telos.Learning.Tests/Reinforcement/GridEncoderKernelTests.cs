@@ -11,8 +11,9 @@ public sealed class GridEncoderKernelTests
     /// <summary>
     /// The output and every weight's gradient match LibTorch's layers, flat and spatial, on a grid that
     /// is not square (so rows and columns cannot be swapped unnoticed), with inputs that are sparse
-    /// but not only 0/1, non-zero biases, and channel counts that fill whole SIMD vectors (8) and
-    /// that leave a tail (5).
+    /// but not only 0/1, non-zero biases, channel counts that fill whole SIMD vectors (8) and
+    /// that leave a tail (5), and 11 grids: one block of eight that the kernel computes together and
+    /// three it computes one at a time.
     /// </summary>
     [Theory]
     [InlineData(8, false)]
@@ -33,7 +34,7 @@ public sealed class GridEncoderKernelTests
                 p.add_(randn(p.shape, generator: generator).mul(0.3));
             }
         }
-        var input = Observations(7, shape, generator);
+        var input = Observations(11, shape, generator);
         var expected = encoder.call(input);
         var weights = randn(expected.shape, generator: generator);
         var expectedGrads = Gradients(expected, weights, encoder);

@@ -12,17 +12,20 @@ public sealed class LstmSequenceTests
 
     /// <summary>
     /// Forward outputs (every h, the last c) and the gradients of the input, h₀, c₀ and all four
-    /// parameters match LibTorch's LSTMCell unroll, with episode starts mid-sequence, for a hidden size
-    /// that fills whole SIMD vectors (16) and one that leaves a tail (6).
+    /// parameters match LibTorch's LSTMCell unroll, with episode starts mid-sequence, for hidden sizes
+    /// that fill whole SIMD vectors (16) or leave a tail (6, 5, odd), and batches the kernel takes
+    /// one row at a time (3) or as a block of four and the rest (6).
     /// </summary>
     [Theory]
-    [InlineData(16)]
-    [InlineData(6)]
-    public void MatchesLibTorchLstmCellUnroll(int size)
+    [InlineData(16, 3)]
+    [InlineData(6, 3)]
+    [InlineData(16, 6)]
+    [InlineData(5, 6)]
+    public void MatchesLibTorchLstmCellUnroll(int size, int batch)
     {
         TorchRuntime.EnsureInitialized();
         using var scope = NewDisposeScope();
-        const int steps = 9, batch = 3, features = 5;
+        const int steps = 9, features = 5;
         using var generator = new Generator(11);
         using var cell = nn.LSTMCell(features, size);
         using (no_grad())

@@ -19,8 +19,8 @@ public enum EncoderKernel
 
     /// <summary>
     /// The whole encoder as one autograd node (<see cref="FusedGridEncoder"/>): the first convolution
-    /// as a sum over the input's nonzero cells in managed code, the second as one GEMM over its
-    /// im2col matrix, the linear layer as one GEMM, the ReLUs and the layout changes in managed code.
+    /// as a sum over the input's nonzero cells, the second as a direct register-blocked convolution,
+    /// both in managed code; the linear layer as one GEMM; the ReLUs and layout changes in managed code.
     /// The same function as <see cref="LibTorch"/> to float rounding (tested to 1e-5), not bit-identical.
     /// </summary>
     Fused,
@@ -31,10 +31,11 @@ public enum EncoderKernel
 /// 1, ReLU; unless spatial, flatten, linear, ReLU) as one custom autograd node, for the small grids
 /// PPO's policies see, where LibTorch's per-op cost and oneDNN's per-call reorders outweigh the
 /// arithmetic. The observations are one-hot grids, so the first convolution visits only their
-/// nonzero cells; activations are kept pixel-major ([N, H·W, C]) inside the node so that an im2col
-/// row is nine contiguous copies, and the weights are permuted to match. GEMMs are LibTorch's
-/// <c>mm</c>; everything else is loops here in a fixed order (same inputs → same bits on one machine).
-/// No gradient flows to the observations.
+/// nonzero cells; activations are kept pixel-major ([N, H·W, C]) inside the node, so that the second
+/// convolution, its input gradient (the same loop over a flipped kernel) and its weight gradient
+/// read whole vectors of channels, with no im2col matrix; the weights are permuted to match. The
+/// linear layer's GEMMs are LibTorch's <c>mm</c>; everything else is loops here in a fixed order
+/// (same inputs → same bits on one machine). No gradient flows to the observations.
 /// </summary>
 public static class FusedGridEncoder
 {
@@ -117,8 +118,8 @@ internal sealed class GridEncoderFunction : autograd.MultiTensorFunction<GridEnc
 
     /// <summary>
     /// The forward without autograd. With <paramref name="saved"/>, appends what the backward reads:
-    /// the observations, a1 [N, P, C1], the im2col matrix [N·P, 9·C1], a2 [N·P, C2], conv2's permuted
-    /// weight [C2, 9·C1], and with the linear layer its permuted weight [F, P·C2] and its output.
+    /// the observations, a1 [N, P, C1], a2 [N, P, C2], conv2's kernel packed for the input gradient
+    /// [9, C2, C1], and with the linear layer its permuted weight [F, P·C2] and its output.
     /// </summary>
     internal static Tensor Forward(Tensor input, Tensor[] weights, List<Tensor>? saved)
     {
@@ -126,27 +127,34 @@ internal sealed class GridEncoderFunction : autograd.MultiTensorFunction<GridEnc
         var (n, channels, height, width) = ((int)x.shape[0], (int)x.shape[1], (int)x.shape[2], (int)x.shape[3]);
         var pixels = height * width;
         var (c1, c2) = ((int)weights[0].shape[0], (int)weights[2].shape[0]);
-        // conv1ᵀ [(c, k), o]; conv2 with columns (k, c); linear with columns (p, c2): the pixel-major layouts below.
-        var w1 = weights[0].detach().reshape(c1, channels * 9).t().contiguous();
-        var b1 = weights[1].detach().contiguous();
-        var w2 = weights[2].detach().reshape(c2, c1, 9).transpose(1, 2).contiguous().view(c2, 9 * c1);
-        var b2 = weights[3].detach().contiguous();
+        // conv1ᵀ [(c, k), C1] and conv2 packed [9, C1, C2]: the layouts the loops read.
+        var w1 = empty(channels * 9, c1);
+        GridEncoderArithmetic.SwapLastAxes(1, c1, channels * 9, Floats(weights[0].detach().contiguous()), Floats(w1));
+        var conv2 = weights[2].detach().contiguous();
+        var w2 = empty(9, c1, c2);
+        GridEncoderArithmetic.PackKernel(c2, c1, transpose: false, Floats(conv2), Floats(w2));
         var a1 = empty(n, pixels, c1);
-        GridEncoderArithmetic.SparseConvolution(n, channels, height, width, c1, Floats(x), Floats(w1), Floats(b1), Floats(a1));
-        var columns = empty((long)n * pixels, 9 * c1);
-        GridEncoderArithmetic.Im2Col(n, height, width, c1, Floats(a1), Floats(columns));
-        var a2 = columns.mm(w2.t());
-        GridEncoderArithmetic.BiasRelu(c2, Floats(b2), Floats(a2));
-        saved?.AddRange([x, a1, columns, a2, w2]);
+        GridEncoderArithmetic.SparseConvolution(n, channels, height, width, c1, Floats(x), Floats(w1), Floats(weights[1].detach().contiguous()), Floats(a1));
+        var a2 = empty((long)n * pixels, c2);
+        GridEncoderArithmetic.Convolve(n, height, width, c1, c2, Floats(a1), Floats(w2), Floats(weights[3].detach().contiguous()), relu: true, Floats(a2));
+        if (saved is not null)
+        {
+            var transposed = empty(9, c2, c1);
+            GridEncoderArithmetic.PackKernel(c2, c1, transpose: true, Floats(conv2), Floats(transposed));
+            saved.AddRange([x, a1, a2, transposed]);
+        }
         if (weights.Length == 4)
         {
-            return a2.view(n, pixels, c2).permute(0, 2, 1).contiguous().view(n, c2, height, width);
+            var grid = empty(n, c2, height, width);
+            GridEncoderArithmetic.SwapLastAxes(n, pixels, c2, Floats(a2), Floats(grid));
+            return grid;
         }
         var features = (int)weights[4].shape[0];
-        var w3 = weights[4].detach().reshape(features, c2, pixels).transpose(1, 2).contiguous().view(features, pixels * c2);
-        var b3 = weights[5].detach().contiguous();
+        // The linear layer's columns (c2, p) reordered to a2's (p, c2).
+        var w3 = empty(features, pixels * c2);
+        GridEncoderArithmetic.SwapLastAxes(features, c2, pixels, Floats(weights[4].detach().contiguous()), Floats(w3));
         var a3 = a2.view(n, pixels * c2).mm(w3.t());
-        GridEncoderArithmetic.BiasRelu(features, Floats(b3), Floats(a3));
+        GridEncoderArithmetic.BiasRelu(features, Floats(weights[5].detach().contiguous()), Floats(a3));
         saved?.AddRange([w3, a3]);
         return a3;
     }
@@ -154,38 +162,45 @@ internal sealed class GridEncoderFunction : autograd.MultiTensorFunction<GridEnc
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
     {
         var saved = ctx.get_saved_variables();
-        var (x, a1, columns, a2, w2) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
+        var (x, a1, a2, transposed) = (saved[0], saved[1], saved[2], saved[3]);
         var (n, channels, height, width) = ((int)x.shape[0], (int)x.shape[1], (int)x.shape[2], (int)x.shape[3]);
         var pixels = height * width;
         var (c1, c2) = ((int)a1.shape[2], (int)a2.shape[1]);
-        var flat = saved.Count == 7;
+        var flat = saved.Count == 6;
         Tensor gradA2;                 // dL/da2, then dL/dz2, [N·P, C2]
         Tensor? gradW3 = null, gradB3 = null;
         if (flat)
         {
-            var (w3, a3) = (saved[5], saved[6]);
+            var (w3, a3) = (saved[4], saved[5]);
             var features = (int)w3.shape[0];
             var gradZ3 = grad_outputs[0].contiguous().clone();
             GridEncoderArithmetic.ReluGrad(Floats(a3), Floats(gradZ3));
             gradB3 = gradZ3.sum(dim: 0);
-            gradW3 = gradZ3.t().mm(a2.view(n, pixels * c2)).view(features, pixels, c2).transpose(1, 2).contiguous().view(features, c2 * pixels);
+            var pixelMajor = gradZ3.t().mm(a2.view(n, pixels * c2));
+            gradW3 = empty(features, c2 * pixels);
+            GridEncoderArithmetic.SwapLastAxes(features, pixels, c2, Floats(pixelMajor), Floats(gradW3));
             gradA2 = gradZ3.mm(w3).view((long)n * pixels, c2);
         }
         else
         {
-            gradA2 = grad_outputs[0].reshape(n, c2, pixels).permute(0, 2, 1).contiguous().view((long)n * pixels, c2);
+            gradA2 = empty((long)n * pixels, c2);
+            GridEncoderArithmetic.SwapLastAxes(n, c2, pixels, Floats(grad_outputs[0].contiguous()), Floats(gradA2));
         }
         GridEncoderArithmetic.ReluGrad(Floats(a2), Floats(gradA2));
         var gradB2 = gradA2.sum(dim: 0);
-        var gradW2 = gradA2.t().mm(columns).view(c2, 9, c1).transpose(1, 2).contiguous().view(c2, c1, 3, 3);
-        var gradColumns = gradA2.mm(w2);
-        var gradA1 = zeros(n, pixels, c1);
-        GridEncoderArithmetic.Col2Im(n, height, width, c1, Floats(gradColumns), Floats(gradA1));
+        var packedGrad = empty(9, c1, c2);
+        GridEncoderArithmetic.ConvolveWeightGrad(n, height, width, c1, c2, Floats(a1), Floats(gradA2), Floats(packedGrad));
+        var gradW2 = empty(c2, c1, 3, 3);
+        GridEncoderArithmetic.UnpackKernel(c2, c1, Floats(packedGrad), Floats(gradW2));
+        var gradA1 = empty(n, pixels, c1);
+        GridEncoderArithmetic.Convolve(n, height, width, c2, c1, Floats(gradA2), Floats(transposed), [], relu: false, Floats(gradA1));
         GridEncoderArithmetic.ReluGrad(Floats(a1), Floats(gradA1));
         var gradW1 = zeros(channels * 9, c1);
         var gradB1 = zeros(c1);
         GridEncoderArithmetic.SparseConvolutionGrad(n, channels, height, width, c1, Floats(x), Floats(gradA1), Floats(gradW1), Floats(gradB1));
-        List<Tensor> grads = [null!, gradW1.t().contiguous().view(c1, channels, 3, 3), gradB1, gradW2, gradB2];
+        var gradConv1 = empty(c1, channels, 3, 3);
+        GridEncoderArithmetic.SwapLastAxes(1, channels * 9, c1, Floats(gradW1), Floats(gradConv1));
+        List<Tensor> grads = [null!, gradConv1, gradB1, gradW2, gradB2];
         if (flat)
         {
             grads.AddRange([gradW3!, gradB3!]);
@@ -303,56 +318,275 @@ internal static class GridEncoderArithmetic
         }
     }
 
-    /// <summary>columns[(n, p), (k, c)] = activation[n, q, c] for p's neighbour q at k, 0 outside the grid: [N·P, 9·C].</summary>
-    public static void Im2Col(int n, int height, int width, int channels, ReadOnlySpan<float> activation, Span<float> columns)
+    /// <summary>
+    /// output[n, p, :] = bias + Σ_k Σ_c input[n, q, c]·weight[k, c, :] over p's neighbours q at k
+    /// inside the grid, then ReLU when <paramref name="relu"/>: a 3×3 convolution with padding 1 on
+    /// pixel-major activations, without an im2col matrix. Eight grids at the same pixel share one
+    /// neighbour pattern, so taps outside the grid are skipped for all eight, and their sums and one
+    /// vector of output channels stay in registers. Every sum runs over k, then c, in order, so a
+    /// grid gets the same bits whether it is computed in a block of eight or alone.
+    /// </summary>
+    /// <param name="n">N.</param>
+    /// <param name="height">H.</param>
+    /// <param name="width">W.</param>
+    /// <param name="inChannels">Cin.</param>
+    /// <param name="outChannels">Cout.</param>
+    /// <param name="input">[N, P, Cin].</param>
+    /// <param name="weight">[9, Cin, Cout] (<see cref="PackKernel"/>).</param>
+    /// <param name="bias">[Cout], or empty for none.</param>
+    /// <param name="relu">Whether to apply max(·, 0).</param>
+    /// <param name="output">[N, P, Cout], overwritten.</param>
+    public static void Convolve(int n, int height, int width, int inChannels, int outChannels, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> bias, bool relu, Span<float> output)
     {
         var pixels = height * width;
         Span<int> neighbours = pixels <= StackCells ? stackalloc int[9 * pixels] : new int[9 * pixels];
         Neighbours(height, width, neighbours);
-        ref var a = ref MemoryMarshal.GetReference(activation);
-        ref var col = ref MemoryMarshal.GetReference(columns);
-        for (var b = 0; b < n; b++)
+        ref var a = ref MemoryMarshal.GetReference(input);
+        ref var w = ref MemoryMarshal.GetReference(weight);
+        ref var o = ref MemoryMarshal.GetReference(output);
+        var whole = Vector256.IsHardwareAccelerated ? outChannels - outChannels % 8 : 0;
+        var (inGrid, outGrid) = (pixels * inChannels, pixels * outChannels);
+        var b = 0;
+        for (; b + 8 <= n; b += 8)
+        {
+            ref var ab = ref Unsafe.Add(ref a, b * inGrid);
+            ref var ob = ref Unsafe.Add(ref o, b * outGrid);
+            for (var p = 0; p < pixels; p++)
+            {
+                for (var j = 0; j < whole; j += 8)
+                {
+                    var start = bias.IsEmpty ? Vector256<float>.Zero : Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(bias), (nuint)j);
+                    var (s0, s1, s2, s3, s4, s5, s6, s7) = (start, start, start, start, start, start, start, start);
+                    for (var k = 0; k < 9; k++)
+                    {
+                        var q = neighbours[p * 9 + k];
+                        if (q < 0)
+                        {
+                            continue;
+                        }
+                        ref var x = ref Unsafe.Add(ref ab, q * inChannels);
+                        ref var wk = ref Unsafe.Add(ref w, k * inChannels * outChannels + j);
+                        for (var c = 0; c < inChannels; c++)
+                        {
+                            var wc = Vector256.LoadUnsafe(ref wk, (nuint)(c * outChannels));
+                            ref var xc = ref Unsafe.Add(ref x, c);
+                            s0 = Vector256.FusedMultiplyAdd(Vector256.Create(xc), wc, s0);
+                            s1 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref xc, inGrid)), wc, s1);
+                            s2 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref xc, 2 * inGrid)), wc, s2);
+                            s3 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref xc, 3 * inGrid)), wc, s3);
+                            s4 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref xc, 4 * inGrid)), wc, s4);
+                            s5 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref xc, 5 * inGrid)), wc, s5);
+                            s6 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref xc, 6 * inGrid)), wc, s6);
+                            s7 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref xc, 7 * inGrid)), wc, s7);
+                        }
+                    }
+                    if (relu)
+                    {
+                        (s0, s1, s2, s3) = (Vector256.Max(s0, Vector256<float>.Zero), Vector256.Max(s1, Vector256<float>.Zero), Vector256.Max(s2, Vector256<float>.Zero), Vector256.Max(s3, Vector256<float>.Zero));
+                        (s4, s5, s6, s7) = (Vector256.Max(s4, Vector256<float>.Zero), Vector256.Max(s5, Vector256<float>.Zero), Vector256.Max(s6, Vector256<float>.Zero), Vector256.Max(s7, Vector256<float>.Zero));
+                    }
+                    ref var target = ref Unsafe.Add(ref ob, p * outChannels + j);
+                    s0.StoreUnsafe(ref target);
+                    s1.StoreUnsafe(ref target, (nuint)outGrid);
+                    s2.StoreUnsafe(ref target, (nuint)(2 * outGrid));
+                    s3.StoreUnsafe(ref target, (nuint)(3 * outGrid));
+                    s4.StoreUnsafe(ref target, (nuint)(4 * outGrid));
+                    s5.StoreUnsafe(ref target, (nuint)(5 * outGrid));
+                    s6.StoreUnsafe(ref target, (nuint)(6 * outGrid));
+                    s7.StoreUnsafe(ref target, (nuint)(7 * outGrid));
+                }
+                for (var i = 0; i < 8; i++)
+                {
+                    ConvolvePixel(p, whole, inChannels, outChannels, neighbours, ref Unsafe.Add(ref ab, i * inGrid), ref w, bias, relu, ref Unsafe.Add(ref ob, i * outGrid));
+                }
+            }
+        }
+        // The last N % 8 grids one at a time.
+        for (; b < n; b++)
         {
             for (var p = 0; p < pixels; p++)
             {
-                var row = (b * pixels + p) * 9 * channels;
+                ConvolvePixel(p, 0, inChannels, outChannels, neighbours, ref Unsafe.Add(ref a, b * inGrid), ref w, bias, relu, ref Unsafe.Add(ref o, b * outGrid));
+            }
+        }
+    }
+
+    /// <summary>Output channels from <paramref name="from"/> on of pixel <paramref name="p"/> of one grid (input and output at the grid's start), one scalar sum each over k, then c.</summary>
+    private static void ConvolvePixel(int p, int from, int inChannels, int outChannels, ReadOnlySpan<int> neighbours, ref float grid, ref float w, ReadOnlySpan<float> bias,
+        bool relu, ref float output)
+    {
+        for (var j = from; j < outChannels; j++)
+        {
+            var sum = bias.IsEmpty ? 0f : bias[j];
+            for (var k = 0; k < 9; k++)
+            {
+                var q = neighbours[p * 9 + k];
+                if (q < 0)
+                {
+                    continue;
+                }
+                ref var x = ref Unsafe.Add(ref grid, q * inChannels);
+                for (var c = 0; c < inChannels; c++)
+                {
+                    sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, c), Unsafe.Add(ref w, (k * inChannels + c) * outChannels + j), sum);
+                }
+            }
+            Unsafe.Add(ref output, p * outChannels + j) = relu ? MathF.Max(sum, 0f) : sum;
+        }
+    }
+
+    /// <summary>
+    /// gradWeight[k, c, o] = Σ_n Σ_p input[n, q, c]·gradOutput[n, p, o] over the pixels p whose
+    /// neighbour q at k is inside the grid, in order of n, then p: the weight gradient of
+    /// <see cref="Convolve"/>, in its [9, Cin, Cout] layout, overwritten. Eight input channels and
+    /// one vector of output channels stay in registers.
+    /// </summary>
+    public static void ConvolveWeightGrad(int n, int height, int width, int inChannels, int outChannels, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput,
+        Span<float> gradWeight)
+    {
+        var pixels = height * width;
+        Span<int> neighbours = pixels <= StackCells ? stackalloc int[9 * pixels] : new int[9 * pixels];
+        Neighbours(height, width, neighbours);
+        // taps[2i], taps[2i + 1]: the i-th pixel p with a neighbour q at the current k, and q.
+        Span<int> taps = pixels <= StackCells ? stackalloc int[2 * pixels] : new int[2 * pixels];
+        ref var a = ref MemoryMarshal.GetReference(input);
+        ref var g = ref MemoryMarshal.GetReference(gradOutput);
+        ref var dw = ref MemoryMarshal.GetReference(gradWeight);
+        var whole = Vector256.IsHardwareAccelerated ? outChannels - outChannels % 8 : 0;
+        var blocks = inChannels - inChannels % 8;
+        var (inGrid, outGrid) = (pixels * inChannels, pixels * outChannels);
+        for (var k = 0; k < 9; k++)
+        {
+            var count = 0;
+            for (var p = 0; p < pixels; p++)
+            {
+                if (neighbours[p * 9 + k] >= 0)
+                {
+                    (taps[2 * count], taps[2 * count + 1]) = (p, neighbours[p * 9 + k]);
+                    count++;
+                }
+            }
+            for (var j = 0; j < whole; j += 8)
+            {
+                for (var cb = 0; cb < blocks; cb += 8)
+                {
+                    var (s0, s1, s2, s3, s4, s5, s6, s7) = (Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero,
+                        Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero, Vector256<float>.Zero);
+                    for (var b = 0; b < n; b++)
+                    {
+                        ref var ab = ref Unsafe.Add(ref a, b * inGrid + cb);
+                        ref var gb = ref Unsafe.Add(ref g, b * outGrid + j);
+                        for (var t = 0; t < count; t++)
+                        {
+                            ref var x = ref Unsafe.Add(ref ab, taps[2 * t + 1] * inChannels);
+                            var gr = Vector256.LoadUnsafe(ref gb, (nuint)(taps[2 * t] * outChannels));
+                            s0 = Vector256.FusedMultiplyAdd(Vector256.Create(x), gr, s0);
+                            s1 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 1)), gr, s1);
+                            s2 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 2)), gr, s2);
+                            s3 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 3)), gr, s3);
+                            s4 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 4)), gr, s4);
+                            s5 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 5)), gr, s5);
+                            s6 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 6)), gr, s6);
+                            s7 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 7)), gr, s7);
+                        }
+                    }
+                    ref var target = ref Unsafe.Add(ref dw, (k * inChannels + cb) * outChannels + j);
+                    s0.StoreUnsafe(ref target);
+                    s1.StoreUnsafe(ref target, (nuint)outChannels);
+                    s2.StoreUnsafe(ref target, (nuint)(2 * outChannels));
+                    s3.StoreUnsafe(ref target, (nuint)(3 * outChannels));
+                    s4.StoreUnsafe(ref target, (nuint)(4 * outChannels));
+                    s5.StoreUnsafe(ref target, (nuint)(5 * outChannels));
+                    s6.StoreUnsafe(ref target, (nuint)(6 * outChannels));
+                    s7.StoreUnsafe(ref target, (nuint)(7 * outChannels));
+                }
+                for (var c = blocks; c < inChannels; c++)
+                {
+                    var s = Vector256<float>.Zero;
+                    for (var b = 0; b < n; b++)
+                    {
+                        for (var t = 0; t < count; t++)
+                        {
+                            var x = Unsafe.Add(ref a, b * inGrid + taps[2 * t + 1] * inChannels + c);
+                            s = Vector256.FusedMultiplyAdd(Vector256.Create(x), Vector256.LoadUnsafe(ref g, (nuint)(b * outGrid + taps[2 * t] * outChannels + j)), s);
+                        }
+                    }
+                    s.StoreUnsafe(ref dw, (nuint)((k * inChannels + c) * outChannels + j));
+                }
+            }
+            for (var j = whole; j < outChannels; j++)
+            {
+                for (var c = 0; c < inChannels; c++)
+                {
+                    var sum = 0f;
+                    for (var b = 0; b < n; b++)
+                    {
+                        for (var t = 0; t < count; t++)
+                        {
+                            sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, b * inGrid + taps[2 * t + 1] * inChannels + c), Unsafe.Add(ref g, b * outGrid + taps[2 * t] * outChannels + j), sum);
+                        }
+                    }
+                    Unsafe.Add(ref dw, (k * inChannels + c) * outChannels + j) = sum;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// weight [Cout, Cin, 3, 3] (PyTorch's layout) → packed [9, Cin, Cout] for <see cref="Convolve"/>;
+    /// with <paramref name="transpose"/>, the kernel of the convolution's input gradient instead:
+    /// packed [9, Cout, Cin] with position k holding the weight at 8 − k.
+    /// </summary>
+    public static void PackKernel(int outChannels, int inChannels, bool transpose, ReadOnlySpan<float> weight, Span<float> packed)
+    {
+        for (var o = 0; o < outChannels; o++)
+        {
+            for (var c = 0; c < inChannels; c++)
+            {
                 for (var k = 0; k < 9; k++)
                 {
-                    var q = neighbours[p * 9 + k];
-                    ref var target = ref Unsafe.Add(ref col, row + k * channels);
-                    if (q >= 0)
+                    var value = weight[(o * inChannels + c) * 9 + k];
+                    if (transpose)
                     {
-                        Copy(ref Unsafe.Add(ref a, (b * pixels + q) * channels), ref target, channels);
+                        packed[((8 - k) * outChannels + o) * inChannels + c] = value;
                     }
                     else
                     {
-                        Zero(ref target, channels);
+                        packed[(k * inChannels + c) * outChannels + o] = value;
                     }
                 }
             }
         }
     }
 
-    /// <summary>The adjoint of <see cref="Im2Col"/>: gradActivation[n, q, c] += gradColumns[(n, p), (k, c)] (zeroed by the caller).</summary>
-    public static void Col2Im(int n, int height, int width, int channels, ReadOnlySpan<float> gradColumns, Span<float> gradActivation)
+    /// <summary>The inverse of <see cref="PackKernel"/> without transposing: packed [9, Cin, Cout] → weight [Cout, Cin, 3, 3].</summary>
+    public static void UnpackKernel(int outChannels, int inChannels, ReadOnlySpan<float> packed, Span<float> weight)
     {
-        var pixels = height * width;
-        Span<int> neighbours = pixels <= StackCells ? stackalloc int[9 * pixels] : new int[9 * pixels];
-        Neighbours(height, width, neighbours);
-        ref var gc = ref MemoryMarshal.GetReference(gradColumns);
-        ref var ga = ref MemoryMarshal.GetReference(gradActivation);
-        for (var b = 0; b < n; b++)
+        for (var k = 0; k < 9; k++)
         {
-            for (var p = 0; p < pixels; p++)
+            for (var c = 0; c < inChannels; c++)
             {
-                var row = (b * pixels + p) * 9 * channels;
-                for (var k = 0; k < 9; k++)
+                for (var o = 0; o < outChannels; o++)
                 {
-                    var q = neighbours[p * 9 + k];
-                    if (q >= 0)
-                    {
-                        Axpy(1f, ref Unsafe.Add(ref gc, row + k * channels), ref Unsafe.Add(ref ga, (b * pixels + q) * channels), channels);
-                    }
+                    weight[(o * inChannels + c) * 9 + k] = packed[(k * inChannels + c) * outChannels + o];
+                }
+            }
+        }
+    }
+
+    /// <summary>target[x, z, y] = source[x, y, z] for source [X, Y, Z]: the last two axes swapped.</summary>
+    public static void SwapLastAxes(int outer, int rows, int columns, ReadOnlySpan<float> source, Span<float> target)
+    {
+        for (var x = 0; x < outer; x++)
+        {
+            var from = source.Slice(x * rows * columns, rows * columns);
+            var to = target.Slice(x * rows * columns, rows * columns);
+            for (var y = 0; y < rows; y++)
+            {
+                for (var z = 0; z < columns; z++)
+                {
+                    to[z * rows + y] = from[y * columns + z];
                 }
             }
         }
@@ -421,40 +655,6 @@ internal static class GridEncoderArithmetic
         for (; k < n; k++)
         {
             Unsafe.Add(ref y, k) += a * Unsafe.Add(ref x, k);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(ref float source, ref float target, int n)
-    {
-        var k = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; k + 8 <= n; k += 8)
-            {
-                Vector256.LoadUnsafe(ref source, (nuint)k).StoreUnsafe(ref target, (nuint)k);
-            }
-        }
-        for (; k < n; k++)
-        {
-            Unsafe.Add(ref target, k) = Unsafe.Add(ref source, k);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Zero(ref float target, int n)
-    {
-        var k = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            for (; k + 8 <= n; k += 8)
-            {
-                Vector256<float>.Zero.StoreUnsafe(ref target, (nuint)k);
-            }
-        }
-        for (; k < n; k++)
-        {
-            Unsafe.Add(ref target, k) = 0f;
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -171,27 +172,34 @@ internal static class LstmRecurrenceKernel
         Span<float> hidden, Span<float> cell, Span<float> trace)
     {
         var g4 = 4 * size;
-        var scratch = Scratch(g4 + 3 * size);
+        var stride = TraceWidth * size;
+        // Without a trace, one tick's rows live in the scratch; then the kept states [B, S].
+        var scratch = Scratch(trace.IsEmpty ? batch * (stride + size) : batch * size).AsSpan();
+        var kept = scratch.Slice(trace.IsEmpty ? batch * stride : 0, batch * size);
         var width = Vector<float>.Count;
         var whole = Vector.IsHardwareAccelerated ? size - size % width : 0;
         for (var t = 0; t < steps; t++)
         {
+            // rows[b]: the activated gates i, f, g, o, then c, tanh c and h of this tick (the trace's layout).
+            var rows = trace.IsEmpty ? scratch[..(batch * stride)] : trace.Slice(t * batch * stride, batch * stride);
             for (var b = 0; b < batch; b++)
             {
                 var keep = keeps[t * batch + b];
                 var previous = t == 0 ? h0.Slice(b * size, size) : hidden.Slice(((t - 1) * batch + b) * size, size);
-                // row: the activated gates i, f, g, o, then c, tanh c and h of this tick (the trace's layout).
-                var row = trace.IsEmpty ? scratch.AsSpan(0, TraceWidth * size) : trace.Slice((t * batch + b) * TraceWidth * size, TraceWidth * size);
-                var z = row[..g4];
-                gates.Slice((t * batch + b) * g4, g4).CopyTo(z);
+                var keptRow = kept.Slice(b * size, size);
                 for (var k = 0; k < size; k++)
                 {
-                    var hk = keep * previous[k];
-                    if (hk != 0)
-                    {
-                        Axpy(hk, transposed.Slice(k * g4, g4), z);
-                    }
+                    keptRow[k] = keep * previous[k];
                 }
+                gates.Slice((t * batch + b) * g4, g4).CopyTo(rows.Slice(b * stride, g4));
+            }
+            // z += (keep·h)·W_hhᵀ for every row of the tick at once.
+            AccumulateProduct(batch, size, g4, kept, transposed, rows, stride);
+            for (var b = 0; b < batch; b++)
+            {
+                var keep = keeps[t * batch + b];
+                var row = rows.Slice(b * stride, stride);
+                var z = row[..g4];
                 var c = cell.Slice(b * size, size);
                 var ci = z[..size];
                 var cf = z.Slice(size, size);
@@ -304,9 +312,10 @@ internal static class LstmRecurrenceKernel
                 for (var k = 0; k < size; k++)
                 {
                     kept[k] = keep * hPrevious[k];
-                    dh[k] = keep * Dot(transposed.Slice(k * g4, g4), dz);
                 }
             }
+            // dL/dh of the state entering tick t, keep·(W_hh·dz), for every row at once.
+            ScaledProducts(batch, size, g4, transposed, gradGates.Slice(t * batch * g4, batch * g4), keeps.Slice(t * batch, batch), gradH0);
         }
     }
 
@@ -319,29 +328,180 @@ internal static class LstmRecurrenceKernel
 
     private static Vector<float> Tanh(Vector<float> x) => Vector<float>.One - new Vector<float>(2f) / (Vector.Exp(x + x) + Vector<float>.One);
 
-    /// <summary>y += a·x.</summary>
-    private static void Axpy(float a, ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>
+    /// output[r, :width] += left[r, :]·right for r in 0..rows: left [rows, depth], right [depth, width],
+    /// output rows <paramref name="outputStride"/> apart. Each output element is one chain of fused
+    /// multiply-adds over depth in order (so the same bits as one axpy per left element); four rows
+    /// and two vectors of columns stay in registers, so that each right row loaded serves eight.
+    /// </summary>
+    private static void AccumulateProduct(int rows, int depth, int width, ReadOnlySpan<float> left, ReadOnlySpan<float> right, Span<float> output, int outputStride)
     {
-        var n = x.Length;
-        var k = 0;
-        if (Vector.IsHardwareAccelerated && n >= Vector<float>.Count)
+        var n = Vector<float>.Count;
+        var whole = Vector.IsHardwareAccelerated ? width - width % n : 0;
+        ref var l = ref MemoryMarshal.GetReference(left);
+        ref var r = ref MemoryMarshal.GetReference(right);
+        ref var o = ref MemoryMarshal.GetReference(output);
+        var b = 0;
+        for (; b + 4 <= rows; b += 4)
         {
-            var va = new Vector<float>(a);
-            var xs = MemoryMarshal.Cast<float, Vector<float>>(x);
-            var ys = MemoryMarshal.Cast<float, Vector<float>>(y);
-            for (var v = 0; v < xs.Length; v++)
+            ref var o0 = ref Unsafe.Add(ref o, b * outputStride);
+            ref var o1 = ref Unsafe.Add(ref o0, outputStride);
+            ref var o2 = ref Unsafe.Add(ref o1, outputStride);
+            ref var o3 = ref Unsafe.Add(ref o2, outputStride);
+            ref var l0 = ref Unsafe.Add(ref l, b * depth);
+            ref var l1 = ref Unsafe.Add(ref l0, depth);
+            ref var l2 = ref Unsafe.Add(ref l1, depth);
+            ref var l3 = ref Unsafe.Add(ref l2, depth);
+            var j = 0;
+            for (; j + 2 * n <= whole; j += 2 * n)
             {
-                ys[v] = Vector.FusedMultiplyAdd(va, xs[v], ys[v]);
+                var (a00, a01, a10, a11) = (Load(ref o0, j), Load(ref o0, j + n), Load(ref o1, j), Load(ref o1, j + n));
+                var (a20, a21, a30, a31) = (Load(ref o2, j), Load(ref o2, j + n), Load(ref o3, j), Load(ref o3, j + n));
+                for (var k = 0; k < depth; k++)
+                {
+                    ref var w = ref Unsafe.Add(ref r, k * width + j);
+                    var (w0, w1) = (Load(ref w, 0), Load(ref w, n));
+                    var h = new Vector<float>(Unsafe.Add(ref l0, k));
+                    (a00, a01) = (Vector.FusedMultiplyAdd(h, w0, a00), Vector.FusedMultiplyAdd(h, w1, a01));
+                    h = new Vector<float>(Unsafe.Add(ref l1, k));
+                    (a10, a11) = (Vector.FusedMultiplyAdd(h, w0, a10), Vector.FusedMultiplyAdd(h, w1, a11));
+                    h = new Vector<float>(Unsafe.Add(ref l2, k));
+                    (a20, a21) = (Vector.FusedMultiplyAdd(h, w0, a20), Vector.FusedMultiplyAdd(h, w1, a21));
+                    h = new Vector<float>(Unsafe.Add(ref l3, k));
+                    (a30, a31) = (Vector.FusedMultiplyAdd(h, w0, a30), Vector.FusedMultiplyAdd(h, w1, a31));
+                }
+                Store(a00, ref o0, j);
+                Store(a01, ref o0, j + n);
+                Store(a10, ref o1, j);
+                Store(a11, ref o1, j + n);
+                Store(a20, ref o2, j);
+                Store(a21, ref o2, j + n);
+                Store(a30, ref o3, j);
+                Store(a31, ref o3, j + n);
             }
-            k = xs.Length * Vector<float>.Count;
+            if (j < whole)
+            {
+                var (a0, a1, a2, a3) = (Load(ref o0, j), Load(ref o1, j), Load(ref o2, j), Load(ref o3, j));
+                for (var k = 0; k < depth; k++)
+                {
+                    var w = Load(ref r, k * width + j);
+                    a0 = Vector.FusedMultiplyAdd(new Vector<float>(Unsafe.Add(ref l0, k)), w, a0);
+                    a1 = Vector.FusedMultiplyAdd(new Vector<float>(Unsafe.Add(ref l1, k)), w, a1);
+                    a2 = Vector.FusedMultiplyAdd(new Vector<float>(Unsafe.Add(ref l2, k)), w, a2);
+                    a3 = Vector.FusedMultiplyAdd(new Vector<float>(Unsafe.Add(ref l3, k)), w, a3);
+                }
+                Store(a0, ref o0, j);
+                Store(a1, ref o1, j);
+                Store(a2, ref o2, j);
+                Store(a3, ref o3, j);
+            }
         }
-        for (; k < n; k++)
+        for (; b < rows; b++)
         {
-            y[k] = MathF.FusedMultiplyAdd(a, x[k], y[k]);
+            ref var ob = ref Unsafe.Add(ref o, b * outputStride);
+            ref var lb = ref Unsafe.Add(ref l, b * depth);
+            for (var j = 0; j < whole; j += n)
+            {
+                var a = Load(ref ob, j);
+                for (var k = 0; k < depth; k++)
+                {
+                    a = Vector.FusedMultiplyAdd(new Vector<float>(Unsafe.Add(ref lb, k)), Load(ref r, k * width + j), a);
+                }
+                Store(a, ref ob, j);
+            }
+        }
+        for (b = 0; b < rows; b++)
+        {
+            ref var ob = ref Unsafe.Add(ref o, b * outputStride);
+            ref var lb = ref Unsafe.Add(ref l, b * depth);
+            for (var j = whole; j < width; j++)
+            {
+                ref var a = ref Unsafe.Add(ref ob, j);
+                for (var k = 0; k < depth; k++)
+                {
+                    a = MathF.FusedMultiplyAdd(Unsafe.Add(ref lb, k), Unsafe.Add(ref r, k * width + j), a);
+                }
+            }
         }
     }
 
-    /// <summary>Σ x·y, in a fixed order.</summary>
+    /// <summary>
+    /// output[r, k] = scales[r]·Σ_j matrix[k, j]·vectors[r, j] for r in 0..rows, k in 0..depth:
+    /// matrix [depth, width], vectors [rows, width], output [rows, depth]. Each sum is one vector
+    /// accumulator over the columns in order, then its lanes, then the remaining columns (the same
+    /// bits as one dot product per element); four rows and two matrix rows stay in registers.
+    /// </summary>
+    private static void ScaledProducts(int rows, int depth, int width, ReadOnlySpan<float> matrix, ReadOnlySpan<float> vectors, ReadOnlySpan<float> scales, Span<float> output)
+    {
+        var n = Vector<float>.Count;
+        var whole = Vector.IsHardwareAccelerated && width >= n ? width - width % n : 0;
+        ref var m = ref MemoryMarshal.GetReference(matrix);
+        ref var v = ref MemoryMarshal.GetReference(vectors);
+        var b = 0;
+        for (; b + 4 <= rows; b += 4)
+        {
+            ref var v0 = ref Unsafe.Add(ref v, b * width);
+            ref var v1 = ref Unsafe.Add(ref v0, width);
+            ref var v2 = ref Unsafe.Add(ref v1, width);
+            ref var v3 = ref Unsafe.Add(ref v2, width);
+            var k = 0;
+            for (; k + 2 <= depth; k += 2)
+            {
+                ref var m0 = ref Unsafe.Add(ref m, k * width);
+                ref var m1 = ref Unsafe.Add(ref m0, width);
+                var (a00, a01, a10, a11) = (Vector<float>.Zero, Vector<float>.Zero, Vector<float>.Zero, Vector<float>.Zero);
+                var (a20, a21, a30, a31) = (Vector<float>.Zero, Vector<float>.Zero, Vector<float>.Zero, Vector<float>.Zero);
+                for (var j = 0; j < whole; j += n)
+                {
+                    var (x0, x1) = (Load(ref m0, j), Load(ref m1, j));
+                    var y = Load(ref v0, j);
+                    (a00, a01) = (Vector.FusedMultiplyAdd(x0, y, a00), Vector.FusedMultiplyAdd(x1, y, a01));
+                    y = Load(ref v1, j);
+                    (a10, a11) = (Vector.FusedMultiplyAdd(x0, y, a10), Vector.FusedMultiplyAdd(x1, y, a11));
+                    y = Load(ref v2, j);
+                    (a20, a21) = (Vector.FusedMultiplyAdd(x0, y, a20), Vector.FusedMultiplyAdd(x1, y, a21));
+                    y = Load(ref v3, j);
+                    (a30, a31) = (Vector.FusedMultiplyAdd(x0, y, a30), Vector.FusedMultiplyAdd(x1, y, a31));
+                }
+                output[b * depth + k] = scales[b] * Finish(a00, ref m0, ref v0, whole, width);
+                output[b * depth + k + 1] = scales[b] * Finish(a01, ref m1, ref v0, whole, width);
+                output[(b + 1) * depth + k] = scales[b + 1] * Finish(a10, ref m0, ref v1, whole, width);
+                output[(b + 1) * depth + k + 1] = scales[b + 1] * Finish(a11, ref m1, ref v1, whole, width);
+                output[(b + 2) * depth + k] = scales[b + 2] * Finish(a20, ref m0, ref v2, whole, width);
+                output[(b + 2) * depth + k + 1] = scales[b + 2] * Finish(a21, ref m1, ref v2, whole, width);
+                output[(b + 3) * depth + k] = scales[b + 3] * Finish(a30, ref m0, ref v3, whole, width);
+                output[(b + 3) * depth + k + 1] = scales[b + 3] * Finish(a31, ref m1, ref v3, whole, width);
+            }
+            for (; k < depth; k++)
+            {
+                for (var i = 0; i < 4; i++)
+                {
+                    output[(b + i) * depth + k] = scales[b + i] * Dot(matrix.Slice(k * width, width), vectors.Slice((b + i) * width, width));
+                }
+            }
+        }
+        for (; b < rows; b++)
+        {
+            for (var k = 0; k < depth; k++)
+            {
+                output[b * depth + k] = scales[b] * Dot(matrix.Slice(k * width, width), vectors.Slice(b * width, width));
+            }
+        }
+    }
+
+    /// <summary>The lanes of <paramref name="accumulator"/> summed, then x[j]·y[j] for j from <paramref name="from"/> to <paramref name="width"/>: the end of <see cref="Dot"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Finish(Vector<float> accumulator, ref float x, ref float y, int from, int width)
+    {
+        var sum = from > 0 ? Vector.Sum(accumulator) : 0f;
+        for (var j = from; j < width; j++)
+        {
+            sum = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, j), Unsafe.Add(ref y, j), sum);
+        }
+        return sum;
+    }
+
+    /// <summary>Σ x·y, in a fixed order: one vector accumulator over whole vectors, its lanes, then the rest.</summary>
     private static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         var n = x.Length;
@@ -365,6 +525,12 @@ internal static class LstmRecurrenceKernel
         }
         return sum;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Load(ref float source, int offset) => Unsafe.ReadUnaligned<Vector<float>>(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref source, offset)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector<float> value, ref float target, int offset) => Unsafe.WriteUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref target, offset)), value);
 
     [ThreadStatic]
     private static float[]? _scratch;
