@@ -123,20 +123,20 @@ internal sealed class GridEncoderFunction : autograd.MultiTensorFunction<GridEnc
     /// </summary>
     internal static Tensor Forward(Tensor input, Tensor[] weights, List<Tensor>? saved)
     {
-        var x = input.detach().contiguous();
+        var x = Dense(input);
         var (n, channels, height, width) = ((int)x.shape[0], (int)x.shape[1], (int)x.shape[2], (int)x.shape[3]);
         var pixels = height * width;
         var (c1, c2) = ((int)weights[0].shape[0], (int)weights[2].shape[0]);
         // conv1ᵀ [(c, k), C1] and conv2 packed [9, C1, C2]: the layouts the loops read.
         var w1 = empty(channels * 9, c1);
-        GridEncoderArithmetic.SwapLastAxes(1, c1, channels * 9, Floats(weights[0].detach().contiguous()), Floats(w1));
-        var conv2 = weights[2].detach().contiguous();
+        GridEncoderArithmetic.SwapLastAxes(1, c1, channels * 9, Floats(Dense(weights[0])), Floats(w1));
+        var conv2 = Dense(weights[2]);
         var w2 = empty(9, c1, c2);
         GridEncoderArithmetic.PackKernel(c2, c1, transpose: false, Floats(conv2), Floats(w2));
         var a1 = empty(n, pixels, c1);
-        GridEncoderArithmetic.SparseConvolution(n, channels, height, width, c1, Floats(x), Floats(w1), Floats(weights[1].detach().contiguous()), Floats(a1));
+        GridEncoderArithmetic.SparseConvolution(n, channels, height, width, c1, Floats(x), Floats(w1), Floats(Dense(weights[1])), Floats(a1));
         var a2 = empty((long)n * pixels, c2);
-        GridEncoderArithmetic.Convolve(n, height, width, c1, c2, Floats(a1), Floats(w2), Floats(weights[3].detach().contiguous()), relu: true, Floats(a2));
+        GridEncoderArithmetic.Convolve(n, height, width, c1, c2, Floats(a1), Floats(w2), Floats(Dense(weights[3])), relu: true, Floats(a2));
         if (saved is not null)
         {
             var transposed = empty(9, c2, c1);
@@ -152,9 +152,9 @@ internal sealed class GridEncoderFunction : autograd.MultiTensorFunction<GridEnc
         var features = (int)weights[4].shape[0];
         // The linear layer's columns (c2, p) reordered to a2's (p, c2).
         var w3 = empty(features, pixels * c2);
-        GridEncoderArithmetic.SwapLastAxes(features, c2, pixels, Floats(weights[4].detach().contiguous()), Floats(w3));
+        GridEncoderArithmetic.SwapLastAxes(features, c2, pixels, Floats(Dense(weights[4])), Floats(w3));
         var a3 = a2.view(n, pixels * c2).mm(w3.t());
-        GridEncoderArithmetic.BiasRelu(features, Floats(weights[5].detach().contiguous()), Floats(a3));
+        GridEncoderArithmetic.BiasRelu(features, Floats(Dense(weights[5])), Floats(a3));
         saved?.AddRange([w3, a3]);
         return a3;
     }
@@ -184,7 +184,7 @@ internal sealed class GridEncoderFunction : autograd.MultiTensorFunction<GridEnc
         else
         {
             gradA2 = empty((long)n * pixels, c2);
-            GridEncoderArithmetic.SwapLastAxes(n, c2, pixels, Floats(grad_outputs[0].contiguous()), Floats(gradA2));
+            GridEncoderArithmetic.SwapLastAxes(n, c2, pixels, Floats(Dense(grad_outputs[0])), Floats(gradA2));
         }
         GridEncoderArithmetic.ReluGrad(Floats(a2), Floats(gradA2));
         var gradB2 = gradA2.sum(dim: 0);
@@ -209,6 +209,9 @@ internal sealed class GridEncoderFunction : autograd.MultiTensorFunction<GridEnc
     }
 
     private static Span<float> Floats(Tensor contiguous) => MemoryMarshal.Cast<byte, float>(contiguous.bytes);
+
+    /// <summary><paramref name="tensor"/> itself when its memory is already dense (no new tensor, no op), else a contiguous copy.</summary>
+    private static Tensor Dense(Tensor tensor) => tensor.is_contiguous() ? tensor : tensor.contiguous();
 }
 
 /// <summary>

@@ -79,7 +79,8 @@ public static class LstmSequence
             var outputs = LstmRecurrenceFunction.apply(projected, hidden, cell, keeps, weightHh);
             return (outputs[0], outputs[1]);
         }
-        return LstmRecurrenceFunction.Forward(projected, hidden, cell, keeps, weightHh, trace: null);
+        using var transposed = weightHh.detach().t().contiguous();
+        return LstmRecurrenceFunction.Forward(projected, hidden, cell, keeps, transposed, trace: null);
     }
 
     private static void RequireCpuFloat(Tensor tensor)
@@ -106,8 +107,10 @@ internal sealed class LstmRecurrenceFunction : autograd.MultiTensorFunction<Lstm
         var (projected, hidden, cell, keeps, weightHh) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4]);
         var (steps, batch, size) = (projected.shape[0], projected.shape[1], hidden.shape[1]);
         var trace = empty(steps, batch, LstmRecurrenceKernel.TraceWidth * size);
-        var (h, c) = Forward(projected, hidden, cell, keeps, weightHh, trace);
-        ctx.save_for_backward([hidden.contiguous(), cell.contiguous(), keeps.contiguous(), weightHh.t().contiguous(), trace]);
+        var transposed = weightHh.detach().t().contiguous();
+        var (h0, c0, keep) = (Dense(hidden), Dense(cell), Dense(keeps));
+        var (h, c) = Forward(projected, h0, c0, keep, transposed, trace);
+        ctx.save_for_backward([h0, c0, keep, transposed, trace]);
         return [h, c];
     }
 
@@ -129,23 +132,22 @@ internal sealed class LstmRecurrenceFunction : autograd.MultiTensorFunction<Lstm
         return [gradProjected, gradH0, gradC0, null!, gradWeight];
     }
 
-    /// <summary>The recurrence without autograd; fills <paramref name="trace"/> ([T, B, 7S]) when given.</summary>
-    internal static (Tensor Hidden, Tensor LastCell) Forward(Tensor projected, Tensor hidden, Tensor cell, Tensor keeps, Tensor weightHh, Tensor? trace)
+    /// <summary>The recurrence without autograd, given W_hhᵀ [S, 4S] (contiguous); fills <paramref name="trace"/> ([T, B, 7S]) when given.</summary>
+    internal static (Tensor Hidden, Tensor LastCell) Forward(Tensor projected, Tensor hidden, Tensor cell, Tensor keeps, Tensor transposed, Tensor? trace)
     {
         var (steps, batch, size) = (projected.shape[0], projected.shape[1], hidden.shape[1]);
-        using var noGrad = no_grad();
         var h = empty(steps, batch, size);
-        var c = cell.detach().contiguous().clone();
-        using var transposed = weightHh.detach().t().contiguous();
-        using var gates = projected.detach().contiguous();
-        using var h0 = hidden.detach().contiguous();
-        using var keep = keeps.detach().contiguous();
-        LstmRecurrenceKernel.Forward((int)steps, (int)batch, (int)size, Floats(gates), Floats(h0), Floats(keep), Floats(transposed), Floats(h), Floats(c),
+        var c = empty(batch, size);
+        Floats(Dense(cell)).CopyTo(Floats(c));
+        LstmRecurrenceKernel.Forward((int)steps, (int)batch, (int)size, Floats(Dense(projected)), Floats(Dense(hidden)), Floats(Dense(keeps)), Floats(transposed), Floats(h), Floats(c),
             trace is null ? [] : Floats(trace));
         return (h, c);
     }
 
     private static Span<float> Floats(Tensor contiguous) => MemoryMarshal.Cast<byte, float>(contiguous.bytes);
+
+    /// <summary><paramref name="tensor"/> itself when its memory is already dense (no new tensor, no op), else a contiguous copy.</summary>
+    private static Tensor Dense(Tensor tensor) => tensor.is_contiguous() ? tensor : tensor.contiguous();
 }
 
 /// <summary>
