@@ -77,8 +77,7 @@ SIZE, POOL, LIMIT = 5, 1024, 30
 CELLS = SIZE * SIZE
 START, CORNER = (SIZE - 1) * SIZE, SIZE - 1
 NUM_ENVS, NUM_STEPS, NUM_MINIBATCHES, UPDATE_EPOCHS = 16, 64, 4, 8
-WARMUP, TIMED = 1, 10
-NUM_ITERATIONS = WARMUP + TIMED
+WARMUP, TIMED = 1, 10  # ppo-maze-steady.py: 10, 30
 LEARNING_RATE, ADAM_EPS = 2.5e-3, 1e-5
 GAMMA, GAE_LAMBDA, CLIP_COEF, ENT_COEF, VF_COEF, MAX_GRAD_NORM = 0.99, 0.95, 0.2, 0.01, 0.5, 0.5
 CONV_CHANNELS, FEATURES, LSTM_SIZE, ACTIONS = 8, 64, 64, 4
@@ -246,7 +245,9 @@ class LstmActorCritic(nn.Module):
         return self.actor(out), self.critic(out).squeeze(-1), (h, c)
 
 
-def main(clock=time.perf_counter, unit="steps/s"):
+def main(clock=time.perf_counter, unit="steps/s", warmup=WARMUP, timed=TIMED):
+    """Trains warmup + timed iterations (the rate anneals over all of them) and prints the median rate of the timed ones."""
+    num_iterations = warmup + timed
     rng = np.random.default_rng(1)
     torch.manual_seed(1)
     envs = Mazes(rng)
@@ -277,9 +278,9 @@ def main(clock=time.perf_counter, unit="steps/s"):
     envs_per_mb = E // NUM_MINIBATCHES
     rates = []
 
-    for iteration in range(1, NUM_ITERATIONS + 1):
+    for iteration in range(1, num_iterations + 1):
         start_time = clock()
-        rate = (1.0 - (iteration - 1.0) / NUM_ITERATIONS) * LEARNING_RATE
+        rate = (1.0 - (iteration - 1.0) / num_iterations) * LEARNING_RATE
         if OPTIMIZER == "flat":
             optimizer.lr = rate
         else:
@@ -387,7 +388,7 @@ def main(clock=time.perf_counter, unit="steps/s"):
         _ = np.nan if var == 0 else 1 - (returns - values).var() / var  # explained variance, as logged
         _ = (pg, vl, ent, old_approx_kl, approx_kl, np.mean(clipfracs), episodes, return_sum)
         elapsed = clock() - start_time
-        if iteration > WARMUP:
+        if iteration > warmup:
             rates.append(E * T / elapsed)
     print(json.dumps({"value": float(np.median(rates)), "unit": unit}))
 

@@ -35,6 +35,31 @@ public sealed class PpoMazeCpuPeer : IPeerWorkload
 }
 
 /// <summary>
+/// <c>bench/peers/run.sh ppo-maze-steady</c>: the <see cref="PpoMazePeer"/> workload at steady state, 40 iterations of
+/// which the first 10 are a warm-up (the rate anneals over all 40); median steps per second over iterations 11–40. By
+/// then the JIT has finished recompiling the hot methods at its top tier, which in the short run it does on a
+/// background thread during the timed iterations.
+/// </summary>
+public sealed class PpoMazeSteadyPeer : IPeerWorkload
+{
+    public string Name => "ppo-maze-steady";
+
+    public string Unit => "steps/s";
+
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused, UpdateKernel.Fused, EncoderKernel.Fused, PpoMazeRun.SteadyWarmup, PpoMazeRun.SteadyTimed).StepsPerSecond;
+}
+
+/// <summary><c>bench/peers/run.sh ppo-maze-steady-cpu</c>: <see cref="PpoMazeSteadyPeer"/> per process CPU second.</summary>
+public sealed class PpoMazeSteadyCpuPeer : IPeerWorkload
+{
+    public string Name => "ppo-maze-steady-cpu";
+
+    public string Unit => "steps/cpu-s";
+
+    public double Measure() => PpoMazeRun.Measure(LstmKernel.Fused, UpdateKernel.Fused, EncoderKernel.Fused, PpoMazeRun.SteadyWarmup, PpoMazeRun.SteadyTimed).StepsPerCpuSecond;
+}
+
+/// <summary>
 /// <see cref="PpoMazePeer"/> on <see cref="LstmKernel.LibTorch"/>, <see cref="UpdateKernel.LibTorch"/> and <see cref="EncoderKernel.LibTorch"/>, Telos' side only (no peer script;
 /// <c>dotnet bench/Telos.Benchmarks/bin/Release/net10.0/Telos.Benchmarks.dll peer ppo-maze-libtorch</c>).
 /// </summary>
@@ -132,6 +157,10 @@ internal static class PpoMazeRun
     public const int Warmup = 1;
     public const int Timed = 10;
 
+    /// <summary>The warm-up and timed iterations of the steady-state workloads.</summary>
+    public const int SteadyWarmup = 10;
+    public const int SteadyTimed = 30;
+
     /// <summary>The policy and trainer of experiments/ppo-maze.toml's network and settings, for <paramref name="iterations"/> iterations.</summary>
     public static (ActorCritic Policy, RecurrentPpo<MazeState> Trainer) Create(LstmKernel kernel, UpdateKernel update, EncoderKernel encoder, int iterations)
     {
@@ -149,23 +178,24 @@ internal static class PpoMazeRun
         LstmKernel = kernel, UpdateKernel = update, EncoderKernel = encoder,
     };
 
-    public static (double StepsPerSecond, double StepsPerCpuSecond) Measure(LstmKernel kernel, UpdateKernel update, EncoderKernel encoder)
+    /// <summary>Trains <paramref name="warmup"/> + <paramref name="timed"/> iterations; the median rate of the timed ones, per wall-clock and per process CPU second.</summary>
+    public static (double StepsPerSecond, double StepsPerCpuSecond) Measure(LstmKernel kernel, UpdateKernel update, EncoderKernel encoder, int warmup = Warmup, int timed = Timed)
     {
-        var (policy, trainer) = Create(kernel, update, encoder, Warmup + Timed);
+        var (policy, trainer) = Create(kernel, update, encoder, warmup + timed);
         var settings = trainer.Settings;
         using (policy)
         using (trainer)
         {
             var wall = new List<double>();
             var cpu = new List<double>();
-            for (var i = 0; i < Warmup + Timed; i++)
+            for (var i = 0; i < warmup + timed; i++)
             {
                 var cpuStart = Environment.CpuUsage.TotalTime;
                 var start = Stopwatch.GetTimestamp();
                 trainer.Step();
                 var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
                 var cpuSeconds = (Environment.CpuUsage.TotalTime - cpuStart).TotalSeconds;
-                if (i >= Warmup)
+                if (i >= warmup)
                 {
                     wall.Add(settings.BatchSize / seconds);
                     cpu.Add(settings.BatchSize / cpuSeconds);
