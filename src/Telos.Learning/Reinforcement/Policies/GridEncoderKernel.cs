@@ -389,17 +389,9 @@ internal static class GridEncoderArithmetic
                         (s0, s1, s2, s3) = (Vector256.Max(s0, Vector256<float>.Zero), Vector256.Max(s1, Vector256<float>.Zero), Vector256.Max(s2, Vector256<float>.Zero), Vector256.Max(s3, Vector256<float>.Zero));
                         (s4, s5, s6, s7) = (Vector256.Max(s4, Vector256<float>.Zero), Vector256.Max(s5, Vector256<float>.Zero), Vector256.Max(s6, Vector256<float>.Zero), Vector256.Max(s7, Vector256<float>.Zero));
                     }
-                    ref var target = ref Unsafe.Add(ref ob, p * outChannels + j);
-                    s0.StoreUnsafe(ref target);
-                    s1.StoreUnsafe(ref target, (nuint)outGrid);
-                    s2.StoreUnsafe(ref target, (nuint)(2 * outGrid));
-                    s3.StoreUnsafe(ref target, (nuint)(3 * outGrid));
-                    s4.StoreUnsafe(ref target, (nuint)(4 * outGrid));
-                    s5.StoreUnsafe(ref target, (nuint)(5 * outGrid));
-                    s6.StoreUnsafe(ref target, (nuint)(6 * outGrid));
-                    s7.StoreUnsafe(ref target, (nuint)(7 * outGrid));
+                    StoreRows(ref Unsafe.Add(ref ob, p * outChannels + j), outGrid, s0, s1, s2, s3, s4, s5, s6, s7);
                 }
-                for (var i = 0; i < 8; i++)
+                for (var i = 0; whole < outChannels && i < 8; i++)
                 {
                     ConvolvePixel(p, whole, inChannels, outChannels, neighbours, ref Unsafe.Add(ref ab, i * inGrid), ref w, bias, relu, ref Unsafe.Add(ref ob, i * outGrid));
                 }
@@ -494,15 +486,7 @@ internal static class GridEncoderArithmetic
                             s7 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref x, 7)), gr, s7);
                         }
                     }
-                    ref var target = ref Unsafe.Add(ref dw, (k * inChannels + cb) * outChannels + j);
-                    s0.StoreUnsafe(ref target);
-                    s1.StoreUnsafe(ref target, (nuint)outChannels);
-                    s2.StoreUnsafe(ref target, (nuint)(2 * outChannels));
-                    s3.StoreUnsafe(ref target, (nuint)(3 * outChannels));
-                    s4.StoreUnsafe(ref target, (nuint)(4 * outChannels));
-                    s5.StoreUnsafe(ref target, (nuint)(5 * outChannels));
-                    s6.StoreUnsafe(ref target, (nuint)(6 * outChannels));
-                    s7.StoreUnsafe(ref target, (nuint)(7 * outChannels));
+                    StoreRows(ref Unsafe.Add(ref dw, (k * inChannels + cb) * outChannels + j), outChannels, s0, s1, s2, s3, s4, s5, s6, s7);
                 }
                 for (var c = blocks; c < inChannels; c++)
                 {
@@ -534,6 +518,21 @@ internal static class GridEncoderArithmetic
                 }
             }
         }
+    }
+
+    /// <summary>Stores eight vectors <paramref name="stride"/> floats apart from <paramref name="target"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows(ref float target, int stride, Vector256<float> s0, Vector256<float> s1, Vector256<float> s2, Vector256<float> s3,
+        Vector256<float> s4, Vector256<float> s5, Vector256<float> s6, Vector256<float> s7)
+    {
+        s0.StoreUnsafe(ref target);
+        s1.StoreUnsafe(ref target, (nuint)stride);
+        s2.StoreUnsafe(ref target, (nuint)(2 * stride));
+        s3.StoreUnsafe(ref target, (nuint)(3 * stride));
+        s4.StoreUnsafe(ref target, (nuint)(4 * stride));
+        s5.StoreUnsafe(ref target, (nuint)(5 * stride));
+        s6.StoreUnsafe(ref target, (nuint)(6 * stride));
+        s7.StoreUnsafe(ref target, (nuint)(7 * stride));
     }
 
     /// <summary>
