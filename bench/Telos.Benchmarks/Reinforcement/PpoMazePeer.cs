@@ -60,6 +60,38 @@ public sealed class PpoMazeSteadyCpuPeer : IPeerWorkload
 }
 
 /// <summary>
+/// Process CPU seconds per wall-clock second of <see cref="PpoMazePeer"/>'s run (its steps per second over its steps per CPU
+/// second), Telos' side only (<c>… peer ppo-maze-cpu-per-wall</c>): above 1 where another thread, such as the JIT's
+/// background recompilation, works beside the training thread.
+/// </summary>
+public sealed class PpoMazeCpuPerWall : IPeerWorkload
+{
+    public string Name => "ppo-maze-cpu-per-wall";
+
+    public string Unit => "cpu-s/s";
+
+    public double Measure()
+    {
+        var (wall, cpu) = PpoMazeRun.Measure(LstmKernel.Fused, UpdateKernel.Fused, EncoderKernel.Fused);
+        return wall / cpu;
+    }
+}
+
+/// <summary><see cref="PpoMazeCpuPerWall"/> of <see cref="PpoMazeSteadyPeer"/>'s run (<c>… peer ppo-maze-steady-cpu-per-wall</c>).</summary>
+public sealed class PpoMazeSteadyCpuPerWall : IPeerWorkload
+{
+    public string Name => "ppo-maze-steady-cpu-per-wall";
+
+    public string Unit => "cpu-s/s";
+
+    public double Measure()
+    {
+        var (wall, cpu) = PpoMazeRun.Measure(LstmKernel.Fused, UpdateKernel.Fused, EncoderKernel.Fused, PpoMazeRun.SteadyWarmup, PpoMazeRun.SteadyTimed);
+        return wall / cpu;
+    }
+}
+
+/// <summary>
 /// <see cref="PpoMazePeer"/> on <see cref="LstmKernel.LibTorch"/>, <see cref="UpdateKernel.LibTorch"/> and <see cref="EncoderKernel.LibTorch"/>, Telos' side only (no peer script;
 /// <c>dotnet bench/Telos.Benchmarks/bin/Release/net10.0/Telos.Benchmarks.dll peer ppo-maze-libtorch</c>).
 /// </summary>
