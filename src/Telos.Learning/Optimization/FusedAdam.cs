@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using TorchSharp.Modules;
 using TorchSharp;
+using static Telos.Learning.Native.TensorMemory;
 using static TorchSharp.torch;
 
 namespace Telos.Learning.Optimization;
@@ -207,7 +208,6 @@ public sealed class FusedAdam : IDisposable
     private static Tensor RequireContiguous(Tensor grad) =>
         grad.dtype == ScalarType.Float32 && grad.is_contiguous() ? grad : throw new InvalidOperationException($"FusedAdam needs contiguous float32 gradients; got {grad.dtype}");
 
-    private static Span<float> Floats(Tensor contiguous) => MemoryMarshal.Cast<byte, float>(contiguous.bytes);
 
     private static double SumOfSquares(ReadOnlySpan<float> x)
     {

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using TorchSharp;
+using static Telos.Learning.Native.TensorMemory;
 using static TorchSharp.torch;
 
 namespace Telos.Learning.Reinforcement;
@@ -323,5 +324,4 @@ internal sealed class PpoLossFunction : autograd.MultiTensorFunction<PpoLossFunc
         return [tensor((float)loss)];
     }
 
-    private static Span<float> Floats(Tensor contiguous) => MemoryMarshal.Cast<byte, float>(contiguous.bytes);
 }

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using TorchSharp;
+using static Telos.Learning.Native.TensorMemory;
 using static TorchSharp.torch;
 
 namespace Telos.Learning.Reinforcement.Policies;
@@ -208,10 +209,6 @@ internal sealed class GridEncoderFunction : autograd.MultiTensorFunction<GridEnc
         return grads;
     }
 
-    private static Span<float> Floats(Tensor contiguous) => MemoryMarshal.Cast<byte, float>(contiguous.bytes);
-
-    /// <summary><paramref name="tensor"/> itself when its memory is already dense (no new tensor, no op), else a contiguous copy.</summary>
-    private static Tensor Dense(Tensor tensor) => tensor.is_contiguous() ? tensor : tensor.contiguous();
 }
 
 /// <summary>

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TorchSharp;
+using static Telos.Learning.Native.TensorMemory;
 using static TorchSharp.torch;
 
 namespace Telos.Learning.Reinforcement.Policies;
@@ -144,10 +145,6 @@ internal sealed class LstmRecurrenceFunction : autograd.MultiTensorFunction<Lstm
         return (h, c);
     }
 
-    private static Span<float> Floats(Tensor contiguous) => MemoryMarshal.Cast<byte, float>(contiguous.bytes);
-
-    /// <summary><paramref name="tensor"/> itself when its memory is already dense (no new tensor, no op), else a contiguous copy.</summary>
-    private static Tensor Dense(Tensor tensor) => tensor.is_contiguous() ? tensor : tensor.contiguous();
 }
 
 /// <summary>
@@ -506,26 +503,16 @@ internal static class LstmRecurrenceKernel
     /// <summary>Σ x·y, in a fixed order: one vector accumulator over whole vectors, its lanes, then the rest.</summary>
     private static float Dot(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
-        var n = x.Length;
-        var k = 0;
-        var sum = 0f;
-        if (Vector.IsHardwareAccelerated && n >= Vector<float>.Count)
+        var n = Vector<float>.Count;
+        var whole = Vector.IsHardwareAccelerated && x.Length >= n ? x.Length - x.Length % n : 0;
+        ref var xr = ref MemoryMarshal.GetReference(x);
+        ref var yr = ref MemoryMarshal.GetReference(y);
+        var acc = Vector<float>.Zero;
+        for (var j = 0; j < whole; j += n)
         {
-            var acc = Vector<float>.Zero;
-            var xs = MemoryMarshal.Cast<float, Vector<float>>(x);
-            var ys = MemoryMarshal.Cast<float, Vector<float>>(y);
-            for (var v = 0; v < xs.Length; v++)
-            {
-                acc = Vector.FusedMultiplyAdd(xs[v], ys[v], acc);
-            }
-            sum = Vector.Sum(acc);
-            k = xs.Length * Vector<float>.Count;
+            acc = Vector.FusedMultiplyAdd(Load(ref xr, j), Load(ref yr, j), acc);
         }
-        for (; k < n; k++)
-        {
-            sum = MathF.FusedMultiplyAdd(x[k], y[k], sum);
-        }
-        return sum;
+        return Finish(acc, ref xr, ref yr, whole, x.Length);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
